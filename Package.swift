@@ -1,0 +1,171 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// librdkafka >= 2.8 lives in a cached prefix built by `scripts/dev deps`; its pkg-config file
+// is found through PKG_CONFIG_PATH, and the rpath below lets binaries find the shared library.
+let rdkafkaPrefix = Context.environment["RDKAFKA_PREFIX"]
+let rdkafkaLinkerSettings: [LinkerSetting] = rdkafkaPrefix.map {
+    [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "\($0)/lib"])]
+} ?? []
+
+let package = Package(
+    name: "EscrowMarket",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "OrderService", targets: ["OrderService"]),
+        .executable(name: "PaymentService", targets: ["PaymentService"]),
+        .executable(name: "EscrowService", targets: ["EscrowService"]),
+        .executable(name: "NotificationService", targets: ["NotificationService"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // MARK: Shared libraries
+        .systemLibrary(
+            name: "CRdKafka",
+            path: "Shared/CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev (>= 2.8, built by scripts/dev deps)"])]
+        ),
+        .target(
+            name: "EventContracts",
+            path: "Shared/EventContracts"
+        ),
+        .target(
+            name: "Persistence",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Shared/Persistence"
+        ),
+        .target(
+            name: "Messaging",
+            dependencies: [
+                "CRdKafka", "EventContracts", "Persistence",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/Messaging",
+            resources: [.copy("Migrations")],
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+        .target(
+            name: "HTTPSupport",
+            dependencies: [
+                "EventContracts",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/HTTPSupport"
+        ),
+        .target(
+            name: "ServiceRuntime",
+            dependencies: [
+                "HTTPSupport", "Messaging", "Persistence", "EventContracts",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/ServiceRuntime"
+        ),
+
+        // MARK: Services
+        service("OrderService"),
+        service("PaymentService"),
+        service("EscrowService"),
+        service("NotificationService"),
+
+        // MARK: Benchmarks (scripts/bench)
+        .executableTarget(
+            name: "EventBench",
+            dependencies: ["Messaging", "Persistence", "EventContracts", "TestSupport"],
+            path: "Benchmarks/EventBench",
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+
+        // MARK: Tests
+        .executableTarget(
+            name: "EventProbe",
+            dependencies: ["Messaging", "Persistence", "EventContracts"],
+            path: "Tests/EventProbe",
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "Messaging", "Persistence", "EventContracts",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "EventContractsTests", dependencies: ["EventContracts"]),
+        .testTarget(
+            name: "PersistenceTests",
+            dependencies: ["Persistence", "TestSupport"]
+        ),
+        .testTarget(
+            name: "MessagingTests",
+            dependencies: ["Messaging", "Persistence", "EventContracts", "TestSupport", "EventProbe"],
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+        .testTarget(
+            name: "HTTPSupportTests",
+            dependencies: [
+                "HTTPSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
+            name: "ServiceRuntimeTests",
+            dependencies: [
+                "ServiceRuntime", "TestSupport", "OrderService", "PaymentService", "EscrowService",
+                "NotificationService",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+    ]
+)
+
+/// One executable per service under `Services/<Name>`, all assembled by `ServiceRuntime`.
+func service(_ name: String) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: [
+            "ServiceRuntime", "HTTPSupport", "Messaging", "Persistence", "EventContracts",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        path: "Services/\(name)",
+        resources: [.copy("Migrations")],
+        linkerSettings: rdkafkaLinkerSettings
+    )
+}
+
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.swiftLanguageMode(.v6))
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    target.swiftSettings = settings
+}

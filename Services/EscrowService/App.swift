@@ -1,0 +1,8 @@
+import ServiceRuntime
+
+@main
+struct EscrowServiceApp {
+    static func main() async {
+        await ServiceMain.run(.escrowService)
+    }
+}

@@ -1,0 +1,49 @@
+import EventContracts
+import Foundation
+import Logging
+import PostgresNIO
+
+/// What a handler gets: the event, the open transaction its effect must use, and a logger
+/// that carries the event's correlation id.
+public struct EventContext: Sendable {
+    public let envelope: EventEnvelope
+    public let connection: PostgresConnection
+    public let logger: Logger
+    /// Name of the producing service, for envelopes of follow-up events.
+    public let producer: String
+
+    /// Appends a follow-up event in the same transaction, with correlation and causation set.
+    public func publish<Payload: DomainEventPayload>(
+        _ payload: Payload, aggregateId: String, topic: String
+    ) async throws {
+        let envelope = try EventEnvelope(
+            payload: payload, aggregateId: aggregateId, correlationId: envelope.correlationId,
+            causationId: envelope.id.uuidString.lowercased(), producer: producer)
+        try await Outbox.append(envelope, topic: topic, on: connection, logger: logger)
+    }
+}
+
+/// Handles one event type, up to a schema version.
+public struct EventHandler: Sendable {
+    public var eventType: String
+    /// Newer versions are skipped with a log line rather than misread.
+    public var maximumSchemaVersion: Int
+    public var handle: @Sendable (EventContext) async throws -> Void
+
+    public init(
+        eventType: String, maximumSchemaVersion: Int = 1, handle: @escaping @Sendable (EventContext) async throws -> Void
+    ) {
+        self.eventType = eventType
+        self.maximumSchemaVersion = maximumSchemaVersion
+        self.handle = handle
+    }
+
+    /// A handler for a typed payload.
+    public static func on<Payload: DomainEventPayload>(
+        _ type: Payload.Type, handle: @escaping @Sendable (Payload, EventContext) async throws -> Void
+    ) -> EventHandler {
+        EventHandler(eventType: Payload.eventType, maximumSchemaVersion: Payload.schemaVersion) { context in
+            try await handle(try context.envelope.decodePayload(as: Payload.self), context)
+        }
+    }
+}

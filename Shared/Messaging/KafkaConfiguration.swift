@@ -1,0 +1,21 @@
+/// Connection settings for the broker plus any extra librdkafka properties.
+public struct KafkaConfiguration: Sendable {
+    /// Comma-separated `host:port` list.
+    public var brokers: String
+    public var clientId: String
+    /// Extra librdkafka properties; they override the defaults the producer and consumer set.
+    public var properties: [String: String]
+
+    public init(brokers: String, clientId: String, properties: [String: String] = [:]) {
+        self.brokers = brokers
+        self.clientId = clientId
+        self.properties = properties
+    }
+
+    /// Short group timeouts so consumer groups join in seconds rather than ~24 s; for tests only.
+    public static let fastGroupProperties: [String: String] = [
+        "session.timeout.ms": "6000",
+        "heartbeat.interval.ms": "500",
+        "max.poll.interval.ms": "7000",
+    ]
+}

@@ -1,0 +1,59 @@
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Prunes published outbox rows and old inbox rows after their retention periods.
+public struct RetentionService: Service {
+    let client: PostgresClient
+    let outboxRetention: Duration
+    let inboxRetention: Duration
+    let interval: Duration
+    let logger: Logger
+
+    public init(
+        client: PostgresClient, outboxRetention: Duration = .seconds(7 * 86_400),
+        inboxRetention: Duration = .seconds(30 * 86_400), interval: Duration = .seconds(600), logger: Logger
+    ) {
+        self.client = client
+        self.outboxRetention = outboxRetention
+        self.inboxRetention = inboxRetention
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await pruneOnce()
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.warning("retention pass failed", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    /// Deletes what is past retention; returns the number of outbox and inbox rows removed.
+    @discardableResult
+    public func pruneOnce() async throws -> (outbox: Int, inbox: Int) {
+        let outboxSeconds = Double(outboxRetention.components.seconds)
+        let inboxSeconds = Double(inboxRetention.components.seconds)
+        let outbox = try await client.query(
+            """
+            DELETE FROM outbox WHERE published_at IS NOT NULL
+            AND published_at < now() - make_interval(secs => \(outboxSeconds)) RETURNING 1
+            """, logger: logger
+        ).collect().count
+        let inbox = try await client.query(
+            "DELETE FROM inbox WHERE handled_at < now() - make_interval(secs => \(inboxSeconds)) RETURNING 1",
+            logger: logger
+        ).collect().count
+        if outbox + inbox > 0 {
+            logger.info("pruned messaging tables", metadata: ["outbox": "\(outbox)", "inbox": "\(inbox)"])
+        }
+        return (outbox, inbox)
+    }
+}

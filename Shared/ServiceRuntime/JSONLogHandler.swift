@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Writes one JSON object per line: time, level, service, label, message, and metadata.
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .info
+    let label: String
+    let service: String
+
+    public init(label: String, service: String) {
+        self.label = label
+        self.service = service
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var fields: [String: Any] = [
+            "time": Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)),
+            "level": event.level.rawValue,
+            "service": service,
+            "logger": label,
+            "message": "\(event.message)",
+        ]
+        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new }) {
+            fields[key] = Self.unpack(value)
+        }
+        guard var line = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return }
+        line.append(0x0A)
+        Self.output.withLock { _ in FileHandle.standardOutput.write(line) }
+    }
+
+    private static let output = Mutex(())
+
+    private static func unpack(_ value: Logger.MetadataValue) -> Any {
+        switch value {
+        case .string(let string): return string
+        case .stringConvertible(let convertible): return convertible.description
+        case .array(let array): return array.map(unpack)
+        case .dictionary(let dictionary): return dictionary.mapValues(unpack)
+        }
+    }
+}

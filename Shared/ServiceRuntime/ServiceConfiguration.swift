@@ -1,0 +1,146 @@
+import Foundation
+import Logging
+import Messaging
+import Persistence
+
+/// Everything a service reads from its environment, with working local defaults; in
+/// production a missing required setting stops start-up with an error naming the variable.
+public struct ServiceConfiguration: Sendable {
+    public enum Mode: String, Sendable {
+        case development, test, production
+    }
+
+    public enum LogFormat: String, Sendable {
+        case json, text
+    }
+
+    public var mode: Mode
+    public var serviceName: String
+    public var httpHost: String
+    public var httpPort: Int
+    public var database: DatabaseConfiguration
+    public var kafka: KafkaConfiguration
+    /// Prepended to every topic name, so tests can run on isolated topics.
+    public var topicPrefix: String
+    public var jwtSecret: String
+    public var logLevel: Logger.Level
+    public var logFormat: LogFormat
+    public var outboxRetention: Duration
+
+    /// The local-development secret; refused in production.
+    static let developmentJWTSecret = "escrowmarket-local-development-secret"
+
+    public init(
+        mode: Mode, serviceName: String, httpHost: String, httpPort: Int, database: DatabaseConfiguration,
+        kafka: KafkaConfiguration, topicPrefix: String = "", jwtSecret: String, logLevel: Logger.Level = .info,
+        logFormat: LogFormat = .json, outboxRetention: Duration = .seconds(7 * 86_400)
+    ) {
+        self.mode = mode
+        self.serviceName = serviceName
+        self.httpHost = httpHost
+        self.httpPort = httpPort
+        self.database = database
+        self.kafka = kafka
+        self.topicPrefix = topicPrefix
+        self.jwtSecret = jwtSecret
+        self.logLevel = logLevel
+        self.logFormat = logFormat
+        self.outboxRetention = outboxRetention
+    }
+
+    /// Reads `APP_ENV`, `HTTP_HOST`, `HTTP_PORT`, `DATABASE_URL`, `DATABASE_SCHEMA`,
+    /// `DATABASE_MAX_CONNECTIONS`, `KAFKA_BROKERS`, `KAFKA_TOPIC_PREFIX`, `JWT_SECRET`,
+    /// `LOG_LEVEL`, `LOG_FORMAT`, `OUTBOX_RETENTION_HOURS`.
+    public static func fromEnvironment(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment, service: ServiceIdentity
+    ) throws -> ServiceConfiguration {
+        let reader = EnvironmentReader(environment)
+        let mode: Mode = try reader.parse("APP_ENV", default: .development) { Mode(rawValue: $0) }
+        let production = mode == .production
+        let schema = reader.value("DATABASE_SCHEMA") ?? service.schema
+        let databaseURL = try reader.required(
+            "DATABASE_URL", inProduction: production,
+            default: "postgres://\(schema):\(schema)@127.0.0.1:5432/escrowmarket")
+        let database: DatabaseConfiguration
+        do {
+            database = try DatabaseConfiguration(
+                url: databaseURL, schema: schema,
+                maximumConnections: try reader.parse("DATABASE_MAX_CONNECTIONS", default: 10) { Int($0) })
+        } catch let error as PersistenceError {
+            throw ConfigurationError(variable: "DATABASE_URL", message: error.message)
+        }
+        let jwtSecret = try reader.required("JWT_SECRET", inProduction: production, default: developmentJWTSecret)
+        if production && jwtSecret.utf8.count < 32 {
+            throw ConfigurationError(variable: "JWT_SECRET", message: "must be at least 32 bytes in production")
+        }
+        let brokers = try reader.required("KAFKA_BROKERS", inProduction: production, default: "127.0.0.1:9092")
+        return ServiceConfiguration(
+            mode: mode,
+            serviceName: service.name,
+            httpHost: reader.value("HTTP_HOST") ?? (production ? "0.0.0.0" : "127.0.0.1"),
+            httpPort: try reader.parse("HTTP_PORT", default: service.defaultPort) { Int($0).flatMap { (1...65535).contains($0) ? $0 : nil } },
+            database: database,
+            kafka: KafkaConfiguration(brokers: brokers, clientId: service.name),
+            topicPrefix: reader.value("KAFKA_TOPIC_PREFIX") ?? "",
+            jwtSecret: jwtSecret,
+            logLevel: try reader.parse("LOG_LEVEL", default: .info) { Logger.Level(rawValue: $0.lowercased()) },
+            logFormat: try reader.parse("LOG_FORMAT", default: .json) { LogFormat(rawValue: $0.lowercased()) },
+            outboxRetention: .seconds(3600 * (try reader.parse("OUTBOX_RETENTION_HOURS", default: 168) { Int($0) }))
+        )
+    }
+
+    /// A topic's name for this deployment.
+    public func topic(_ base: String) -> String {
+        topicPrefix + base
+    }
+}
+
+/// Which service this is and its local defaults.
+public struct ServiceIdentity: Sendable {
+    /// e.g. `order-service`: logs, consumer group and inbox consumer name.
+    public var name: String
+    /// The service's own Postgres schema and role.
+    public var schema: String
+    public var defaultPort: Int
+
+    public init(name: String, schema: String, defaultPort: Int) {
+        self.name = name
+        self.schema = schema
+        self.defaultPort = defaultPort
+    }
+}
+
+/// A setting that is missing or malformed; names the variable.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var variable: String
+    public var message: String
+
+    public var description: String { "configuration error: \(variable) \(message)" }
+}
+
+struct EnvironmentReader {
+    let environment: [String: String]
+
+    init(_ environment: [String: String]) {
+        self.environment = environment
+    }
+
+    func value(_ name: String) -> String? {
+        guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        return value
+    }
+
+    func required(_ name: String, inProduction production: Bool, default fallback: String) throws -> String {
+        if let value = value(name) { return value }
+        if production { throw ConfigurationError(variable: name, message: "is required when APP_ENV=production") }
+        return fallback
+    }
+
+    func parse<Value>(_ name: String, default fallback: Value, _ transform: (String) -> Value?) throws -> Value {
+        guard let text = value(name) else { return fallback }
+        guard let parsed = transform(text) else {
+            throw ConfigurationError(variable: name, message: "has an invalid value '\(text)'")
+        }
+        return parsed
+    }
+}

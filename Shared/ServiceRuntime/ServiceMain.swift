@@ -1,0 +1,40 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// The whole of a service's `main`: read configuration, set up logging once, build, run
+/// until SIGTERM/SIGINT.
+public enum ServiceMain {
+    public static func run(_ definition: ServiceDefinition) async {
+        let configuration: ServiceConfiguration
+        do {
+            configuration = try ServiceConfiguration.fromEnvironment(service: definition.identity)
+        } catch {
+            FileHandle.standardError.write(Data("\(definition.identity.name): \(error)\n".utf8))
+            exit(78)  // EX_CONFIG
+        }
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler =
+                configuration.logFormat == .json
+                ? JSONLogHandler(label: label, service: configuration.serviceName)
+                : StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = configuration.logLevel
+            return handler
+        }
+        var logger = Logger(label: configuration.serviceName)
+        logger.logLevel = configuration.logLevel
+        logger.info(
+            "starting",
+            metadata: [
+                "mode": "\(configuration.mode.rawValue)", "http_port": "\(configuration.httpPort)",
+                "schema": "\(configuration.database.schema)", "brokers": "\(configuration.kafka.brokers)",
+            ])
+        do {
+            let app = try await buildApplication(definition, configuration: configuration, logger: logger)
+            try await app.runService()
+        } catch {
+            logger.critical("service stopped with an error", metadata: ["error": "\(error)"])
+            exit(1)
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import EventContracts
+import Foundation
+import Testing
+
+struct SamplePaid: DomainEventPayload, Equatable {
+    static let eventType = "sample.paid"
+    static let schemaVersion = 2
+    static let aggregateType = "sample"
+    var amount: Int64
+    var currency: String
+    var at: Date
+}
+
+@Suite struct EventEnvelopeTests {
+    @Test func typedPayloadRoundTripsThroughTheWireFormat() throws {
+        let at = Date(timeIntervalSince1970: 1_700_000_000.123)
+        let payload = SamplePaid(amount: 12_345, currency: "usd", at: at)
+        let envelope = try EventEnvelope(
+            payload: payload, aggregateId: "agg-1", correlationId: "req-1", causationId: "cause", producer: "tests")
+        #expect(envelope.type == "sample.paid")
+        #expect(envelope.schemaVersion == 2)
+        #expect(envelope.aggregateType == "sample")
+
+        let decoded = try EventEnvelope.decode(from: envelope.encoded())
+        #expect(decoded == envelope)
+        #expect(try decoded.decodePayload(as: SamplePaid.self) == payload)
+    }
+
+    @Test func wireFormatUsesCamelCaseAndISODates() throws {
+        let envelope = EventEnvelope(
+            id: UUID(uuidString: "00000000-0000-0000-0000-000000000001")!, type: "x.y", aggregateType: "x",
+            aggregateId: "1", occurredAt: Date(timeIntervalSince1970: 0), correlationId: "c", producer: "p",
+            payload: .object(["big": .integer(9_007_199_254_740_993)]))
+        let json = try #require(String(data: envelope.encoded(), encoding: .utf8))
+        #expect(json.contains("\"occurredAt\":\"1970-01-01T00:00:00.000Z\""))
+        #expect(json.contains("\"aggregateId\":\"1\""))
+        #expect(json.contains("\"schemaVersion\":1"))
+        // Integers survive exactly: money must never pass through a Double.
+        #expect(json.contains("9007199254740993"))
+    }
+
+    @Test func malformedEnvelopeIsAnErrorNotACrash() {
+        #expect(throws: (any Error).self) { try EventEnvelope.decode(from: Data("{\"id\":1}".utf8)) }
+        #expect(throws: (any Error).self) { try EventEnvelope.decode(from: Data("not json".utf8)) }
+    }
+
+    @Test func deadLetterTopicIsTheSourceWithDlqSuffix() {
+        #expect(Topic.deadLetter(of: Topic.orders) == "orders.events.dlq")
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Messaging
+import Persistence
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A broker of this test's own, so freezing it disturbs no other test.
+final class PrivateBroker: Sendable {
+    let process: Process
+    let brokers: String
+
+    init() throws {
+        let port = try freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestEnvironment.tansuBinary)
+        process.arguments = [
+            "broker", "--listener-url", "tcp://127.0.0.1:\(port)", "--advertised-listener-url", "tcp://127.0.0.1:\(port)",
+            "--storage-engine", "memory://tansu/",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        self.brokers = "127.0.0.1:\(port)"
+    }
+
+    func freeze() { kill(process.processIdentifier, SIGSTOP) }
+    func thaw() { kill(process.processIdentifier, SIGCONT) }
+
+    func stop() {
+        thaw()
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+/// Asks the kernel for a free TCP port on loopback.
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+        }
+    }
+    guard bound else { throw POSIXError(.EADDRINUSE) }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+@Suite struct BrokerOutageTests {
+    @Test func eventsCommittedWhileTheBrokerIsFrozenForTenSecondsAreAllDeliveredAfterwards() async throws {
+        let broker = try PrivateBroker()
+        defer { broker.stop() }
+        let topic = try await createTopicWhenBrokerIsUp(brokers: broker.brokers)
+        try await TestDatabase.withSchema(migrations: probeMigrations()) { database in
+            let producer = try KafkaProducer(configuration: TestEnvironment.kafka(brokers: broker.brokers))
+            var settings = OutboxRelay.Settings()
+            settings.pollInterval = .milliseconds(500)
+            let relay = OutboxRelay(client: database.client, schema: database.schema, producer: producer, settings: settings, logger: logger)
+            var ids: [String] = []
+            try await withServices([producer, relay]) {
+                for index in 0..<20 { ids.append(try await database.append(topic: topic, aggregateId: "a\(index % 5)").id.uuidString) }
+                let before = try await database.eventually { try await database.unpublishedCount() == 0 }
+                #expect(before)
+
+                broker.freeze()
+                let frozenAt = ContinuousClock.now
+                var index = 0
+                while ContinuousClock.now - frozenAt < .seconds(10) {
+                    ids.append(try await database.append(topic: topic, aggregateId: "a\(index % 5)").id.uuidString)
+                    index += 1
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(try await database.unpublishedCount() > 0)
+                broker.thaw()
+                let after = try await database.eventually(timeout: .seconds(90)) { try await database.unpublishedCount() == 0 }
+                #expect(after)
+            }
+            let messages = try await TopicReader.read(topic, until: ids.count, timeout: .seconds(30), brokers: broker.brokers)
+            let published = Set(messages.compactMap { $0.headers["event-id"] })
+            #expect(published == Set(ids.map { $0.lowercased() }))
+            #expect(ids.count > 100)
+        }
+    }
+
+    private func createTopicWhenBrokerIsUp(brokers: String) async throws -> String {
+        var lastError: (any Error)?
+        for _ in 0..<50 {
+            do {
+                return try await TestEnvironment.makeTopics(["outage"], brokers: brokers)[0]
+            } catch {
+                lastError = error
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        throw lastError!
+    }
+}

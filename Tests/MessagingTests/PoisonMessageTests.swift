@@ -1,0 +1,87 @@
+import EventContracts
+import Foundation
+import Messaging
+import Persistence
+import PostgresNIO
+import Testing
+import TestSupport
+
+@Suite struct PoisonMessageTests {
+    @Test func poisonMessagesLandInTheDeadLetterTopicAndTheOnesAfterThemAreProcessed() async throws {
+        let topic = try await TestEnvironment.makeTopics(["poison"], partitions: 1)[0]
+        try await TestDatabase.withSchema(migrations: probeMigrations()) { database in
+            let producer = try KafkaProducer(configuration: TestEnvironment.kafka())
+            let relay = OutboxRelay(client: database.client, schema: database.schema, producer: producer, logger: logger)
+            let record = EventHandler.on(ProbeRecorded.self) { event, context in
+                struct PoisonRefused: Error {}
+                if event.poison { throw PoisonRefused() }
+                try await context.connection.query(
+                    "INSERT INTO handled (event_id, aggregate_id) VALUES (\(context.envelope.id), \(context.envelope.aggregateId))",
+                    logger: context.logger)
+            }
+            var settings = EventConsumer.Settings()
+            settings.maximumAttempts = 3
+            settings.initialBackoff = .milliseconds(20)
+            let consumer = EventConsumer(
+                name: TestEnvironment.uniqueName("poison"), topics: [topic], handlers: [record], client: database.client,
+                kafka: TestEnvironment.kafka(), deadLetters: producer, settings: settings, logger: logger)
+
+            // Bytes that are not an envelope at all, straight onto the topic.
+            let garbage = await producer.send([OutgoingMessage(topic: topic, key: "k", value: Array("{not json".utf8))])
+            #expect(throws: Never.self) { try garbage[0].get() }
+            let before = try await database.append(topic: topic, aggregateId: "k")
+            let poison = try await database.append(topic: topic, aggregateId: "k", poison: true)
+            var after: [UUID] = []
+            for _ in 0..<5 { after.append(try await database.append(topic: topic, aggregateId: "k").id) }
+
+            try await withServices([producer, relay, consumer]) {
+                let done = try await database.eventually { try await database.handledCount() == 6 }
+                #expect(done)
+            }
+            let handled = try await database.client.query("SELECT event_id FROM handled ORDER BY seq", logger: logger)
+                .decode(UUID.self).all()
+            #expect(handled == [before.id] + after)
+            // The poison event failed every attempt and was not recorded as handled.
+            #expect(try await database.count("SELECT count(*) FROM inbox WHERE event_id = \(poison.id)") == 0)
+
+            let parked = try await TopicReader.read(Topic.deadLetter(of: topic), until: 2)
+            #expect(parked.count == 2)
+            #expect(parked.map { String(decoding: $0.value, as: UTF8.self) }.first == "{not json")
+            #expect(parked.last?.headers[EventHeader.eventId] == poison.id.uuidString.lowercased())
+            #expect(parked.allSatisfy { $0.headers[EventHeader.dlqError]?.isEmpty == false })
+            #expect(parked.allSatisfy { $0.headers[EventHeader.dlqSource]?.hasPrefix(topic) == true })
+        }
+    }
+
+    @Test func unknownTypesAndNewerSchemaVersionsAreSkippedNotDeadLettered() async throws {
+        let topic = try await TestEnvironment.makeTopics(["skips"], partitions: 1)[0]
+        try await TestDatabase.withSchema(migrations: probeMigrations()) { database in
+            let producer = try KafkaProducer(configuration: TestEnvironment.kafka())
+            let relay = OutboxRelay(client: database.client, schema: database.schema, producer: producer, logger: logger)
+            let record = EventHandler.on(ProbeRecorded.self) { _, context in
+                try await context.connection.query(
+                    "INSERT INTO handled (event_id, aggregate_id) VALUES (\(context.envelope.id), \(context.envelope.aggregateId))",
+                    logger: context.logger)
+            }
+            let consumer = EventConsumer(
+                name: TestEnvironment.uniqueName("skips"), topics: [topic], handlers: [record], client: database.client,
+                kafka: TestEnvironment.kafka(), deadLetters: producer, logger: logger)
+            for envelope in [
+                EventEnvelope(type: "probe.unknown", aggregateType: "probe", aggregateId: "k", correlationId: "c", producer: "t", payload: .object([:])),
+                EventEnvelope(type: ProbeRecorded.eventType, schemaVersion: 2, aggregateType: "probe", aggregateId: "k", correlationId: "c", producer: "t", payload: .object([:])),
+            ] {
+                try await database.client.withTransaction(logger: logger) {
+                    try await Outbox.append(envelope, topic: topic, on: $0, logger: logger)
+                }
+            }
+            let last = try await database.append(topic: topic, aggregateId: "k")
+            try await withServices([producer, relay, consumer]) {
+                let done = try await database.eventually { try await database.handledCount() == 1 }
+                #expect(done)
+            }
+            #expect(try await database.count("SELECT count(*) FROM handled WHERE event_id = \(last.id)") == 1)
+            let parked = try await TopicReader.read(Topic.deadLetter(of: topic), until: 1, timeout: .seconds(8))
+            #expect(parked.isEmpty)
+        }
+    }
+}
