@@ -38,13 +38,22 @@ struct UserClaims: JWTPayload {
 public struct JWTAuthenticator: Sendable {
     private let keys: JWTKeyCollection
 
+    /// HMAC keys shorter than the SHA-256 output are refused (jwt-kit traps on them).
+    public static let minimumSecretLength = 32
+
     public init(secret: String) async {
+        precondition(secret.utf8.count >= Self.minimumSecretLength, "JWT secret shorter than 32 bytes")
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
         self.keys = keys
     }
 
     public func authenticate(token: String) async throws -> AuthenticatedUser {
+        // jwt-kit checks the signature with the key's algorithm whatever the header says;
+        // a token must also say what it is, so `alg` other than HS256 (e.g. `none`) is refused.
+        guard Self.headerAlgorithm(of: token) == "HS256" else {
+            throw Problem.unauthorized("The token is invalid.")
+        }
         let claims: UserClaims
         do {
             claims = try await keys.verify(token, as: UserClaims.self)
@@ -56,6 +65,16 @@ public struct JWTAuthenticator: Sendable {
         guard !claims.sub.value.isEmpty else { throw Problem.unauthorized("The token has no subject.") }
         return AuthenticatedUser(
             id: claims.sub.value, roles: Set(claims.roles.compactMap(Role.init(rawValue:))), email: claims.email)
+    }
+
+    static func headerAlgorithm(of token: String) -> String? {
+        guard let header = token.split(separator: ".", omittingEmptySubsequences: false).first else { return nil }
+        var base64 = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return object["alg"] as? String
     }
 }
 

@@ -157,3 +157,7 @@ public struct EventConsumer: Service {
         }
     }
 }
+
+extension EventConsumer: CustomStringConvertible {
+    public var description: String { "EventConsumer(\(name))" }
+}

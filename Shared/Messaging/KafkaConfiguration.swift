@@ -3,13 +3,18 @@ public struct KafkaConfiguration: Sendable {
     /// Comma-separated `host:port` list.
     public var brokers: String
     public var clientId: String
-    /// Extra librdkafka properties; they override the defaults the producer and consumer set.
+    /// Extra librdkafka properties for producers and consumers; they override our defaults.
     public var properties: [String: String]
+    /// Extra librdkafka properties for consumers only.
+    public var consumerProperties: [String: String]
 
-    public init(brokers: String, clientId: String, properties: [String: String] = [:]) {
+    public init(
+        brokers: String, clientId: String, properties: [String: String] = [:], consumerProperties: [String: String] = [:]
+    ) {
         self.brokers = brokers
         self.clientId = clientId
         self.properties = properties
+        self.consumerProperties = consumerProperties
     }
 
     /// Short group timeouts so consumer groups join in seconds rather than ~24 s; for tests only.

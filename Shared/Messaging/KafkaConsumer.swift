@@ -31,6 +31,7 @@ public final class KafkaConsumer: Sendable {
             "enable.partition.eof": "false",
         ]
         properties.merge(configuration.properties) { _, override in override }
+        properties.merge(configuration.consumerProperties) { _, override in override }
         let conf = try RdKafka.makeConfiguration(properties)
         let pointer = try RdKafka.makeHandle(RD_KAFKA_CONSUMER, configuration: conf)
         rd_kafka_poll_set_consumer(pointer)

@@ -43,21 +43,26 @@ public struct OutboxRelay: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let wasLeader = try await leadIfPossible(producer: producer)
-                    if !wasLeader { try await Task.sleep(for: settings.standbyInterval) }
-                } catch is CancellationError {
-                    return
-                } catch let error as RelayStop {
-                    throw error.underlying
-                } catch {
-                    logger.warning("outbox relay connection lost; retrying", metadata: ["error": "\(error)"])
-                    try await Task.sleep(for: settings.standbyInterval)
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    do {
+                        let wasLeader = try await leadIfPossible(producer: producer)
+                        if !wasLeader { try await Task.sleep(for: settings.standbyInterval) }
+                    } catch let error as RelayStop {
+                        throw error.underlying
+                    } catch {
+                        // Shutting down surfaces as assorted errors from the connection and sleeps.
+                        if Task.isCancelled { return }
+                        logger.warning("outbox relay connection lost; retrying", metadata: ["error": "\(error)"])
+                        try await Task.sleep(for: settings.standbyInterval)
+                    }
                 }
             }
+        } catch is CancellationError {
+            // Graceful shutdown: unpublished rows stay in the outbox for the next relay.
         }
+        logger.info("outbox relay stopped", metadata: ["schema": "\(schema)"])
     }
 
     /// Holds the relay lock on one connection (which also LISTENs) for as long as it relays.
@@ -188,4 +193,8 @@ struct Backoff {
     mutating func reset() {
         current = initial
     }
+}
+
+extension OutboxRelay: CustomStringConvertible {
+    public var description: String { "OutboxRelay(\(schema))" }
 }

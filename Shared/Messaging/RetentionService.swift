@@ -22,17 +22,20 @@ public struct RetentionService: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await pruneOnce()
-                } catch is CancellationError {
-                    return
-                } catch {
-                    logger.warning("retention pass failed", metadata: ["error": "\(error)"])
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    do {
+                        try await pruneOnce()
+                    } catch {
+                        if Task.isCancelled { return }
+                        logger.warning("retention pass failed", metadata: ["error": "\(error)"])
+                    }
+                    try await Task.sleep(for: interval)
                 }
-                try await Task.sleep(for: interval)
             }
+        } catch is CancellationError {
+            // Graceful shutdown.
         }
     }
 
@@ -56,4 +59,8 @@ public struct RetentionService: Service {
         }
         return (outbox, inbox)
     }
+}
+
+extension RetentionService: CustomStringConvertible {
+    public var description: String { "RetentionService" }
 }

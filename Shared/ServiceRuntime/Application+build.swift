@@ -44,7 +44,7 @@ public func buildApplication(
     let handlers = definition.handlers(dependencies)
     if !definition.consumedTopics.isEmpty {
         var kafka = configuration.kafka
-        kafka.properties.merge(options.consumerProperties) { _, new in new }
+        kafka.consumerProperties.merge(options.consumerProperties) { _, new in new }
         services.append(
             GatedService(
                 gate: gate,

@@ -21,7 +21,7 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var fields: [String: Any] = [
-            "time": Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)),
+            "time": Date().formatted(Self.timeFormat),
             "level": event.level.rawValue,
             "service": service,
             "logger": label,
@@ -37,6 +37,7 @@ public struct JSONLogHandler: LogHandler {
     }
 
     private static let output = Mutex(())
+    private static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     private static func unpack(_ value: Logger.MetadataValue) -> Any {
         switch value {

@@ -36,3 +36,11 @@ struct GatedService: Service {
         try await service.run()
     }
 }
+
+extension MigrationService: CustomStringConvertible {
+    var description: String { "MigrationService(\(schema))" }
+}
+
+extension GatedService: CustomStringConvertible {
+    var description: String { "Gated(\(type(of: service)))" }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPSupport
 import Logging
 import Messaging
 import Persistence
@@ -70,8 +71,9 @@ public struct ServiceConfiguration: Sendable {
             throw ConfigurationError(variable: "DATABASE_URL", message: error.message)
         }
         let jwtSecret = try reader.required("JWT_SECRET", inProduction: production, default: developmentJWTSecret)
-        if production && jwtSecret.utf8.count < 32 {
-            throw ConfigurationError(variable: "JWT_SECRET", message: "must be at least 32 bytes in production")
+        if jwtSecret.utf8.count < JWTAuthenticator.minimumSecretLength {
+            throw ConfigurationError(
+                variable: "JWT_SECRET", message: "must be at least \(JWTAuthenticator.minimumSecretLength) bytes")
         }
         let brokers = try reader.required("KAFKA_BROKERS", inProduction: production, default: "127.0.0.1:9092")
         return ServiceConfiguration(

@@ -13,10 +13,12 @@ struct SamplePaid: DomainEventPayload, Equatable {
 
 @Suite struct EventEnvelopeTests {
     @Test func typedPayloadRoundTripsThroughTheWireFormat() throws {
-        let at = Date(timeIntervalSince1970: 1_700_000_000.123)
+        // The wire carries milliseconds; a value on a millisecond boundary survives exactly.
+        let at = Date(timeIntervalSince1970: 1_700_000_000.5)
         let payload = SamplePaid(amount: 12_345, currency: "usd", at: at)
         let envelope = try EventEnvelope(
-            payload: payload, aggregateId: "agg-1", correlationId: "req-1", causationId: "cause", producer: "tests")
+            payload: payload, aggregateId: "agg-1", occurredAt: at, correlationId: "req-1", causationId: "cause",
+            producer: "tests")
         #expect(envelope.type == "sample.paid")
         #expect(envelope.schemaVersion == 2)
         #expect(envelope.aggregateType == "sample")
@@ -24,6 +26,14 @@ struct SamplePaid: DomainEventPayload, Equatable {
         let decoded = try EventEnvelope.decode(from: envelope.encoded())
         #expect(decoded == envelope)
         #expect(try decoded.decodePayload(as: SamplePaid.self) == payload)
+    }
+
+    @Test func datesKeepMillisecondPrecision() throws {
+        let envelope = EventEnvelope(
+            type: "x.y", aggregateType: "x", aggregateId: "1", occurredAt: Date(timeIntervalSince1970: 1_700_000_000.1234),
+            correlationId: "c", producer: "p", payload: .null)
+        let decoded = try EventEnvelope.decode(from: envelope.encoded())
+        #expect(abs(decoded.occurredAt.timeIntervalSince(envelope.occurredAt)) < 0.001)
     }
 
     @Test func wireFormatUsesCamelCaseAndISODates() throws {

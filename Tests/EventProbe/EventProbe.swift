@@ -27,7 +27,7 @@ struct EventProbe {
         let database = try DatabaseConfiguration(url: value("PROBE_DATABASE_URL"), schema: schema)
         let postgres = PostgresClient(configuration: database.clientConfiguration, backgroundLogger: logger)
         var kafka = KafkaConfiguration(brokers: value("PROBE_BROKERS"), clientId: "event-probe")
-        kafka.properties = KafkaConfiguration.fastGroupProperties
+        kafka.consumerProperties = KafkaConfiguration.fastGroupProperties
         let producer = try KafkaProducer(configuration: kafka)
 
         let worker: any Service

@@ -31,9 +31,9 @@ final class PrivateBroker: Sendable {
     func freeze() { kill(process.processIdentifier, SIGSTOP) }
     func thaw() { kill(process.processIdentifier, SIGCONT) }
 
+    /// SIGKILL: the broker keeps nothing worth a clean stop, and it may wait on idle clients.
     func stop() {
-        thaw()
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 }
@@ -75,12 +75,17 @@ func freePort() throws -> Int {
                 broker.freeze()
                 let frozenAt = ContinuousClock.now
                 var index = 0
-                while ContinuousClock.now - frozenAt < .seconds(10) {
-                    ids.append(try await database.append(topic: topic, aggregateId: "a\(index % 5)").id.uuidString)
-                    index += 1
-                    try await Task.sleep(for: .milliseconds(50))
+                do {
+                    while ContinuousClock.now - frozenAt < .seconds(10) {
+                        ids.append(try await database.append(topic: topic, aggregateId: "a\(index % 5)").id.uuidString)
+                        index += 1
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                    #expect(try await database.unpublishedCount() > 0)
+                } catch {
+                    broker.thaw()
+                    throw error
                 }
-                #expect(try await database.unpublishedCount() > 0)
                 broker.thaw()
                 let after = try await database.eventually(timeout: .seconds(90)) { try await database.unpublishedCount() == 0 }
                 #expect(after)

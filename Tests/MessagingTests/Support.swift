@@ -92,6 +92,7 @@ func withServices<Result: Sendable>(
         try await running
         return result
     } catch {
+        logger.error("test body failed; stopping services", metadata: ["error": "\(String(reflecting: error))"])
         await group.triggerGracefulShutdown()
         try? await running
         throw error

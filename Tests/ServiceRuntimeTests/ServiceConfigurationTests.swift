@@ -38,6 +38,13 @@ import Testing
         }
     }
 
+    @Test func aShortSecretIsRefusedInEveryMode() {
+        let error = #expect(throws: ConfigurationError.self) {
+            try ServiceConfiguration.fromEnvironment(["JWT_SECRET": "short"], service: identity)
+        }
+        #expect(error?.variable == "JWT_SECRET")
+    }
+
     @Test func aShortProductionSecretIsRefused() {
         let error = #expect(throws: ConfigurationError.self) {
             try ServiceConfiguration.fromEnvironment(

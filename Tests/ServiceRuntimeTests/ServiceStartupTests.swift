@@ -24,7 +24,7 @@ import TestSupport
             var configuration = try ServiceConfiguration.fromEnvironment(
                 [
                     "APP_ENV": "test", "DATABASE_URL": TestEnvironment.databaseURL, "DATABASE_SCHEMA": database.schema,
-                    "KAFKA_BROKERS": TestEnvironment.brokers, "JWT_SECRET": "service-startup-test-secret",
+                    "KAFKA_BROKERS": TestEnvironment.brokers, "JWT_SECRET": "service-startup-test-secret-of-32-bytes",
                 ], service: definition.identity)
             configuration.httpPort = 0
             let app = try await buildApplication(definition, configuration: configuration, logger: TestEnvironment.logger)
@@ -36,7 +36,7 @@ import TestSupport
                     #expect(response.status == .unauthorized)
                     #expect(response.headers[.contentType] == "application/problem+json")
                 }
-                let token = try await signedToken(secret: "service-startup-test-secret")
+                let token = try await signedToken(secret: "service-startup-test-secret-of-32-bytes")
                 try await client.execute(uri: "/api/v1/whoami", method: .get, headers: [.authorization: "Bearer \(token)"]) { response in
                     #expect(response.status == .ok)
                     #expect(String(buffer: response.body).contains("\"id\":\"seller-7\""))

@@ -34,7 +34,7 @@ public enum TestEnvironment {
     /// Kafka settings for the test broker, with fast consumer-group timeouts.
     public static func kafka(clientId: String = "tests", brokers: String? = nil) -> KafkaConfiguration {
         KafkaConfiguration(
-            brokers: brokers ?? self.brokers, clientId: clientId, properties: KafkaConfiguration.fastGroupProperties)
+            brokers: brokers ?? self.brokers, clientId: clientId, consumerProperties: KafkaConfiguration.fastGroupProperties)
     }
 
     /// Creates uniquely named topics (3 partitions) and their dead-letter siblings.
