@@ -83,8 +83,10 @@ let package = Package(
                 "HTTPSupport", "Messaging", "Persistence", "EventContracts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
-            path: "Shared/ServiceRuntime"
+            path: "Shared/ServiceRuntime",
+            resources: [.copy("Migrations")]
         ),
 
         // MARK: Services

@@ -27,15 +27,7 @@ public struct Problem: Error, HTTPResponseError, Sendable, Equatable {
     public static let contentType = "application/problem+json"
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var body: [String: JSONValue] = [
-            "type": .string(type),
-            "title": .string(title),
-            "status": .integer(Int64(status.code)),
-            "instance": .string(request.uri.path),
-        ]
-        if let detail { body["detail"] = .string(detail) }
-        for (key, value) in extensions where body[key] == nil { body[key] = .string(value) }
-        let data = try EventCoding.encoder.encode(JSONValue.object(body))
+        let data = try jsonBody(instance: request.uri.path)
         var headers: HTTPFields = [.contentType: Self.contentType]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
@@ -43,6 +35,19 @@ public struct Problem: Error, HTTPResponseError, Sendable, Equatable {
 }
 
 extension Problem {
+    /// The problem document as JSON bytes.
+    public func jsonBody(instance: String) throws -> Data {
+        var body: [String: JSONValue] = [
+            "type": .string(type),
+            "title": .string(title),
+            "status": .integer(Int64(status.code)),
+            "instance": .string(instance),
+        ]
+        if let detail { body["detail"] = .string(detail) }
+        for (key, value) in extensions where body[key] == nil { body[key] = .string(value) }
+        return try EventCoding.encoder.encode(JSONValue.object(body))
+    }
+
     public static func badRequest(_ detail: String) -> Problem {
         Problem(status: .badRequest, type: "/problems/bad-request", title: "Bad request", detail: detail)
     }

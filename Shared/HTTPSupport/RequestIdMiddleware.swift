@@ -33,4 +33,6 @@ public struct RequestIdMiddleware: RouterMiddleware {
 extension HTTPField.Name {
     public static let requestId = Self("X-Request-ID")!
     public static let idempotencyKey = Self("Idempotency-Key")!
+    /// Set on a response that replays the stored answer to an earlier request with the same key.
+    public static let idempotentReplayed = Self("Idempotent-Replayed")!
 }

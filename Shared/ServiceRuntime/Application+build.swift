@@ -27,7 +27,7 @@ public func buildApplication(
     let producer = try KafkaProducer(configuration: configuration.kafka)
     let gate = StartupGate()
     let dependencies = ServiceDependencies(configuration: configuration, postgres: postgres, logger: logger)
-    let migrations = try MessagingMigrations.all() + definition.migrations()
+    let migrations = try MessagingMigrations.all() + IdempotencyStore.migrations() + definition.migrations()
 
     var services: [any Service] = [
         postgres,
@@ -41,6 +41,7 @@ public func buildApplication(
                 settings: options.relay, logger: logger)),
         GatedService(gate: gate, service: RetentionService(client: postgres, outboxRetention: configuration.outboxRetention, logger: logger)),
     ]
+    services += try definition.services(dependencies).map { GatedService(gate: gate, service: $0) }
     let handlers = definition.handlers(dependencies)
     if !definition.consumedTopics.isEmpty {
         var kafka = configuration.kafka
@@ -64,7 +65,7 @@ public func buildApplication(
         let user = try context.requireUser()
         return WhoAmI(id: user.id, roles: user.roles.map(\.rawValue).sorted(), email: user.email)
     }
-    definition.routes(api, dependencies)
+    try definition.routes(api, dependencies)
 
     return Application(
         router: router,

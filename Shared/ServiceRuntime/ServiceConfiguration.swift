@@ -27,6 +27,8 @@ public struct ServiceConfiguration: Sendable {
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
     public var outboxRetention: Duration
+    /// The whole environment, for a service's own settings (see `setting(_:default:)`).
+    public var environment: [String: String] = [:]
 
     /// The local-development secret; refused in production.
     static let developmentJWTSecret = "escrowmarket-local-development-secret"
@@ -76,7 +78,7 @@ public struct ServiceConfiguration: Sendable {
                 variable: "JWT_SECRET", message: "must be at least \(JWTAuthenticator.minimumSecretLength) bytes")
         }
         let brokers = try reader.required("KAFKA_BROKERS", inProduction: production, default: "127.0.0.1:9092")
-        return ServiceConfiguration(
+        var configuration = ServiceConfiguration(
             mode: mode,
             serviceName: service.name,
             httpHost: reader.value("HTTP_HOST") ?? (production ? "0.0.0.0" : "127.0.0.1"),
@@ -89,6 +91,14 @@ public struct ServiceConfiguration: Sendable {
             logFormat: try reader.parse("LOG_FORMAT", default: .json) { LogFormat(rawValue: $0.lowercased()) },
             outboxRetention: .seconds(3600 * (try reader.parse("OUTBOX_RETENTION_HOURS", default: 168) { Int($0) }))
         )
+        configuration.environment = environment
+        return configuration
+    }
+
+    /// A service's own whole-number setting (e.g. `ORDER_PAYMENT_TIMEOUT_SECONDS`); a malformed
+    /// or negative value is a start-up error naming the variable.
+    public func setting(_ name: String, default fallback: Int) throws -> Int {
+        try EnvironmentReader(environment).parse(name, default: fallback) { Int($0).flatMap { $0 >= 0 ? $0 : nil } }
     }
 
     /// A topic's name for this deployment.

@@ -42,6 +42,17 @@ def variables_read_by_code():
     return sorted(set(re.findall(r'reader\.(?:value|required|parse)\(\s*"([A-Z][A-Z0-9_]*)"', source)))
 
 
+def settings_read_by_service(target):
+    """A service's own settings, read with `configuration.setting("NAME", ...)`."""
+    names = set()
+    for folder, _, files in os.walk(os.path.join(ROOT, "Services", target)):
+        for name in files:
+            if name.endswith(".swift"):
+                with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                    names.update(re.findall(r'\.setting\(\s*"([A-Z][A-Z0-9_]*)"', handle.read()))
+    return sorted(names)
+
+
 def definition(target):
     source = read(f"Services/{target}/{target}+definition.swift")
     port = int(re.search(r"defaultPort:\s*(\d+)", source).group(1))
@@ -78,7 +89,7 @@ def main():
             continue
         port, schema = definition(target)
         environment = service.get("environment", {})
-        missing = [v for v in variables if v not in environment]
+        missing = [v for v in variables + settings_read_by_service(target) if v not in environment]
         check(f"{name} sets every variable the code reads", not missing, f"missing {missing}")
         check(f"{name} HTTP_PORT is {port}", str(environment.get("HTTP_PORT")) == str(port))
         check(f"{name} publishes port {port}", any(str(p).endswith(f":{port}") for p in service.get("ports", [])))

@@ -1,0 +1,121 @@
+import EventContracts
+import Foundation
+import HTTPSupport
+import Messaging
+import PostgresNIO
+
+extension OrderStore {
+    /// Reserves stock and creates the checkout, one order per seller, their history and the
+    /// `checkout.created` and `order.placed` events, all in the caller's transaction.
+    func createCheckout(
+        _ plan: CheckoutPlan, buyer: AuthenticatedUser, shippingAddress: ShippingAddress, expiresAt: Date,
+        cause: Cause, on connection: PostgresConnection
+    ) async throws -> (checkoutId: UUID, orders: [Order]) {
+        // Reserve in listing-id order so concurrent checkouts cannot deadlock each other.
+        var quantities: [UUID: Int] = [:]
+        for line in plan.orders.flatMap(\.lines) { quantities[line.listingId, default: 0] += line.quantity }
+        for (listingId, quantity) in quantities.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+            let reserved = try await connection.query(
+                """
+                UPDATE listings SET stock = stock - \(quantity), reserved = reserved + \(quantity), updated_at = now()
+                WHERE id = \(listingId) AND active AND stock >= \(quantity) RETURNING 1
+                """, logger: logger
+            ).collect()
+            guard !reserved.isEmpty else {
+                throw Problem.conflict(
+                    "Not enough stock left for listing \(listingId.uuidString.lowercased()).",
+                    extensions: ["listingId": listingId.uuidString.lowercased()])
+            }
+        }
+
+        let checkoutId = UUID()
+        try await connection.query(
+            """
+            INSERT INTO checkouts (id, buyer_id, currency, total_amount)
+            VALUES (\(checkoutId), \(buyer.id), \(plan.currency), \(plan.totalAmount))
+            """, logger: logger)
+        let address = String(decoding: try JSONEncoder().encode(shippingAddress), as: UTF8.self)
+        var orders: [Order] = []
+        for sellerOrder in plan.orders {
+            let id = UUID()
+            let rows = try await connection.query(
+                """
+                INSERT INTO orders (id, order_number, checkout_id, buyer_id, buyer_email, seller_id, status, currency,
+                    subtotal_amount, total_amount, shipping_address, expires_at)
+                VALUES (\(id), 'EM-' || to_char(now(), 'YYMMDD') || '-' || lpad(nextval('order_number_seq')::text, 6, '0'),
+                    \(checkoutId), \(buyer.id), \(buyer.email), \(sellerOrder.sellerId), \(OrderStatus.pendingPayment.rawValue),
+                    \(plan.currency), \(sellerOrder.totalAmount), \(sellerOrder.totalAmount), \(address)::jsonb, \(expiresAt))
+                RETURNING \(unescaped: Self.columns)
+                """, logger: logger
+            ).collect()
+            var order = try Self.decode(rows[0])
+            for (position, line) in sellerOrder.lines.enumerated() {
+                try await connection.query(
+                    """
+                    INSERT INTO order_items (order_id, position, listing_id, title, quantity, unit_price_amount, line_total_amount)
+                    VALUES (\(id), \(position), \(line.listingId), \(line.title), \(line.quantity), \(line.unitPriceAmount),
+                        \(line.lineTotalAmount))
+                    """, logger: logger)
+            }
+            order.items = sellerOrder.lines
+            try await recordHistory(id, from: nil, to: .pendingPayment, cause: cause, on: connection)
+            try await publish(order, type: OrderStatus.pendingPayment.eventType, from: nil, cause: cause, on: connection)
+            orders.append(order)
+        }
+
+        let created = CheckoutCreated(
+            checkoutId: checkoutId, buyerId: buyer.id, buyerEmail: buyer.email, currency: plan.currency,
+            totalAmount: plan.totalAmount,
+            orders: orders.map { .init(orderId: $0.id, orderNumber: $0.orderNumber, sellerId: $0.sellerId, totalAmount: $0.totalAmount) },
+            expiresAt: expiresAt)
+        let envelope = try EventEnvelope(
+            payload: created, aggregateId: checkoutId.uuidString.lowercased(), correlationId: cause.correlationId,
+            causationId: cause.causationId, producer: Self.producer)
+        try await Outbox.append(envelope, topic: topic, on: connection, logger: logger)
+        return (checkoutId, orders)
+    }
+
+    /// Reserved units of the order become sold (payment succeeded).
+    func sellReserved(_ order: Order, on connection: PostgresConnection) async throws {
+        for line in order.items {
+            try await connection.query(
+                """
+                UPDATE listings SET reserved = reserved - \(line.quantity), sold = sold + \(line.quantity), updated_at = now()
+                WHERE id = \(line.listingId)
+                """, logger: logger)
+        }
+    }
+
+    /// Reserved units go back on sale (unpaid order cancelled or expired).
+    func releaseReserved(_ order: Order, on connection: PostgresConnection) async throws {
+        for line in order.items {
+            try await connection.query(
+                """
+                UPDATE listings SET reserved = reserved - \(line.quantity), stock = stock + \(line.quantity), updated_at = now()
+                WHERE id = \(line.listingId)
+                """, logger: logger)
+        }
+    }
+
+    /// Sold units go back on sale (paid order cancelled before shipment).
+    func restockSold(_ order: Order, on connection: PostgresConnection) async throws {
+        for line in order.items {
+            try await connection.query(
+                """
+                UPDATE listings SET sold = sold - \(line.quantity), stock = stock + \(line.quantity), updated_at = now()
+                WHERE id = \(line.listingId)
+                """, logger: logger)
+        }
+    }
+
+    /// Listings by id as checkout prices them.
+    func listingsForSale(_ ids: [UUID], on connection: PostgresConnection) async throws -> [UUID: ListingForSale] {
+        let rows = try await connection.query(
+            "SELECT id, seller_id, title, price_amount, currency, active FROM listings WHERE id = ANY(\(ids))",
+            logger: logger
+        ).decode((UUID, String, String, Int64, String, Bool).self).all()
+        return Dictionary(uniqueKeysWithValues: rows.map {
+            ($0.0, ListingForSale(id: $0.0, sellerId: $0.1, title: $0.2, priceAmount: $0.3, currency: $0.4, active: $0.5))
+        })
+    }
+}

@@ -1,0 +1,151 @@
+import EventContracts
+import Foundation
+import HTTPSupport
+import Logging
+import Messaging
+import PostgresNIO
+
+/// Orders in Postgres. Every state change locks the order row, checks the state machine,
+/// writes the history and appends the event to the outbox in the caller's transaction.
+struct OrderStore: Sendable {
+    let logger: Logger
+    /// Topic of the order events (with the deployment's prefix).
+    let topic: String
+
+    static let producer = "order-service"
+
+    static let columns = """
+        id, order_number, checkout_id, buyer_id, buyer_email, seller_id, status, currency, subtotal_amount,
+        total_amount, shipping_address::text AS shipping_address, carrier, tracking_number, expires_at,
+        auto_confirm_at, created_at, updated_at
+        """
+
+    /// The order, locked for the rest of the transaction; nil when it does not exist.
+    func lock(_ id: UUID, on connection: PostgresConnection) async throws -> Order? {
+        let rows = try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM orders WHERE id = $1 FOR UPDATE", binds: binds(id)),
+            logger: logger
+        ).collect()
+        guard let row = rows.first else { return nil }
+        return try await withItems(try Self.decode(row), on: connection)
+    }
+
+    func load(_ id: UUID, on connection: PostgresConnection) async throws -> Order? {
+        let rows = try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM orders WHERE id = $1", binds: binds(id)), logger: logger
+        ).collect()
+        guard let row = rows.first else { return nil }
+        return try await withItems(try Self.decode(row), on: connection)
+    }
+
+    /// Moves the order to `next` (or throws 409 naming the current state), records history,
+    /// applies `changes` to the row and publishes the matching event.
+    @discardableResult
+    func transition(
+        _ order: Order, to next: OrderStatus, cause: Cause, refundRequired: Bool = false,
+        on connection: PostgresConnection, changes: (inout Order) -> Void = { _ in }
+    ) async throws -> Order {
+        do {
+            _ = try order.status.moving(to: next)
+        } catch {
+            throw Problem.conflict(
+                "An order in state \(order.status.rawValue) cannot become \(next.rawValue).",
+                extensions: ["currentState": order.status.rawValue])
+        }
+        var updated = order
+        updated.status = next
+        changes(&updated)
+        try await connection.query(
+            """
+            UPDATE orders SET status = \(next.rawValue), carrier = \(updated.carrier),
+                tracking_number = \(updated.trackingNumber), auto_confirm_at = \(updated.autoConfirmAt),
+                updated_at = now()
+            WHERE id = \(order.id)
+            """, logger: logger)
+        try await recordHistory(order.id, from: order.status, to: next, cause: cause, on: connection)
+        try await publish(updated, type: next.eventType, from: order.status, cause: cause, refundRequired: refundRequired, on: connection)
+        logger.info(
+            "order transitioned",
+            metadata: [
+                "order_id": "\(order.id)", "from": "\(order.status.rawValue)", "to": "\(next.rawValue)",
+                "actor": "\(cause.actor)", "correlation_id": "\(cause.correlationId)",
+            ])
+        return updated
+    }
+
+    func recordHistory(
+        _ orderId: UUID, from: OrderStatus?, to: OrderStatus, cause: Cause, on connection: PostgresConnection
+    ) async throws {
+        try await connection.query(
+            """
+            INSERT INTO order_history (order_id, from_status, to_status, actor, reason)
+            VALUES (\(orderId), \(from?.rawValue), \(to.rawValue), \(cause.actor), \(cause.reason))
+            """, logger: logger)
+    }
+
+    func publish(
+        _ order: Order, type: String, from: OrderStatus?, cause: Cause, refundRequired: Bool = false,
+        on connection: PostgresConnection
+    ) async throws {
+        let payload = OrderEvent(
+            order: order.snapshot(), fromStatus: from?.rawValue, actor: cause.actor, reason: cause.reason,
+            refundRequired: refundRequired, autoConfirmAt: order.autoConfirmAt)
+        let envelope = EventEnvelope(
+            type: type, aggregateType: OrderEvent.aggregateType, aggregateId: order.id.uuidString.lowercased(),
+            correlationId: cause.correlationId, causationId: cause.causationId, producer: Self.producer,
+            payload: try JSONValue(encoding: payload))
+        try await Outbox.append(envelope, topic: topic, on: connection, logger: logger)
+    }
+
+    private func withItems(_ order: Order, on connection: PostgresConnection) async throws -> Order {
+        var order = order
+        order.items = try await connection.query(
+            """
+            SELECT listing_id, title, quantity, unit_price_amount, line_total_amount FROM order_items
+            WHERE order_id = \(order.id) ORDER BY position
+            """, logger: logger
+        ).decode((UUID, String, Int, Int64, Int64).self).all().map {
+            OrderLine(listingId: $0.0, title: $0.1, quantity: $0.2, unitPriceAmount: $0.3, lineTotalAmount: $0.4)
+        }
+        return order
+    }
+
+    static func decode(_ row: PostgresRow) throws -> Order {
+        let cells = row.makeRandomAccess()
+        let address = try JSONDecoder().decode(
+            ShippingAddress.self, from: Data(try cells["shipping_address"].decode(String.self).utf8))
+        guard let status = OrderStatus(rawValue: try cells["status"].decode(String.self)) else {
+            throw StoredValueError(column: "status")
+        }
+        return Order(
+            id: try cells["id"].decode(UUID.self),
+            orderNumber: try cells["order_number"].decode(String.self),
+            checkoutId: try cells["checkout_id"].decode(UUID.self),
+            buyerId: try cells["buyer_id"].decode(String.self),
+            buyerEmail: try cells["buyer_email"].decode(String?.self),
+            sellerId: try cells["seller_id"].decode(String.self),
+            status: status,
+            currency: try cells["currency"].decode(String.self),
+            subtotalAmount: try cells["subtotal_amount"].decode(Int64.self),
+            totalAmount: try cells["total_amount"].decode(Int64.self),
+            shippingAddress: address,
+            carrier: try cells["carrier"].decode(String?.self),
+            trackingNumber: try cells["tracking_number"].decode(String?.self),
+            expiresAt: try cells["expires_at"].decode(Date.self),
+            autoConfirmAt: try cells["auto_confirm_at"].decode(Date?.self),
+            createdAt: try cells["created_at"].decode(Date.self),
+            updatedAt: try cells["updated_at"].decode(Date.self),
+            items: [])
+    }
+
+    private func binds(_ id: UUID) -> PostgresBindings {
+        var bindings = PostgresBindings()
+        bindings.append(id)
+        return bindings
+    }
+}
+
+/// A stored value the code does not recognise (a newer version wrote it, or it was edited).
+struct StoredValueError: Error {
+    let column: String
+}

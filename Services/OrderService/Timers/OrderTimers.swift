@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Durable timers kept in the orders table itself, so they survive restarts: unpaid orders
+/// expire (stock released) and shipped orders are confirmed delivered after the inspection
+/// window. Several instances can run: due rows are taken with SKIP LOCKED.
+struct OrderTimers: Service, CustomStringConvertible {
+    let store: OrderStore
+    let postgres: PostgresClient
+    let interval: Duration
+    let logger: Logger
+
+    var description: String { "OrderTimers" }
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    do {
+                        try await runDue()
+                    } catch {
+                        if Task.isCancelled { return }
+                        logger.warning("order timers failed; retrying", metadata: ["error": "\(error)"])
+                    }
+                    try await Task.sleep(for: interval)
+                }
+            }
+        } catch is CancellationError {}
+    }
+
+    /// Handles everything due now; returns how many orders expired and were auto-confirmed.
+    @discardableResult
+    func runDue(batch: Int = 100) async throws -> (expired: Int, confirmed: Int) {
+        var expired = 0
+        var confirmed = 0
+        while true {
+            let count = try await postgres.withTransaction(logger: logger) { connection in
+                let ids = try await connection.query(
+                    """
+                    SELECT id FROM orders WHERE status = 'pending_payment' AND expires_at <= now()
+                    ORDER BY expires_at LIMIT \(batch) FOR UPDATE SKIP LOCKED
+                    """, logger: logger
+                ).decode(UUID.self).all()
+                for id in ids {
+                    guard let order = try await store.lock(id, on: connection) else { continue }
+                    try await store.releaseReserved(order, on: connection)
+                    try await store.transition(order, to: .cancelled, cause: .system("payment window expired"), on: connection)
+                }
+                return ids.count
+            }
+            expired += count
+            if count < batch { break }
+        }
+        while true {
+            let count = try await postgres.withTransaction(logger: logger) { connection in
+                let ids = try await connection.query(
+                    """
+                    SELECT id FROM orders WHERE status = 'shipped' AND auto_confirm_at <= now()
+                    ORDER BY auto_confirm_at LIMIT \(batch) FOR UPDATE SKIP LOCKED
+                    """, logger: logger
+                ).decode(UUID.self).all()
+                for id in ids {
+                    guard let order = try await store.lock(id, on: connection) else { continue }
+                    try await store.transition(
+                        order, to: .delivered, cause: .system("inspection window ended"), on: connection) { $0.autoConfirmAt = nil }
+                }
+                return ids.count
+            }
+            confirmed += count
+            if count < batch { break }
+        }
+        return (expired, confirmed)
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// `payment.succeeded`: the checkout's charge went through (from the webhook, not the client).
+public struct PaymentSucceeded: DomainEventPayload, Equatable {
+    public static let eventType = "payment.succeeded"
+    public static let schemaVersion = 1
+    public static let aggregateType = "payment"
+
+    public struct Part: Codable, Sendable, Equatable {
+        public var orderId: UUID
+        public var sellerId: String
+        public var amount: Int64
+
+        public init(orderId: UUID, sellerId: String, amount: Int64) {
+            self.orderId = orderId
+            self.sellerId = sellerId
+            self.amount = amount
+        }
+    }
+
+    public var paymentId: UUID
+    public var checkoutId: UUID
+    public var chargeId: String?
+    public var amount: Int64
+    public var currency: String
+    public var orders: [Part]
+
+    public init(paymentId: UUID, checkoutId: UUID, chargeId: String?, amount: Int64, currency: String, orders: [Part]) {
+        self.paymentId = paymentId
+        self.checkoutId = checkoutId
+        self.chargeId = chargeId
+        self.amount = amount
+        self.currency = currency
+        self.orders = orders
+    }
+}
+
+/// `payment.failed`: the charge was declined or the intent was cancelled.
+public struct PaymentFailed: DomainEventPayload, Equatable {
+    public static let eventType = "payment.failed"
+    public static let schemaVersion = 1
+    public static let aggregateType = "payment"
+
+    public var paymentId: UUID
+    public var checkoutId: UUID
+    public var reason: String
+
+    public init(paymentId: UUID, checkoutId: UUID, reason: String) {
+        self.paymentId = paymentId
+        self.checkoutId = checkoutId
+        self.reason = reason
+    }
+}
+
+/// `refund.succeeded`: money went back to the buyer for one order.
+public struct RefundSucceeded: DomainEventPayload, Equatable {
+    public static let eventType = "refund.succeeded"
+    public static let schemaVersion = 1
+    public static let aggregateType = "payment"
+
+    public var refundId: UUID
+    public var paymentId: UUID
+    public var orderId: UUID
+    public var amount: Int64
+    public var currency: String
+    /// True when the order's whole amount has now been refunded.
+    public var orderFullyRefunded: Bool
+
+    public init(refundId: UUID, paymentId: UUID, orderId: UUID, amount: Int64, currency: String, orderFullyRefunded: Bool) {
+        self.refundId = refundId
+        self.paymentId = paymentId
+        self.orderId = orderId
+        self.amount = amount
+        self.currency = currency
+        self.orderFullyRefunded = orderFullyRefunded
+    }
+}
