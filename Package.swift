@@ -138,6 +138,15 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "OrderServiceTests",
+            dependencies: [
+                "OrderService", "ServiceRuntime", "TestSupport", "Messaging", "HTTPSupport", "EventContracts",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+        .testTarget(
             name: "ServiceRuntimeTests",
             dependencies: [
                 "ServiceRuntime", "TestSupport", "OrderService", "PaymentService", "EscrowService",

@@ -13,6 +13,8 @@ public struct EventConsumer: Service {
         public var maximumAttempts = 5
         public var initialBackoff: Duration = .milliseconds(200)
         public var maximumBackoff: Duration = .seconds(5)
+        /// Messages already fetched are applied together in one transaction, up to this many.
+        public var batchSize = 100
         public init() {}
     }
 
@@ -43,28 +45,69 @@ public struct EventConsumer: Service {
     public func run() async throws {
         let consumer = try KafkaConsumer(configuration: kafka, groupId: name, topics: topics)
         logger.info("consumer started", metadata: ["group": "\(name)", "topics": "\(topics)"])
-        do {
-            // Checked between messages: the message in hand is finished before shutting down.
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                let message: ConsumedMessage
+        // Checked between batches: the messages in hand are finished before shutting down.
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let first: ConsumedMessage
+            do {
+                guard let next = try await consumer.poll() else { continue }
+                first = next
+            } catch {
+                logger.debug("consumer poll error", metadata: ["error": "\(error)"])
+                continue
+            }
+            var batch = [first]
+            while batch.count < settings.batchSize, let next = try? await consumer.poll(timeout: .zero) {
+                batch.append(next)
+            }
+            for message in await process(batch) {
                 do {
-                    guard let next = try await consumer.poll() else { continue }
-                    message = next
-                } catch let error as KafkaError {
-                    logger.debug("consumer poll error", metadata: ["error": "\(error)"])
-                    continue
-                }
-                if await process(message) {
-                    do {
-                        try consumer.markDone(message)
-                    } catch {
-                        logger.warning("could not store offset; the message will be redelivered", metadata: ["error": "\(error)"])
-                    }
+                    try consumer.markDone(message)
+                } catch {
+                    logger.warning("could not store offset; the message will be redelivered", metadata: ["error": "\(error)"])
                 }
             }
         }
         await consumer.close()
         logger.info("consumer stopped", metadata: ["group": "\(name)"])
+    }
+
+    /// Applies a batch and returns the messages that are finished, in order. When every message
+    /// has a handler the batch is one transaction; if it fails, each message is retried alone.
+    func process(_ batch: [ConsumedMessage]) async -> [ConsumedMessage] {
+        if batch.count > 1 {
+            let planned = batch.compactMap { message -> (ConsumedMessage, EventEnvelope, EventHandler)? in
+                guard let envelope = try? EventEnvelope.decode(from: Data(message.value)),
+                      let handler = handlers[envelope.type], envelope.schemaVersion <= handler.maximumSchemaVersion
+                else { return nil }
+                return (message, envelope, handler)
+            }
+            if planned.count == batch.count {
+                do {
+                    try await client.inTransaction(logger: logger) { connection in
+                        for (message, envelope, handler) in planned {
+                            try await apply(envelope, message: message, handler: handler, logger: logger(for: envelope), on: connection)
+                        }
+                    }
+                    return batch
+                } catch {
+                    logger.debug("batch failed; applying its messages one by one", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        var finished: [ConsumedMessage] = []
+        for message in batch {
+            guard await process(message) else { break }
+            finished.append(message)
+        }
+        return finished
+    }
+
+    private func logger(for envelope: EventEnvelope) -> Logger {
+        var logger = self.logger
+        logger[metadataKey: "correlation_id"] = "\(envelope.correlationId)"
+        logger[metadataKey: "event_id"] = "\(envelope.id)"
+        logger[metadataKey: "event_type"] = "\(envelope.type)"
+        return logger
     }
 
     /// Returns true when the message is finished (handled, skipped or dead-lettered).
@@ -75,11 +118,7 @@ public struct EventConsumer: Service {
         } catch {
             return await deadLetter(message, error: "undecodable envelope: \(error)")
         }
-        var logger = self.logger
-        logger[metadataKey: "correlation_id"] = "\(envelope.correlationId)"
-        logger[metadataKey: "event_id"] = "\(envelope.id)"
-        logger[metadataKey: "event_type"] = "\(envelope.type)"
-
+        let logger = logger(for: envelope)
         guard let handler = handlers[envelope.type] else {
             logger.debug("skipping event type this consumer does not handle")
             return true
@@ -113,21 +152,28 @@ public struct EventConsumer: Service {
     private func handleOnce(
         _ envelope: EventEnvelope, message: ConsumedMessage, handler: EventHandler, logger: Logger
     ) async throws {
-        try await client.withTransaction(logger: logger) { connection in
-            let inserted = try await connection.query(
-                """
-                INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)
-                VALUES (\(name), \(envelope.id), \(envelope.type), \(message.topic), \(message.partition), \(message.offset))
-                ON CONFLICT DO NOTHING RETURNING 1
-                """, logger: logger
-            ).collect()
-            guard !inserted.isEmpty else {
-                logger.debug("duplicate event ignored")
-                return
-            }
-            try await handler.handle(
-                EventContext(envelope: envelope, connection: connection, logger: logger, producer: name))
+        try await client.inTransaction(logger: logger) { connection in
+            try await apply(envelope, message: message, handler: handler, logger: logger, on: connection)
         }
+    }
+
+    /// The inbox row and the handler's effect, on the caller's transaction.
+    private func apply(
+        _ envelope: EventEnvelope, message: ConsumedMessage, handler: EventHandler, logger: Logger,
+        on connection: PostgresConnection
+    ) async throws {
+        let inserted = try await connection.query(
+            """
+            INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)
+            VALUES (\(name), \(envelope.id), \(envelope.type), \(message.topic), \(message.partition), \(message.offset))
+            ON CONFLICT DO NOTHING RETURNING 1
+            """, logger: logger
+        ).collect()
+        guard !inserted.isEmpty else {
+            logger.debug("duplicate event ignored")
+            return
+        }
+        try await handler.handle(EventContext(envelope: envelope, connection: connection, logger: logger, producer: name))
     }
 
     /// Parks the message on `<topic>.dlq`; retries the broker until it accepts or shutdown begins.

@@ -50,7 +50,9 @@ public func buildApplication(
             GatedService(
                 gate: gate,
                 service: EventConsumer(
-                    name: configuration.serviceName, topics: definition.consumedTopics.map(configuration.topic),
+                    // The topic prefix isolates deployments sharing a broker (and tests) by group too.
+                    name: configuration.topicPrefix + configuration.serviceName,
+                    topics: definition.consumedTopics.map(configuration.topic),
                     handlers: handlers, client: postgres, kafka: kafka, deadLetters: producer,
                     settings: options.consumer, logger: logger)))
     }

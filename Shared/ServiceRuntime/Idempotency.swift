@@ -55,7 +55,7 @@ public struct IdempotencyStore: Sendable {
             return Self.response(status: replay.status, body: replay.body, replayed: true)
         }
         do {
-            let outcome = try await client.withTransaction(logger: logger) { connection in
+            let outcome = try await client.inTransaction(logger: logger) { connection in
                 let outcome = try await operation(connection)
                 try await record(userId: user.id, key: key, status: outcome.status.code, body: outcome.body, on: connection)
                 return outcome
@@ -64,7 +64,7 @@ public struct IdempotencyStore: Sendable {
         } catch let problem as Problem where (400..<500).contains(problem.status.code) {
             // A refusal is an answer too: the same request gets it again.
             let body = try problem.jsonBody(instance: request.uri.path)
-            try await client.withTransaction(logger: logger) { connection in
+            try await client.inTransaction(logger: logger) { connection in
                 try await record(userId: user.id, key: key, status: problem.status.code, body: body, on: connection)
             }
             throw problem

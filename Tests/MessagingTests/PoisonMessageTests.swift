@@ -70,7 +70,7 @@ import TestSupport
                 EventEnvelope(type: "probe.unknown", aggregateType: "probe", aggregateId: "k", correlationId: "c", producer: "t", payload: .object([:])),
                 EventEnvelope(type: ProbeRecorded.eventType, schemaVersion: 2, aggregateType: "probe", aggregateId: "k", correlationId: "c", producer: "t", payload: .object([:])),
             ] {
-                try await database.client.withTransaction(logger: logger) {
+                try await database.client.inTransaction(logger: logger) {
                     try await Outbox.append(envelope, topic: topic, on: $0, logger: logger)
                 }
             }

@@ -39,7 +39,7 @@ extension TestDatabase {
         let envelope = try EventEnvelope(
             payload: ProbeRecorded(version: version, poison: poison), aggregateId: aggregateId,
             correlationId: "test-\(UUID().uuidString.prefix(8))", producer: "tests")
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.inTransaction(logger: logger) { connection in
             try await Outbox.append(envelope, topic: topic, on: connection, logger: logger)
         }
         return envelope
@@ -47,7 +47,7 @@ extension TestDatabase {
 
     /// Like a real aggregate write: lock the row, bump its version, append the event with it.
     func appendVersioned(topic: String, aggregateId: String) async throws {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.inTransaction(logger: logger) { connection in
             let version = try await connection.query(
                 """
                 INSERT INTO aggregates (id, version) VALUES (\(aggregateId), 1)

@@ -96,7 +96,7 @@ struct OrderActions: Sendable {
     ) async throws -> OrderResponse {
         let user = try context.requireUser()
         let id = try context.parameters.require("id", as: UUID.self)
-        return try await postgres.withTransaction(logger: context.logger) { connection in
+        return try await postgres.inTransaction(logger: context.logger) { connection in
             guard let order = try await store.lock(id, on: connection), order.isVisible(to: user.id, isAdmin: user.isAdmin) else {
                 throw Problem.notFound("No order with id \(id.uuidString.lowercased()).")
             }

@@ -36,7 +36,7 @@ struct OrderTimers: Service, CustomStringConvertible {
         var expired = 0
         var confirmed = 0
         while true {
-            let count = try await postgres.withTransaction(logger: logger) { connection in
+            let count = try await postgres.inTransaction(logger: logger) { connection in
                 let ids = try await connection.query(
                     """
                     SELECT id FROM orders WHERE status = 'pending_payment' AND expires_at <= now()
@@ -54,7 +54,7 @@ struct OrderTimers: Service, CustomStringConvertible {
             if count < batch { break }
         }
         while true {
-            let count = try await postgres.withTransaction(logger: logger) { connection in
+            let count = try await postgres.inTransaction(logger: logger) { connection in
                 let ids = try await connection.query(
                     """
                     SELECT id FROM orders WHERE status = 'shipped' AND auto_confirm_at <= now()

@@ -1,0 +1,176 @@
+import EventContracts
+import Foundation
+import HTTPTypes
+import Testing
+import TestSupport
+
+@testable import OrderService
+
+@Suite struct OrderFlowTests {
+    @Test func fiftyBuyersRacingForTheLastTenUnitsGetExactlyTenOrders() async throws {
+        try await OrderServiceHarness.run { service in
+            let listing = try await service.createListing(seller: "seller-race", stock: 10)
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for buyer in 0..<50 {
+                    group.addTask {
+                        try await service.call(
+                            .post, "/api/v1/orders", as: "buyer-\(buyer)", roles: ["buyer"],
+                            body: ["listingId": JSONValue.string(listing.uuidString), "quantity": 1, "shippingAddress": OrderServiceHarness.address],
+                            idempotencyKey: "race-\(buyer)"
+                        ).status
+                    }
+                }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .created }.count == 10)
+            #expect(statuses.filter { $0 == .conflict }.count == 40)
+            let stock = try await service.stock(of: listing)
+            #expect(stock.stock == 0)
+            #expect(stock.reserved == 10)
+            #expect(try await service.database.count("SELECT count(*) FROM orders") == 10)
+        }
+    }
+
+    @Test func retriesWithTheSameKeyReplayTheFirstResponse() async throws {
+        try await OrderServiceHarness.run { service in
+            let listing = try await service.createListing(seller: "seller-idem", stock: 5)
+            let body: JSONValue = ["listingId": .string(listing.uuidString), "quantity": 2, "shippingAddress": OrderServiceHarness.address]
+            let first = try await service.call(.post, "/api/v1/orders", as: "buyer-idem", roles: ["buyer"], body: body, idempotencyKey: "k-1")
+            let again = try await service.call(.post, "/api/v1/orders", as: "buyer-idem", roles: ["buyer"], body: body, idempotencyKey: "k-1")
+            #expect(first.status == .created)
+            #expect(again.status == .created)
+            #expect(try again.json()["id"] as? String == first.json()["id"] as? String)
+            #expect(again.headers[.init("Idempotent-Replayed")!] == "true")
+
+            var other = body
+            if case .object(var fields) = other { fields["quantity"] = 1; other = .object(fields) }
+            let mismatch = try await service.call(.post, "/api/v1/orders", as: "buyer-idem", roles: ["buyer"], body: other, idempotencyKey: "k-1")
+            #expect(mismatch.status == .unprocessableContent)
+            let missing = try await service.call(.post, "/api/v1/orders", as: "buyer-idem", roles: ["buyer"], body: body)
+            #expect(missing.status == .badRequest)
+
+            // Racing requests with one key create one order; the others are told to retry (409) or replayed.
+            let racing = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        try await service.call(.post, "/api/v1/orders", as: "buyer-idem", roles: ["buyer"], body: body, idempotencyKey: "k-race").status
+                    }
+                }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(racing.allSatisfy { $0 == .created || $0 == .conflict })
+            #expect(racing.contains(.created))
+            #expect(try await service.database.count("SELECT count(*) FROM orders") == 2)
+            #expect(try await service.stock(of: listing).reserved == 4)
+        }
+    }
+
+    @Test func aCheckoutAcrossSellersMakesOneOrderPerSellerAndOneCheckoutEvent() async throws {
+        try await OrderServiceHarness.run { service in
+            let mug = try await service.createListing(seller: "seller-a", price: 1250)
+            let lamp = try await service.createListing(seller: "seller-b", price: 4999)
+            let reply = try await service.call(
+                .post, "/api/v1/checkouts", as: "buyer-cart", roles: ["buyer"],
+                body: [
+                    "items": [["listingId": .string(mug.uuidString), "quantity": 2], ["listingId": .string(lamp.uuidString), "quantity": 1]],
+                    "shippingAddress": OrderServiceHarness.address,
+                ] as JSONValue, idempotencyKey: "cart-1")
+            #expect(reply.status == .created)
+            let json = try reply.json()
+            #expect(json["totalAmount"] as? Int == 2 * 1250 + 4999)
+            let orders = try (json["orders"] as? [[String: Any]]).orThrow("orders")
+            #expect(orders.count == 2)
+            #expect(Set(orders.compactMap { $0["sellerId"] as? String }) == ["seller-a", "seller-b"])
+            #expect(orders.allSatisfy { ($0["orderNumber"] as? String)?.hasPrefix("EM-") == true })
+            #expect(try await service.database.count("SELECT count(*) FROM outbox WHERE event_type = 'checkout.created'") == 1)
+            #expect(try await service.database.count("SELECT count(*) FROM outbox WHERE event_type = 'order.placed'") == 2)
+        }
+    }
+
+    @Test func theWholeLifecycleFromPaymentToCompletion() async throws {
+        try await OrderServiceHarness.run { service in
+            let listing = try await service.createListing(seller: "seller-life", stock: 3)
+            let order = try await service.placeOrder(buyer: "buyer-life", listing: listing, quantity: 2)
+            let checkout = try await checkoutId(of: order, service)
+            try await service.publish(
+                PaymentSucceeded(paymentId: UUID(), checkoutId: checkout, chargeId: "ch_1", amount: 5000, currency: "usd",
+                                 orders: [.init(orderId: order, sellerId: "seller-life", amount: 5000)]),
+                topic: Topic.payments, aggregateId: checkout.uuidString)
+            #expect(try await service.eventually { try await service.status(of: order) == "paid" })
+            #expect(try await service.stock(of: listing) == (1, 0, 2))
+
+            let path = "/api/v1/orders/\(order.uuidString)"
+            #expect(try await service.call(.post, "\(path)/ship", as: "seller-life", roles: ["seller"], body: ["carrier": "UPS", "trackingNumber": "1Z999"] as JSONValue).status == .ok)
+            #expect(try await service.call(.post, "\(path)/tracking", as: "seller-life", roles: ["seller"], body: ["status": "in transit", "location": "Memphis"] as JSONValue).status == .ok)
+            #expect(try await service.call(.post, "\(path)/confirm-delivery", as: "buyer-life", roles: ["buyer"]).status == .ok)
+            try await service.publish(
+                EscrowReleased(escrowId: UUID(), orderId: order, sellerId: "seller-life", amount: 4500, currency: "usd"),
+                topic: Topic.escrow, aggregateId: order.uuidString)
+            #expect(try await service.eventually { try await service.status(of: order) == "completed" })
+
+            let detail = try await service.call(.get, path, as: "buyer-life", roles: ["buyer"]).json()
+            let history = try (detail["history"] as? [[String: Any]]).orThrow("history").compactMap { $0["toStatus"] as? String }
+            #expect(history == ["pending_payment", "paid", "shipped", "delivered", "completed"])
+            #expect((detail["tracking"] as? [[String: Any]])?.first?["location"] as? String == "Memphis")
+            #expect(detail["carrier"] as? String == "UPS")
+            let events = try await service.database.client.query(
+                "SELECT event_type FROM outbox WHERE message_key = \(order.uuidString.lowercased()) ORDER BY id", logger: TestEnvironment.logger
+            ).decode(String.self).all()
+            #expect(events == ["order.placed", "order.paid", "order.shipped", "order.tracking_updated", "order.delivered", "order.completed"])
+        }
+    }
+
+    @Test func aDuplicatedPaymentEventChangesNothing() async throws {
+        try await OrderServiceHarness.run { service in
+            let listing = try await service.createListing(seller: "seller-dup", stock: 4)
+            let order = try await service.placeOrder(buyer: "buyer-dup", listing: listing, quantity: 1)
+            let checkout = try await checkoutId(of: order, service)
+            let event = PaymentSucceeded(
+                paymentId: UUID(), checkoutId: checkout, chargeId: "ch_dup", amount: 2500, currency: "usd",
+                orders: [.init(orderId: order, sellerId: "seller-dup", amount: 2500)])
+            let id = UUID()
+            // The same event twice (redelivery) and once more under another id (a duplicate upstream).
+            try await service.publish(event, topic: Topic.payments, aggregateId: checkout.uuidString, id: id)
+            try await service.publish(event, topic: Topic.payments, aggregateId: checkout.uuidString, id: id)
+            try await service.publish(event, topic: Topic.payments, aggregateId: checkout.uuidString)
+            #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM inbox") == 2 })
+            #expect(try await service.status(of: order) == "paid")
+            #expect(try await service.stock(of: listing) == (3, 0, 1))
+            #expect(try await service.database.count("SELECT count(*) FROM order_history WHERE to_status = 'paid'") == 1)
+            #expect(try await service.database.count("SELECT count(*) FROM outbox WHERE event_type = 'order.paid'") == 1)
+        }
+    }
+
+    @Test func anUnpaidOrderExpiresAndReleasesItsStock() async throws {
+        try await OrderServiceHarness.run(environment: ["ORDER_PAYMENT_TIMEOUT_SECONDS": "1"]) { service in
+            let listing = try await service.createListing(seller: "seller-exp", stock: 2)
+            let order = try await service.placeOrder(buyer: "buyer-exp", listing: listing, quantity: 2)
+            #expect(try await service.stock(of: listing) == (0, 2, 0))
+            #expect(try await service.eventually { try await service.status(of: order) == "cancelled" })
+            #expect(try await service.stock(of: listing) == (2, 0, 0))
+            #expect(try await service.database.count("SELECT count(*) FROM outbox WHERE event_type = 'order.cancelled'") == 1)
+            let reason = try await service.database.client.query(
+                "SELECT reason FROM order_history WHERE to_status = 'cancelled'", logger: TestEnvironment.logger
+            ).decode(String?.self).all().first ?? nil
+            #expect(reason == "payment window expired")
+        }
+    }
+
+    @Test func aFailedPaymentCancelsAndReleasesStock() async throws {
+        try await OrderServiceHarness.run { service in
+            let listing = try await service.createListing(seller: "seller-fail", stock: 2)
+            let order = try await service.placeOrder(buyer: "buyer-fail", listing: listing, quantity: 1)
+            let checkout = try await checkoutId(of: order, service)
+            try await service.publish(
+                PaymentFailed(paymentId: UUID(), checkoutId: checkout, reason: "card_declined"), topic: Topic.payments,
+                aggregateId: checkout.uuidString)
+            #expect(try await service.eventually { try await service.status(of: order) == "cancelled" })
+            #expect(try await service.stock(of: listing) == (2, 0, 0))
+        }
+    }
+
+    func checkoutId(of order: UUID, _ service: OrderServiceHarness) async throws -> UUID {
+        try await service.database.client.query("SELECT checkout_id FROM orders WHERE id = \(order)", logger: TestEnvironment.logger)
+            .decode(UUID.self).all()[0]
+    }
+}
