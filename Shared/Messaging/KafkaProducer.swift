@@ -33,7 +33,7 @@ public final class KafkaProducer: Service, Sendable {
             "client.id": configuration.clientId,
             "enable.idempotence": "true",
             "acks": "all",
-            "linger.ms": "1",
+            "linger.ms": "0",
             "message.timeout.ms": "30000",
             "socket.keepalive.enable": "true",
         ]

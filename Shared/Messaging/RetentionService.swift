@@ -9,16 +9,20 @@ public struct RetentionService: Service {
     let inboxRetention: Duration
     let interval: Duration
     let logger: Logger
+    /// Further pruning of the service's own tables (e.g. old Idempotency-Key records).
+    let additional: [@Sendable () async throws -> Void]
 
     public init(
         client: PostgresClient, outboxRetention: Duration = .seconds(7 * 86_400),
-        inboxRetention: Duration = .seconds(30 * 86_400), interval: Duration = .seconds(600), logger: Logger
+        inboxRetention: Duration = .seconds(30 * 86_400), interval: Duration = .seconds(600), logger: Logger,
+        additional: [@Sendable () async throws -> Void] = []
     ) {
         self.client = client
         self.outboxRetention = outboxRetention
         self.inboxRetention = inboxRetention
         self.interval = interval
         self.logger = logger
+        self.additional = additional
     }
 
     public func run() async throws {
@@ -57,6 +61,7 @@ public struct RetentionService: Service {
         if outbox + inbox > 0 {
             logger.info("pruned messaging tables", metadata: ["outbox": "\(outbox)", "inbox": "\(inbox)"])
         }
+        for prune in additional { try await prune() }
         return (outbox, inbox)
     }
 }

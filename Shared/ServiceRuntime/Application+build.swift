@@ -39,7 +39,11 @@ public func buildApplication(
             service: OutboxRelay(
                 client: postgres, schema: configuration.database.schema, producer: producer,
                 settings: options.relay, logger: logger)),
-        GatedService(gate: gate, service: RetentionService(client: postgres, outboxRetention: configuration.outboxRetention, logger: logger)),
+        GatedService(
+            gate: gate,
+            service: RetentionService(
+                client: postgres, outboxRetention: configuration.outboxRetention, logger: logger,
+                additional: [{ try await dependencies.idempotency.prune() }])),
     ]
     services += try definition.services(dependencies).map { GatedService(gate: gate, service: $0) }
     let handlers = definition.handlers(dependencies)
