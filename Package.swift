@@ -78,6 +78,18 @@ let package = Package(
             path: "Shared/HTTPSupport"
         ),
         .target(
+            name: "StripeClient",
+            dependencies: [
+                "EventContracts",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Shared/StripeClient"
+        ),
+        .target(
             name: "ServiceRuntime",
             dependencies: [
                 "HTTPSupport", "Messaging", "Persistence", "EventContracts",
@@ -137,6 +149,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .testTarget(name: "StripeClientTests", dependencies: ["StripeClient", "EventContracts"]),
         .testTarget(
             name: "OrderServiceTests",
             dependencies: [
