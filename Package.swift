@@ -103,7 +103,7 @@ let package = Package(
 
         // MARK: Services
         service("OrderService"),
-        service("PaymentService"),
+        service("PaymentService", extra: ["StripeClient", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         service("EscrowService"),
         service("NotificationService"),
 
@@ -125,8 +125,10 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Messaging", "Persistence", "EventContracts",
+                "Messaging", "Persistence", "EventContracts", "ServiceRuntime", "HTTPSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
             ],
             path: "Tests/TestSupport"
         ),
@@ -151,6 +153,14 @@ let package = Package(
         ),
         .testTarget(name: "StripeClientTests", dependencies: ["StripeClient", "EventContracts"]),
         .testTarget(
+            name: "PaymentServiceTests",
+            dependencies: [
+                "PaymentService", "ServiceRuntime", "TestSupport", "Messaging", "HTTPSupport", "EventContracts", "StripeClient",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+        .testTarget(
             name: "OrderServiceTests",
             dependencies: [
                 "OrderService", "ServiceRuntime", "TestSupport", "Messaging", "HTTPSupport", "EventContracts",
@@ -173,14 +183,14 @@ let package = Package(
 )
 
 /// One executable per service under `Services/<Name>`, all assembled by `ServiceRuntime`.
-func service(_ name: String) -> Target {
+func service(_ name: String, extra: [Target.Dependency] = []) -> Target {
     .executableTarget(
         name: name,
         dependencies: [
             "ServiceRuntime", "HTTPSupport", "Messaging", "Persistence", "EventContracts",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
-        ],
+        ] + extra,
         path: "Services/\(name)",
         resources: [.copy("Migrations")],
         linkerSettings: rdkafkaLinkerSettings

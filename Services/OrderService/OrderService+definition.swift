@@ -9,26 +9,22 @@ extension ServiceDefinition {
         identity: ServiceIdentity(name: "order-service", schema: "orders", defaultPort: 8081),
         migrations: { try Migration.load(source: "orders", bundle: .module) },
         consumedTopics: [Topic.payments, Topic.escrow],
-        handlers: { dependencies in OrderEventHandlers(store: dependencies.orderStore).all },
-        routes: { api, dependencies in
+        assemble: { dependencies in
             let settings = try OrderSettings(dependencies.configuration)
-            ListingsController(store: ListingStore(client: dependencies.postgres, logger: dependencies.logger))
-                .addRoutes(to: api)
-            OrdersController(
-                store: dependencies.orderStore, postgres: dependencies.postgres, idempotency: dependencies.idempotency,
-                settings: settings
-            ).addRoutes(to: api)
-        },
-        services: { dependencies in
-            [OrderTimers(
-                store: dependencies.orderStore, postgres: dependencies.postgres,
-                interval: try OrderSettings(dependencies.configuration).timerInterval, logger: dependencies.logger)]
+            let store = OrderStore(logger: dependencies.logger, topic: dependencies.topic(Topic.orders))
+            var parts = ServiceParts()
+            parts.handlers = OrderEventHandlers(store: store).all
+            parts.routes = { api in
+                ListingsController(store: ListingStore(client: dependencies.postgres, logger: dependencies.logger))
+                    .addRoutes(to: api)
+                OrdersController(
+                    store: store, postgres: dependencies.postgres, idempotency: dependencies.idempotency, settings: settings
+                ).addRoutes(to: api)
+            }
+            parts.services = [
+                OrderTimers(store: store, postgres: dependencies.postgres, interval: settings.timerInterval, logger: dependencies.logger)
+            ]
+            return parts
         }
     )
-}
-
-extension ServiceDependencies {
-    var orderStore: OrderStore {
-        OrderStore(logger: logger, topic: topic(Topic.orders))
-    }
 }

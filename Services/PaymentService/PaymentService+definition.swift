@@ -1,11 +1,72 @@
+import AsyncHTTPClient
+import EventContracts
 import Foundation
+import HTTPSupport
+import Hummingbird
 import Persistence
 import ServiceRuntime
+import StripeClient
 
 extension ServiceDefinition {
-    /// PaymentService owns payments, Stripe webhook events and refunds.
+    /// PaymentService owns payments, Stripe webhook events and refunds; it is the only service
+    /// that receives Stripe webhooks and the only one that charges and refunds.
     static let paymentService = ServiceDefinition(
         identity: ServiceIdentity(name: "payment-service", schema: "payments", defaultPort: 8082),
-        migrations: { try Migration.load(source: "payments", bundle: .module) }
+        migrations: { try Migration.load(source: "payments", bundle: .module) },
+        consumedTopics: [Topic.orders],
+        assemble: { dependencies in
+            let configuration = dependencies.configuration
+            let logger = dependencies.logger
+            let store = PaymentStore(logger: logger, topic: dependencies.topic(Topic.payments))
+            let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            let secrets = try webhookSecrets(configuration)
+            let receiver = WebhookReceiver(postgres: dependencies.postgres, secrets: secrets, logger: logger) { wake.yield() }
+
+            let gateway: any PaymentGateway
+            if let key = configuration.stringSetting("STRIPE_SECRET_KEY") {
+                let client = StripeClient(
+                    configuration: .init(secretKey: key, baseURL: configuration.stringSetting("STRIPE_API_BASE") ?? "https://api.stripe.com"),
+                    logger: logger)
+                gateway = StripeGateway(client: client, sendsTransferGroup: try configuration.setting("STRIPE_TRANSFER_GROUP", default: 1) == 1)
+            } else {
+                gateway = SimulatedGateway(postgres: dependencies.postgres, logger: logger, webhookSecret: secrets[0]) { payload, signature in
+                    do {
+                        _ = try await receiver.receive(payload: payload, signature: signature)
+                    } catch {
+                        logger.error("simulated webhook delivery failed", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+            logger.info("payment gateway", metadata: ["mode": "\(gateway.mode)"])
+
+            var parts = ServiceParts()
+            parts.handlers = PaymentEventHandlers(store: store) { wake.yield() }.all
+            parts.routes = { api in
+                PaymentsController(store: store, postgres: dependencies.postgres, gateway: gateway, logger: logger).addRoutes(to: api)
+            }
+            parts.publicRoutes = { router in
+                router.post("api/v1/stripe/webhook") { request, context -> Response in
+                    let body = try await request.body.collect(upTo: 1024 * 1024)
+                    _ = try await receiver.receive(payload: Array(buffer: body), signature: request.headers[.stripeSignature])
+                    return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"received":true}"#)))
+                }
+            }
+            parts.services = [
+                WebhookProcessor(postgres: dependencies.postgres, store: store, logger: logger, wakeups: wakeups, interval: .seconds(1))
+            ]
+            return parts
+        }
     )
+
+    /// `STRIPE_WEBHOOK_SECRET`, comma-separated while secrets rotate; required with real Stripe
+    /// in production, a fixed local secret for the simulated gateway otherwise.
+    static func webhookSecrets(_ configuration: ServiceConfiguration) throws -> [String] {
+        let secrets = (configuration.stringSetting("STRIPE_WEBHOOK_SECRET") ?? "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if !secrets.isEmpty { return secrets }
+        if configuration.mode == .production && configuration.stringSetting("STRIPE_SECRET_KEY") != nil {
+            throw ConfigurationError(variable: "STRIPE_WEBHOOK_SECRET", message: "is required with STRIPE_SECRET_KEY in production")
+        }
+        return ["whsec_escrowmarket_local_simulated_gateway"]
+    }
 }

@@ -35,4 +35,5 @@ extension HTTPField.Name {
     public static let idempotencyKey = Self("Idempotency-Key")!
     /// Set on a response that replays the stored answer to an earlier request with the same key.
     public static let idempotentReplayed = Self("Idempotent-Replayed")!
+    public static let stripeSignature = Self("Stripe-Signature")!
 }

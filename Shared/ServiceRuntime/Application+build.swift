@@ -45,8 +45,9 @@ public func buildApplication(
                 client: postgres, outboxRetention: configuration.outboxRetention, logger: logger,
                 additional: [{ try await dependencies.idempotency.prune() }])),
     ]
-    services += try definition.services(dependencies).map { GatedService(gate: gate, service: $0) }
-    let handlers = definition.handlers(dependencies)
+    let parts = try definition.assemble(dependencies)
+    services += parts.services.map { GatedService(gate: gate, service: $0) }
+    let handlers = parts.handlers
     if !definition.consumedTopics.isEmpty {
         var kafka = configuration.kafka
         kafka.consumerProperties.merge(options.consumerProperties) { _, new in new }
@@ -65,13 +66,14 @@ public func buildApplication(
     router.add(middleware: RequestIdMiddleware())
     router.add(middleware: ProblemMiddleware())
     HealthController(postgres: postgres, producer: producer, gate: gate).addRoutes(to: router)
+    parts.publicRoutes(router)
     let authenticator = await JWTAuthenticator(secret: configuration.jwtSecret)
     let api = router.group("api/v1").add(middleware: AuthMiddleware(authenticator: authenticator))
     api.get("whoami") { _, context in
         let user = try context.requireUser()
         return WhoAmI(id: user.id, roles: user.roles.map(\.rawValue).sorted(), email: user.email)
     }
-    try definition.routes(api, dependencies)
+    parts.routes(api)
 
     return Application(
         router: router,

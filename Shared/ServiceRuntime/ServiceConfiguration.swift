@@ -95,6 +95,11 @@ public struct ServiceConfiguration: Sendable {
         return configuration
     }
 
+    /// A service's own text setting, nil when unset or empty.
+    public func stringSetting(_ name: String) -> String? {
+        EnvironmentReader(environment).value(name)
+    }
+
     /// A service's own whole-number setting (e.g. `ORDER_PAYMENT_TIMEOUT_SECONDS`); a malformed
     /// or negative value is a start-up error naming the variable.
     public func setting(_ name: String, default fallback: Int) throws -> Int {
@@ -126,6 +131,11 @@ public struct ServiceIdentity: Sendable {
 public struct ConfigurationError: Error, CustomStringConvertible {
     public var variable: String
     public var message: String
+
+    public init(variable: String, message: String) {
+        self.variable = variable
+        self.message = message
+    }
 
     public var description: String { "configuration error: \(variable) \(message)" }
 }

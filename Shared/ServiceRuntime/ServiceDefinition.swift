@@ -6,35 +6,42 @@ import Persistence
 import PostgresNIO
 import ServiceLifecycle
 
-/// What makes one service different from the others: its identity, migrations, the events it
-/// consumes and its HTTP routes. `buildApplication` turns it into a running service.
+/// What makes one service different from the others: its identity, migrations, the topics it
+/// consumes, and how it assembles its parts. `buildApplication` turns it into a running service.
 public struct ServiceDefinition: Sendable {
     public var identity: ServiceIdentity
     /// The service's own migrations (the outbox/inbox tables come first, from Messaging).
     public var migrations: @Sendable () throws -> [Migration]
     /// Topic base names this service consumes (the deployment's prefix is added).
     public var consumedTopics: [String]
-    public var handlers: @Sendable (ServiceDependencies) -> [EventHandler]
-    /// Adds the business routes; the group already requires authentication.
-    public var routes: @Sendable (RouterGroup<AppRequestContext>, ServiceDependencies) throws -> Void
-    /// Background work (timers) started after migrations, stopped before the relay.
-    public var services: @Sendable (ServiceDependencies) throws -> [any Service]
+    /// Builds the service's handlers, routes and background work from the shared dependencies.
+    public var assemble: @Sendable (ServiceDependencies) throws -> ServiceParts
 
     public init(
         identity: ServiceIdentity,
         migrations: @escaping @Sendable () throws -> [Migration],
         consumedTopics: [String] = [],
-        handlers: @escaping @Sendable (ServiceDependencies) -> [EventHandler] = { _ in [] },
-        routes: @escaping @Sendable (RouterGroup<AppRequestContext>, ServiceDependencies) throws -> Void = { _, _ in },
-        services: @escaping @Sendable (ServiceDependencies) throws -> [any Service] = { _ in [] }
+        assemble: @escaping @Sendable (ServiceDependencies) throws -> ServiceParts = { _ in ServiceParts() }
     ) {
         self.identity = identity
         self.migrations = migrations
         self.consumedTopics = consumedTopics
-        self.handlers = handlers
-        self.routes = routes
-        self.services = services
+        self.assemble = assemble
     }
+}
+
+/// A service's own pieces, built once per application.
+public struct ServiceParts {
+    /// Handlers for the consumed topics' event types.
+    public var handlers: [EventHandler] = []
+    /// Business routes; the group already requires authentication.
+    public var routes: (RouterGroup<AppRequestContext>) -> Void = { _ in }
+    /// Routes without bearer authentication (e.g. a webhook that verifies its own signature).
+    public var publicRoutes: (Router<AppRequestContext>) -> Void = { _ in }
+    /// Background work (timers, processors) started after migrations, stopped before the relay.
+    public var services: [any Service] = []
+
+    public init() {}
 }
 
 /// The shared pieces a service's controllers and handlers are built from.

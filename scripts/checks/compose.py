@@ -49,7 +49,7 @@ def settings_read_by_service(target):
         for name in files:
             if name.endswith(".swift"):
                 with open(os.path.join(folder, name), encoding="utf-8") as handle:
-                    names.update(re.findall(r'\.setting\(\s*"([A-Z][A-Z0-9_]*)"', handle.read()))
+                    names.update(re.findall(r'\.(?:setting|stringSetting)\(\s*"([A-Z][A-Z0-9_]*)"', handle.read()))
     return sorted(names)
 
 

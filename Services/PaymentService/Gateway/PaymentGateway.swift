@@ -1,0 +1,44 @@
+import Foundation
+import StripeClient
+
+/// What the gateway needs to create one PaymentIntent on the platform account.
+struct IntentRequest: Sendable {
+    var amount: Int64
+    var currency: String
+    var metadata: [String: String]
+    /// The checkout id: later transfers to sellers use the same group.
+    var transferGroup: String
+    /// Derived from the payment id, so a retry can never create a second intent.
+    var idempotencyKey: String
+}
+
+/// Charges on the platform account: Stripe itself, or a local simulation of it that follows
+/// Stripe's test payment methods and delivers signed webhooks through the same code path.
+protocol PaymentGateway: Sendable {
+    var mode: String { get }
+    func createIntent(_ request: IntentRequest) async throws(StripeError) -> PaymentIntent
+    func confirmIntent(id: String, paymentMethod: String, idempotencyKey: String) async throws(StripeError) -> PaymentIntent
+}
+
+/// Stripe's API (or localstripe) through the shared client.
+struct StripeGateway: PaymentGateway {
+    let client: StripeClient
+    /// localstripe rejects `transfer_group` on PaymentIntents; real Stripe needs it.
+    let sendsTransferGroup: Bool
+
+    var mode: String { "stripe" }
+
+    func createIntent(_ request: IntentRequest) async throws(StripeError) -> PaymentIntent {
+        var fields: [(String, StripeFormValue)] = [
+            ("amount", .integer(request.amount)), ("currency", .string(request.currency)),
+            ("payment_method_types", .array(["card"])), ("metadata", .metadata(request.metadata)),
+        ]
+        if sendsTransferGroup { fields.append(("transfer_group", .string(request.transferGroup))) }
+        return try await client.post("/v1/payment_intents", fields, idempotencyKey: request.idempotencyKey)
+    }
+
+    func confirmIntent(id: String, paymentMethod: String, idempotencyKey: String) async throws(StripeError) -> PaymentIntent {
+        try await client.post(
+            "/v1/payment_intents/\(id)/confirm", [("payment_method", .string(paymentMethod))], idempotencyKey: idempotencyKey)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import HTTPSupport
+import Hummingbird
+import PostgresNIO
+
+/// A page of payments.
+struct PaymentPage: Encodable, ResponseEncodable {
+    var items: [Payment]
+    var nextCursor: String?
+}
+
+/// A payment with its trail of what happened.
+struct PaymentDetail: Encodable, ResponseEncodable {
+    struct Step: Encodable {
+        var kind: String
+        var detail: String?
+        var at: Date
+    }
+
+    var payment: Payment
+    var trail: [Step]
+}
+
+/// `?status=&from=&to=&sort=asc|desc&limit=&cursor=` for the payment history.
+struct PaymentFilter: Sendable {
+    var buyerId: String?
+    var status: PaymentStatus?
+    var from: Date?
+    var to: Date?
+    var ascending: Bool
+    var limit: Int
+    var cursor: PaymentCursor?
+
+    init(query: Parameters, buyerId: String?) throws {
+        self.buyerId = buyerId
+        status = try query.get("status").map {
+            guard let status = PaymentStatus(rawValue: $0) else { throw Problem.badRequest("Unknown status \($0).") }
+            return status
+        }
+        let dates = Date.ISO8601FormatStyle()
+        from = try query.get("from").map { text in
+            guard let date = try? dates.parse(text) else { throw Problem.badRequest("from must be an ISO 8601 date-time.") }
+            return date
+        }
+        to = try query.get("to").map { text in
+            guard let date = try? dates.parse(text) else { throw Problem.badRequest("to must be an ISO 8601 date-time.") }
+            return date
+        }
+        switch query.get("sort") ?? "desc" {
+        case "asc": ascending = true
+        case "desc": ascending = false
+        default: throw Problem.badRequest("sort must be asc or desc.")
+        }
+        if let text = query.get("limit") {
+            guard let value = Int(text), (1...100).contains(value) else { throw Problem.badRequest("limit must be 1 to 100.") }
+            limit = value
+        } else {
+            limit = 20
+        }
+        cursor = try query.get("cursor").map(PaymentCursor.init(token:))
+    }
+}
+
+/// Keyset cursor over (created_at, id).
+struct PaymentCursor: Sendable {
+    var createdAt: Date
+    var id: UUID
+
+    var token: String {
+        Data("\(Int64((createdAt.timeIntervalSince1970 * 1_000_000).rounded())).\(id.uuidString.lowercased())".utf8).base64EncodedString()
+    }
+
+    init(createdAt: Date, id: UUID) {
+        self.createdAt = createdAt
+        self.id = id
+    }
+
+    init(token: String) throws {
+        guard let data = Data(base64Encoded: token), let text = String(data: data, encoding: .utf8) else {
+            throw Problem.badRequest("The cursor is not valid.")
+        }
+        let parts = text.split(separator: ".", maxSplits: 1)
+        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else {
+            throw Problem.badRequest("The cursor is not valid.")
+        }
+        self.init(createdAt: Date(timeIntervalSince1970: Double(micros) / 1_000_000), id: id)
+    }
+}
+
+extension PaymentStore {
+    func list(_ filter: PaymentFilter, on connection: PostgresConnection) async throws -> [Payment] {
+        let order = filter.ascending ? "ASC" : "DESC"
+        let comparison = filter.ascending ? ">" : "<"
+        let rows = try await connection.query(
+            """
+            SELECT \(unescaped: Self.columns) FROM payments
+            WHERE (\(filter.buyerId)::text IS NULL OR buyer_id = \(filter.buyerId))
+              AND (\(filter.status?.rawValue)::text IS NULL OR status = \(filter.status?.rawValue))
+              AND (\(filter.from)::timestamptz IS NULL OR created_at >= \(filter.from))
+              AND (\(filter.to)::timestamptz IS NULL OR created_at < \(filter.to))
+              AND (\(filter.cursor?.createdAt)::timestamptz IS NULL
+                   OR (created_at, id) \(unescaped: comparison) (\(filter.cursor?.createdAt), \(filter.cursor?.id)))
+            ORDER BY created_at \(unescaped: order), id \(unescaped: order) LIMIT \(filter.limit + 1)
+            """, logger: logger
+        ).collect()
+        var payments: [Payment] = []
+        for row in rows { if let payment = try await find(id: try Self.decode(row).id, on: connection) { payments.append(payment) } }
+        return payments
+    }
+
+    func trail(of paymentId: UUID, on connection: PostgresConnection) async throws -> [PaymentDetail.Step] {
+        try await connection.query(
+            "SELECT kind, detail, created_at FROM payment_trail WHERE payment_id = \(paymentId) ORDER BY id", logger: logger
+        ).decode((String, String?, Date).self).all().map { PaymentDetail.Step(kind: $0.0, detail: $0.1, at: $0.2) }
+    }
+}

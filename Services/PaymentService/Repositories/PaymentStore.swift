@@ -1,0 +1,183 @@
+import EventContracts
+import Foundation
+import Hummingbird
+import Logging
+import Messaging
+import PostgresNIO
+
+/// A payment as stored and shown.
+struct Payment: Sendable, Equatable, Encodable, ResponseEncodable {
+    struct Part: Sendable, Equatable, Encodable {
+        var orderId: UUID
+        var orderNumber: String
+        var sellerId: String
+        var amount: Int64
+    }
+
+    var id: UUID
+    var checkoutId: UUID
+    var buyerId: String
+    var currency: String
+    var amount: Int64
+    var status: PaymentStatus
+    var intentId: String?
+    var chargeId: String?
+    var failureReason: String?
+    var amountRefunded: Int64
+    var createdAt: Date
+    var updatedAt: Date
+    var orders: [Part]
+}
+
+/// Payments in Postgres; every status change writes the trail and, where other services care,
+/// an event to the outbox in the same transaction.
+struct PaymentStore: Sendable {
+    let logger: Logger
+    let topic: String
+
+    static let producer = "payment-service"
+    static let columns = """
+        id, checkout_id, buyer_id, currency, amount, status, intent_id, charge_id, failure_reason, amount_refunded,
+        created_at, updated_at
+        """
+
+    /// Creates the payment for a new checkout (once; a replayed event finds it already there).
+    func create(from checkout: CheckoutCreated, on connection: PostgresConnection) async throws {
+        let id = UUID()
+        let inserted = try await connection.query(
+            """
+            INSERT INTO payments (id, checkout_id, buyer_id, buyer_email, currency, amount, status, expires_at)
+            VALUES (\(id), \(checkout.checkoutId), \(checkout.buyerId), \(checkout.buyerEmail), \(checkout.currency),
+                \(checkout.totalAmount), \(PaymentStatus.requiresPayment.rawValue), \(checkout.expiresAt))
+            ON CONFLICT (checkout_id) DO NOTHING RETURNING 1
+            """, logger: logger
+        ).collect()
+        guard !inserted.isEmpty else { return }
+        for part in checkout.orders {
+            try await connection.query(
+                """
+                INSERT INTO payment_orders (order_id, payment_id, order_number, seller_id, amount)
+                VALUES (\(part.orderId), \(id), \(part.orderNumber), \(part.sellerId), \(part.totalAmount))
+                """, logger: logger)
+        }
+        try await trail(id, "created", "checkout \(checkout.checkoutId.uuidString.lowercased())", on: connection)
+    }
+
+    func lock(where condition: PostgresQuery, on connection: PostgresConnection) async throws -> Payment? {
+        var query = PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM payments WHERE ")
+        query.sql += condition.sql
+        query.binds = condition.binds
+        query.sql += " FOR UPDATE"
+        guard let row = try await connection.query(query, logger: logger).collect().first else { return nil }
+        return try await withOrders(try Self.decode(row), on: connection)
+    }
+
+    func lock(id: UUID, on connection: PostgresConnection) async throws -> Payment? {
+        try await lock(where: "id = \(id)", on: connection)
+    }
+
+    func find(id: UUID, on connection: PostgresConnection) async throws -> Payment? {
+        guard let row = try await connection.query(
+            "SELECT \(unescaped: Self.columns) FROM payments WHERE id = \(id)", logger: logger
+        ).collect().first else { return nil }
+        return try await withOrders(try Self.decode(row), on: connection)
+    }
+
+    /// The payment that covers an order or a checkout.
+    func paymentId(orderId: UUID?, checkoutId: UUID?, on connection: PostgresConnection) async throws -> UUID? {
+        try await connection.query(
+            """
+            SELECT p.id FROM payments p LEFT JOIN payment_orders o ON o.payment_id = p.id
+            WHERE (\(checkoutId)::uuid IS NOT NULL AND p.checkout_id = \(checkoutId))
+               OR (\(orderId)::uuid IS NOT NULL AND o.order_id = \(orderId))
+            LIMIT 1
+            """, logger: logger
+        ).decode(UUID.self).all().first
+    }
+
+    func setIntent(_ paymentId: UUID, intentId: String, clientSecret: String?, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            UPDATE payments SET intent_id = \(intentId), client_secret = \(clientSecret),
+                status = CASE WHEN status = 'requires_payment' THEN 'processing' ELSE status END, updated_at = now()
+            WHERE id = \(paymentId)
+            """, logger: logger)
+        try await trail(paymentId, "intent_created", intentId, on: connection)
+    }
+
+    func clientSecret(_ paymentId: UUID, on connection: PostgresConnection) async throws -> String? {
+        try await connection.query("SELECT client_secret FROM payments WHERE id = \(paymentId)", logger: logger)
+            .decode(String?.self).all().first ?? nil
+    }
+
+    /// Applies an outcome if it moves the payment forward; returns whether it did.
+    @discardableResult
+    func move(
+        _ payment: Payment, to next: PaymentStatus, chargeId: String? = nil, failureReason: String? = nil, detail: String,
+        correlationId: String, causationId: String?, on connection: PostgresConnection
+    ) async throws -> Bool {
+        guard payment.status.accepts(next) else {
+            logger.info(
+                "stale payment outcome ignored",
+                metadata: ["payment_id": "\(payment.id)", "status": "\(payment.status.rawValue)", "outcome": "\(next.rawValue)"])
+            return false
+        }
+        try await connection.query(
+            """
+            UPDATE payments SET status = \(next.rawValue), charge_id = COALESCE(\(chargeId), charge_id),
+                failure_reason = \(failureReason), updated_at = now()
+            WHERE id = \(payment.id)
+            """, logger: logger)
+        try await trail(payment.id, next.rawValue, detail, on: connection)
+        switch next {
+        case .succeeded:
+            try await publish(
+                PaymentSucceeded(
+                    paymentId: payment.id, checkoutId: payment.checkoutId, chargeId: chargeId ?? payment.chargeId,
+                    amount: payment.amount, currency: payment.currency,
+                    orders: payment.orders.map { .init(orderId: $0.orderId, sellerId: $0.sellerId, amount: $0.amount) }),
+                payment: payment, correlationId: correlationId, causationId: causationId, on: connection)
+        case .failed, .cancelled:
+            try await publish(
+                PaymentFailed(paymentId: payment.id, checkoutId: payment.checkoutId, reason: failureReason ?? next.rawValue),
+                payment: payment, correlationId: correlationId, causationId: causationId, on: connection)
+        default:
+            break
+        }
+        return true
+    }
+
+    func trail(_ paymentId: UUID, _ kind: String, _ detail: String?, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            "INSERT INTO payment_trail (payment_id, kind, detail) VALUES (\(paymentId), \(kind), \(detail))", logger: logger)
+    }
+
+    private func publish<Payload: DomainEventPayload>(
+        _ payload: Payload, payment: Payment, correlationId: String, causationId: String?, on connection: PostgresConnection
+    ) async throws {
+        let envelope = try EventEnvelope(
+            payload: payload, aggregateId: payment.id.uuidString.lowercased(), correlationId: correlationId,
+            causationId: causationId, producer: Self.producer)
+        try await Outbox.append(envelope, topic: topic, on: connection, logger: logger)
+    }
+
+    private func withOrders(_ payment: Payment, on connection: PostgresConnection) async throws -> Payment {
+        var payment = payment
+        payment.orders = try await connection.query(
+            "SELECT order_id, order_number, seller_id, amount FROM payment_orders WHERE payment_id = \(payment.id) ORDER BY order_number",
+            logger: logger
+        ).decode((UUID, String, String, Int64).self).all().map {
+            Payment.Part(orderId: $0.0, orderNumber: $0.1, sellerId: $0.2, amount: $0.3)
+        }
+        return payment
+    }
+
+    static func decode(_ row: PostgresRow) throws -> Payment {
+        let (id, checkout, buyer, currency, amount, status, intent, charge, failure, refunded, created, updated) =
+            try row.decode((UUID, UUID, String, String, Int64, String, String?, String?, String?, Int64, Date, Date).self)
+        return Payment(
+            id: id, checkoutId: checkout, buyerId: buyer, currency: currency, amount: amount,
+            status: PaymentStatus(rawValue: status) ?? .requiresPayment, intentId: intent, chargeId: charge,
+            failureReason: failure, amountRefunded: refunded, createdAt: created, updatedAt: updated, orders: [])
+    }
+}

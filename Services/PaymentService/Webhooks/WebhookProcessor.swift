@@ -1,0 +1,120 @@
+import EventContracts
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import StripeClient
+
+/// Applies stored Stripe events in the order Stripe created them, each in its own transaction.
+/// An event about a payment we do not know yet waits and is retried when payments change; a
+/// stale event never moves a payment backwards (see PaymentStatus.accepts).
+struct WebhookProcessor: Service, CustomStringConvertible {
+    let postgres: PostgresClient
+    let store: PaymentStore
+    let logger: Logger
+    let wakeups: AsyncStream<Void>
+    let interval: Duration
+
+    var description: String { "WebhookProcessor" }
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await _ in wakeups { try await processPending() }
+                    }
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: interval)
+                            try await processPending()
+                        }
+                    }
+                    try await group.next()
+                    group.cancelAll()
+                }
+            }
+        } catch is CancellationError {}
+    }
+
+    /// Processes every pending event once; returns how many were applied.
+    @discardableResult
+    func processPending() async throws -> Int {
+        var applied = 0
+        while true {
+            let ids = try await postgres.query(
+                "SELECT id FROM stripe_events WHERE processed_at IS NULL ORDER BY created, received_at LIMIT 100",
+                logger: logger
+            ).decode(String.self).all()
+            var progressed = false
+            for id in ids {
+                do {
+                    if try await process(id) {
+                        applied += 1
+                        progressed = true
+                    }
+                } catch {
+                    if Task.isCancelled { throw CancellationError() }
+                    logger.error("stripe event failed", metadata: ["stripe_event": "\(id)", "error": "\(error)"])
+                    _ = try? await postgres.query(
+                        "UPDATE stripe_events SET attempts = attempts + 1, last_error = \(String(describing: error).prefix(500).description) WHERE id = \(id)",
+                        logger: logger)
+                }
+            }
+            if ids.count < 100 || !progressed { return applied }
+        }
+    }
+
+    /// Applies one event if it is still pending (SKIP LOCKED: another instance may hold it).
+    func process(_ id: String) async throws -> Bool {
+        try await postgres.inTransaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                "SELECT payload FROM stripe_events WHERE id = \(id) AND processed_at IS NULL FOR UPDATE SKIP LOCKED",
+                logger: logger
+            ).decode(Data.self).all()
+            guard let payload = rows.first else { return false }
+            let event = try JSONDecoder().decode(StripeEvent.self, from: payload)
+            let waitingFor = try await apply(event, on: connection)
+            if let waitingFor {
+                try await connection.query(
+                    "UPDATE stripe_events SET waiting_for = \(waitingFor), attempts = attempts + 1 WHERE id = \(id)", logger: logger)
+                return false
+            }
+            try await connection.query(
+                "UPDATE stripe_events SET processed_at = now(), waiting_for = NULL WHERE id = \(id)", logger: logger)
+            return true
+        }
+    }
+
+    /// Returns what the event waits for when it cannot be applied yet.
+    private func apply(_ event: StripeEvent, on connection: PostgresConnection) async throws -> String? {
+        var logger = self.logger
+        logger[metadataKey: "stripe_event"] = "\(event.id)"
+        switch event.type {
+        case "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled":
+            let intent = try event.object(as: PaymentIntent.self)
+            guard let payment = try await store.lock(where: "intent_id = \(intent.id)", on: connection) else {
+                return "payment_intent \(intent.id)"
+            }
+            let correlation = intent.metadata["correlation_id"] ?? "stripe:\(event.id)"
+            switch event.type {
+            case "payment_intent.succeeded":
+                try await store.move(
+                    payment, to: .succeeded, chargeId: intent.latest_charge?.id, detail: "charge \(intent.latest_charge?.id ?? "-")",
+                    correlationId: correlation, causationId: event.id, on: connection)
+            case "payment_intent.payment_failed":
+                let reason = intent.last_payment_error.flatMap { $0.decline_code ?? $0.code } ?? "payment_failed"
+                try await store.move(
+                    payment, to: .failed, failureReason: reason, detail: reason, correlationId: correlation,
+                    causationId: event.id, on: connection)
+            default:
+                try await store.move(
+                    payment, to: .cancelled, failureReason: "canceled", detail: "intent canceled", correlationId: correlation,
+                    causationId: event.id, on: connection)
+            }
+        default:
+            logger.info("stripe event type not handled here", metadata: ["type": "\(event.type)"])
+        }
+        return nil
+    }
+}

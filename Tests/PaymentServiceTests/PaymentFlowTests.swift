@@ -1,0 +1,117 @@
+import EventContracts
+import Foundation
+import HTTPTypes
+import StripeClient
+import Testing
+import TestSupport
+
+@testable import PaymentService
+
+extension ServiceHarness {
+    static func payments(_ body: @Sendable (ServiceHarness) async throws -> Void) async throws {
+        try await run(.paymentService, topics: [Topic.orders, Topic.payments], body)
+    }
+
+    /// A checkout as OrderService announces it; returns (checkoutId, orderIds).
+    func announceCheckout(buyer: String, amounts: [Int64] = [3000, 1999]) async throws -> (UUID, [UUID]) {
+        let checkout = UUID()
+        let parts = amounts.enumerated().map { index, amount in
+            CheckoutCreated.Part(orderId: UUID(), orderNumber: "EM-TEST-\(index)", sellerId: "seller-\(index)", totalAmount: amount)
+        }
+        try await publish(
+            CheckoutCreated(
+                checkoutId: checkout, buyerId: buyer, buyerEmail: "\(buyer)@example.test", currency: "usd",
+                totalAmount: amounts.reduce(0, +), orders: parts, expiresAt: Date().addingTimeInterval(1800)),
+            topic: Topic.orders, aggregateId: checkout.uuidString)
+        let created = try await eventually { try await database.count("SELECT count(*) FROM payments WHERE checkout_id = \(checkout)") == 1 }
+        guard created else { throw HarnessError("payment was not created from checkout.created") }
+        return (checkout, parts.map(\.orderId))
+    }
+
+    func paymentStatus(checkout: UUID) async throws -> String? {
+        try await database.client.query("SELECT status FROM payments WHERE checkout_id = \(checkout)", logger: TestEnvironment.logger)
+            .decode(String.self).all().first
+    }
+
+    func outboxCount(_ type: String) async throws -> Int {
+        try await database.count("SELECT count(*) FROM outbox WHERE event_type = \(type)")
+    }
+}
+
+@Suite struct PaymentFlowTests {
+    @Test func aCheckoutIsPaidOnceThroughTheSimulatedGatewayAndItsSignedWebhook() async throws {
+        try await ServiceHarness.payments { service in
+            let (checkout, orders) = try await service.announceCheckout(buyer: "buyer-pay")
+            let intent = try await service.call(
+                .post, "/api/v1/payments/create-intent", as: "buyer-pay", roles: ["buyer"], body: ["checkoutId": JSONValue.string(checkout.uuidString)])
+            #expect(intent.status == .ok)
+            let json = try intent.json()
+            #expect(json["amount"] as? Int == 4999)
+            #expect((json["clientSecret"] as? String)?.contains("_secret_") == true)
+            // Retrying (also by one of the orders) returns the same intent, never a second one.
+            let again = try await service.call(
+                .post, "/api/v1/payments/create-intent", as: "buyer-pay", roles: ["buyer"], body: ["orderId": JSONValue.string(orders[1].uuidString)])
+            #expect(try again.json()["intentId"] as? String == json["intentId"] as? String)
+            #expect(try await service.database.count("SELECT count(*) FROM simulated_intents") == 1)
+
+            let paymentId = try (json["paymentId"] as? String).orThrow("paymentId")
+            let confirm = try await service.call(
+                .post, "/api/v1/payments/confirm", as: "buyer-pay", roles: ["buyer"],
+                body: ["paymentId": JSONValue.string(paymentId), "paymentMethod": "pm_card_visa"])
+            #expect(confirm.status == .ok)
+            #expect(try await service.eventually { try await service.paymentStatus(checkout: checkout) == "succeeded" })
+            #expect(try await service.outboxCount("payment.succeeded") == 1)
+            let event = try await service.database.client.query(
+                "SELECT envelope FROM outbox WHERE event_type = 'payment.succeeded'", logger: TestEnvironment.logger
+            ).decode(Data.self).all().first.orThrow("payment.succeeded in the outbox")
+            let succeeded = try EventEnvelope.decode(from: event).decodePayload(as: PaymentSucceeded.self)
+            #expect(succeeded.amount == 4999)
+            #expect(Set(succeeded.orders.map(\.orderId)) == Set(orders))
+            #expect(succeeded.chargeId?.hasPrefix("ch_sim_") == true)
+
+            // A second confirmation cannot charge again.
+            let second = try await service.call(
+                .post, "/api/v1/payments/confirm", as: "buyer-pay", roles: ["buyer"],
+                body: ["paymentId": JSONValue.string(paymentId), "paymentMethod": "pm_card_visa"])
+            #expect(second.status == .conflict)
+            #expect(try await service.outboxCount("payment.succeeded") == 1)
+        }
+    }
+
+    @Test func aDeclinedCardIs402AndTheWebhookPublishesPaymentFailed() async throws {
+        try await ServiceHarness.payments { service in
+            let (checkout, _) = try await service.announceCheckout(buyer: "buyer-decline")
+            let intent = try await service.call(
+                .post, "/api/v1/payments/create-intent", as: "buyer-decline", roles: ["buyer"], body: ["checkoutId": JSONValue.string(checkout.uuidString)])
+            let paymentId = try (intent.json()["paymentId"] as? String).orThrow("paymentId")
+            let confirm = try await service.call(
+                .post, "/api/v1/payments/confirm", as: "buyer-decline", roles: ["buyer"],
+                body: ["paymentId": JSONValue.string(paymentId), "paymentMethod": "pm_card_chargeDeclinedInsufficientFunds"])
+            #expect(confirm.status.code == 402)
+            #expect(try confirm.json()["declineCode"] as? String == "insufficient_funds")
+            #expect(confirm.text.contains("insufficient funds"))
+            #expect(try await service.eventually { try await service.paymentStatus(checkout: checkout) == "failed" })
+            #expect(try await service.outboxCount("payment.failed") == 1)
+            let unknown = try await service.call(
+                .post, "/api/v1/payments/confirm", as: "buyer-decline", roles: ["buyer"],
+                body: ["paymentId": JSONValue.string(paymentId), "paymentMethod": "pm_nonsense"])
+            #expect(unknown.status == .unprocessableContent)
+        }
+    }
+
+    @Test func onlyTheBuyerWhoOwnsTheCheckoutCanPayIt() async throws {
+        try await ServiceHarness.payments { service in
+            let (checkout, _) = try await service.announceCheckout(buyer: "buyer-owner")
+            let other = try await service.call(
+                .post, "/api/v1/payments/create-intent", as: "buyer-other", roles: ["buyer"], body: ["checkoutId": JSONValue.string(checkout.uuidString)])
+            #expect(other.status == .notFound)
+            let seller = try await service.call(
+                .post, "/api/v1/payments/create-intent", as: "buyer-owner", roles: ["seller"], body: ["checkoutId": JSONValue.string(checkout.uuidString)])
+            #expect(seller.status == .forbidden)
+            let both = try await service.call(
+                .post, "/api/v1/payments/create-intent", as: "buyer-owner", roles: ["buyer"],
+                body: ["checkoutId": JSONValue.string(checkout.uuidString), "orderId": JSONValue.string(UUID().uuidString)])
+            #expect(both.status == .unprocessableContent)
+        }
+    }
+}
