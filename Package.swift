@@ -157,6 +157,7 @@ let package = Package(
             dependencies: [
                 "PaymentService", "ServiceRuntime", "TestSupport", "Messaging", "HTTPSupport", "EventContracts", "StripeClient",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             linkerSettings: rdkafkaLinkerSettings
         ),

@@ -52,6 +52,8 @@ public struct StripeError: Error, Sendable, Equatable, CustomStringConvertible {
         let kind: Kind
         switch (status, type) {
         case (_, "card_error"): kind = .cardDeclined
+        // localstripe reports declines as invalid_request_error with code card_declined.
+        case (402, _) where parsed?.error.code == "card_declined": kind = .cardDeclined
         case (_, "idempotency_error"): kind = .idempotency
         case (401, _), (403, _): kind = .authentication
         case (429, _): kind = .rateLimit

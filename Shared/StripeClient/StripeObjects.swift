@@ -31,6 +31,15 @@ public struct PaymentIntent: Decodable, Sendable, Equatable {
     public var metadata: [String: String]
     public var last_payment_error: LastPaymentError?
     public var created: Int64
+    /// Older API versions (and localstripe) list charges here instead of `latest_charge`.
+    public var charges: ChargeList?
+
+    public struct ChargeList: Decodable, Sendable, Equatable {
+        public var data: [ExpandableID]
+    }
+
+    /// The charge that paid this intent, whichever way the API version reports it.
+    public var chargeId: String? { latest_charge?.id ?? charges?.data.last?.id }
 
     public struct LastPaymentError: Decodable, Sendable, Equatable {
         public var code: String?

@@ -52,6 +52,9 @@ public struct ServiceHarness: Sendable {
         }
     }
 
+    /// The live server's port, for callers outside the process (e.g. webhooks from localstripe).
+    public var port: Int? { client.port }
+
     func waitUntilReady() async throws {
         for _ in 0..<100 {
             let status = try await client.execute(uri: "/health/ready", method: .get) { $0.status }

@@ -10,6 +10,8 @@ public enum TestEnvironment {
     public static var brokers: String { require("TEST_KAFKA_BROKERS") }
     /// The broker binary, for tests that run a broker of their own.
     public static var tansuBinary: String { require("TANSU_BIN") }
+    /// The fake Stripe server (localstripe).
+    public static var localstripeURL: String { require("TEST_LOCALSTRIPE_URL") }
     /// Where the package's executables were built.
     public static var binDirectory: String { require("TEST_BIN_DIR") }
 

@@ -192,9 +192,28 @@ start_throwaway_infra() {
     start_broker "$THROWAWAY_DIR/broker" "$kafka_port"
     log "creating topics"
     create_topics "127.0.0.1:$kafka_port"
+    local stripe_port
+    stripe_port="$(free_port)"
+    log "starting localstripe on 127.0.0.1:$stripe_port ($THROWAWAY_DIR/localstripe)"
+    start_localstripe "$THROWAWAY_DIR/localstripe" "$stripe_port"
     export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
     export TEST_KAFKA_BROKERS="127.0.0.1:$kafka_port"
+    export TEST_LOCALSTRIPE_URL="http://127.0.0.1:$stripe_port"
     export TANSU_BIN
+}
+
+# start_localstripe DIR PORT: the fake Stripe server (PyPI localstripe), from scratch (it
+# would otherwise reload /tmp/localstripe.pickle), with its pid and log in DIR.
+start_localstripe() {
+    local dir="$1" port="$2" pid
+    mkdir -p "$dir"
+    pid="$(cd "$dir" && spawn_detached "$dir/localstripe.pid" "$dir/localstripe.log" \
+        "$(dirname "$VENV_PY")/localstripe" --port "$port" --from-scratch)"
+    if ! wait_for_port "$port" 30 127.0.0.1 "$pid"; then
+        tail -n 20 "$dir/localstripe.log" >&2 || true
+        stop_pid "$dir/localstripe.pid" 5 localstripe
+        die "localstripe did not start on port $port"
+    fi
 }
 
 # stop_throwaway_infra: kills the broker, stops Postgres, removes the temp dir. Safe to call
@@ -206,6 +225,7 @@ stop_throwaway_infra() {
         log "cleaning up $THROWAWAY_DIR"
         # Subshells: a failure in one step (even a `die`) must not skip the others.
         (stop_broker "$THROWAWAY_DIR/broker") || true
+        (stop_pid "$THROWAWAY_DIR/localstripe/localstripe.pid" 5 localstripe) || true
         (stop_postgres "$THROWAWAY_DIR/pg" immediate) || true
         rm -rf "$THROWAWAY_DIR"
     fi

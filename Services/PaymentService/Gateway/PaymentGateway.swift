@@ -37,8 +37,11 @@ struct StripeGateway: PaymentGateway {
         return try await client.post("/v1/payment_intents", fields, idempotencyKey: request.idempotencyKey)
     }
 
+    /// Attaches the payment method, then confirms (two calls: localstripe takes no
+    /// `payment_method` on `/confirm`, and Stripe accepts both forms).
     func confirmIntent(id: String, paymentMethod: String, idempotencyKey: String) async throws(StripeError) -> PaymentIntent {
-        try await client.post(
-            "/v1/payment_intents/\(id)/confirm", [("payment_method", .string(paymentMethod))], idempotencyKey: idempotencyKey)
+        let _: PaymentIntent = try await client.post(
+            "/v1/payment_intents/\(id)", [("payment_method", .string(paymentMethod))], idempotencyKey: "\(idempotencyKey)-attach")
+        return try await client.post("/v1/payment_intents/\(id)/confirm", [], idempotencyKey: idempotencyKey)
     }
 }

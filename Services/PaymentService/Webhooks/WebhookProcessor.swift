@@ -100,7 +100,7 @@ struct WebhookProcessor: Service, CustomStringConvertible {
             switch event.type {
             case "payment_intent.succeeded":
                 try await store.move(
-                    payment, to: .succeeded, chargeId: intent.latest_charge?.id, detail: "charge \(intent.latest_charge?.id ?? "-")",
+                    payment, to: .succeeded, chargeId: intent.chargeId, detail: "charge \(intent.chargeId ?? "-")",
                     correlationId: correlation, causationId: event.id, on: connection)
             case "payment_intent.payment_failed":
                 let reason = intent.last_payment_error.flatMap { $0.decline_code ?? $0.code } ?? "payment_failed"

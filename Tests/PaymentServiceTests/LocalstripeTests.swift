@@ -1,0 +1,104 @@
+import AsyncHTTPClient
+import EventContracts
+import Foundation
+import NIOCore
+import Testing
+import TestSupport
+
+@testable import PaymentService
+
+/// PaymentService in `stripe` mode against localstripe: real HTTP, real intents, and
+/// localstripe's own signed webhooks reaching our endpoint.
+@Suite struct LocalstripeTests {
+    static let webhookSecret = "whsec_localstripe_tests"
+
+    static func run(_ body: @Sendable (ServiceHarness) async throws -> Void) async throws {
+        try await ServiceHarness.run(
+            .paymentService, topics: [Topic.orders, Topic.payments],
+            environment: [
+                "STRIPE_SECRET_KEY": "sk_test_localstripe", "STRIPE_API_BASE": TestEnvironment.localstripeURL,
+                "STRIPE_TRANSFER_GROUP": "0", "STRIPE_WEBHOOK_SECRET": webhookSecret,
+            ]
+        ) { service in
+            let port = try service.port.orThrow("live port")
+            // localstripe posts every event to every registered webhook; ours signs with our secret.
+            try await Self.form(
+                "/_config/webhooks/\(TestEnvironment.uniqueName("wh"))",
+                ["url": "http://127.0.0.1:\(port)/api/v1/stripe/webhook", "secret": webhookSecret])
+            try await body(service)
+        }
+    }
+
+    /// A POST to localstripe; returns the JSON object it answers.
+    @discardableResult
+    static func form(_ path: String, _ fields: [String: String]) async throws -> [String: Any] {
+        var request = HTTPClientRequest(url: TestEnvironment.localstripeURL + path)
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer sk_test_localstripe")
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        let body = fields.map { "\($0.key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)" }
+            .joined(separator: "&")
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        guard (200..<300).contains(response.status.code) else {
+            throw HarnessError("localstripe \(path): \(response.status.code) \(String(buffer: bytes))")
+        }
+        return (try? JSONSerialization.jsonObject(with: Data(buffer: bytes)) as? [String: Any]) ?? [:]
+    }
+
+    /// A PaymentMethod from a test card number (localstripe takes none of Stripe's pm_card_* ids).
+    static func paymentMethod(card: String) async throws -> String {
+        try (try await form(
+            "/v1/payment_methods",
+            ["type": "card", "card[number]": card, "card[exp_month]": "12", "card[exp_year]": "2034", "card[cvc]": "123"]
+        )["id"] as? String).orThrow("payment method id")
+    }
+
+    @Test func anIntentIsCreatedConfirmedAndSettledByLocalstripesSignedWebhook() async throws {
+        try await Self.run { service in
+            let (checkout, _) = try await service.announceCheckout(buyer: "buyer-ls")
+            let intent = try await service.call(
+                .post, "/api/v1/payments/create-intent", as: "buyer-ls", roles: ["buyer"], body: ["checkoutId": JSONValue.string(checkout.uuidString)])
+            #expect(intent.status == .ok)
+            let json = try intent.json()
+            let intentId = try (json["intentId"] as? String).orThrow("intentId")
+            #expect(intentId.hasPrefix("pi_"))
+            #expect((json["clientSecret"] as? String)?.hasPrefix(intentId) == true)
+            let again = try await service.call(
+                .post, "/api/v1/payments/create-intent", as: "buyer-ls", roles: ["buyer"], body: ["checkoutId": JSONValue.string(checkout.uuidString)])
+            #expect(try again.json()["intentId"] as? String == intentId)
+
+            let method = try await Self.paymentMethod(card: "4242424242424242")
+            let confirm = try await service.call(
+                .post, "/api/v1/payments/confirm", as: "buyer-ls", roles: ["buyer"],
+                body: ["paymentId": .string(try (json["paymentId"] as? String).orThrow("paymentId")), "paymentMethod": JSONValue.string(method)])
+            #expect(confirm.status == .ok)
+            #expect(try confirm.json()["intentStatus"] as? String == "succeeded")
+            // The outcome is taken from localstripe's webhook, about a second later.
+            #expect(try await service.eventually { try await service.paymentStatus(checkout: checkout) == "succeeded" })
+            #expect(try await service.outboxCount("payment.succeeded") == 1)
+            let charge = try await service.database.client.query(
+                "SELECT charge_id FROM payments WHERE checkout_id = \(checkout)", logger: TestEnvironment.logger
+            ).decode(String?.self).all().first ?? nil
+            #expect(charge?.hasPrefix("ch_") == true)
+        }
+    }
+
+    @Test func aCardDeclinedOnChargeIs402AndFailsThePaymentThroughTheWebhook() async throws {
+        try await Self.run { service in
+            let (checkout, _) = try await service.announceCheckout(buyer: "buyer-ls-decline")
+            let intent = try await service.call(
+                .post, "/api/v1/payments/create-intent", as: "buyer-ls-decline", roles: ["buyer"],
+                body: ["checkoutId": JSONValue.string(checkout.uuidString)])
+            let paymentId = try (intent.json()["paymentId"] as? String).orThrow("paymentId")
+            let method = try await Self.paymentMethod(card: "4000000000000341")
+            let confirm = try await service.call(
+                .post, "/api/v1/payments/confirm", as: "buyer-ls-decline", roles: ["buyer"],
+                body: ["paymentId": .string(paymentId), "paymentMethod": JSONValue.string(method)])
+            #expect(confirm.status.code == 402)
+            #expect(try await service.eventually { try await service.paymentStatus(checkout: checkout) == "failed" })
+            #expect(try await service.outboxCount("payment.failed") == 1)
+        }
+    }
+}
