@@ -13,12 +13,14 @@ extension ServiceDefinition {
     static let paymentService = ServiceDefinition(
         identity: ServiceIdentity(name: "payment-service", schema: "payments", defaultPort: 8082),
         migrations: { try Migration.load(source: "payments", bundle: .module) },
-        consumedTopics: [Topic.orders],
+        consumedTopics: [Topic.orders, Topic.escrow],
         assemble: { dependencies in
             let configuration = dependencies.configuration
             let logger = dependencies.logger
             let store = PaymentStore(logger: logger, topic: dependencies.topic(Topic.payments))
+            let refunds = RefundStore(logger: logger, topic: dependencies.topic(Topic.payments))
             let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            let (refundWakeups, refundWake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
             let secrets = try webhookSecrets(configuration)
             let receiver = WebhookReceiver(postgres: dependencies.postgres, secrets: secrets, logger: logger) { wake.yield() }
 
@@ -40,9 +42,13 @@ extension ServiceDefinition {
             logger.info("payment gateway", metadata: ["mode": "\(gateway.mode)"])
 
             var parts = ServiceParts()
-            parts.handlers = PaymentEventHandlers(store: store) { wake.yield() }.all
+            parts.handlers = PaymentEventHandlers(
+                store: store, refunds: refunds, wakeWebhooks: { wake.yield() }, wakeRefunds: { refundWake.yield() }
+            ).all
             parts.routes = { api in
                 PaymentsController(store: store, postgres: dependencies.postgres, gateway: gateway, logger: logger).addRoutes(to: api)
+                AdminRefundsController(payments: store, refunds: refunds, idempotency: dependencies.idempotency) { refundWake.yield() }
+                    .addRoutes(to: api)
             }
             parts.publicRoutes = { router in
                 router.post("api/v1/stripe/webhook") { request, context -> Response in
@@ -52,7 +58,10 @@ extension ServiceDefinition {
                 }
             }
             parts.services = [
-                WebhookProcessor(postgres: dependencies.postgres, store: store, logger: logger, wakeups: wakeups, interval: .seconds(1))
+                WebhookProcessor(postgres: dependencies.postgres, store: store, logger: logger, wakeups: wakeups, interval: .seconds(1)),
+                RefundExecutor(
+                    postgres: dependencies.postgres, refunds: refunds, payments: store, gateway: gateway, logger: logger,
+                    wakeups: refundWakeups, interval: .seconds(2)),
             ]
             return parts
         }

@@ -75,3 +75,45 @@ public struct RefundSucceeded: DomainEventPayload, Equatable {
         self.orderFullyRefunded = orderFullyRefunded
     }
 }
+
+/// `refund.requested`: EscrowService (dispute outcome, cancellation) asks for money back.
+public struct RefundRequested: DomainEventPayload, Equatable {
+    public static let eventType = "refund.requested"
+    public static let schemaVersion = 1
+    public static let aggregateType = "escrow"
+
+    public var requestId: UUID
+    public var orderId: UUID
+    public var amount: Int64
+    public var currency: String
+    public var reason: String
+
+    public init(requestId: UUID, orderId: UUID, amount: Int64, currency: String, reason: String) {
+        self.requestId = requestId
+        self.orderId = orderId
+        self.amount = amount
+        self.currency = currency
+        self.reason = reason
+    }
+}
+
+/// `refund.failed`: the refund was refused (too much, chargeback open) or the gateway failed it.
+public struct RefundFailed: DomainEventPayload, Equatable {
+    public static let eventType = "refund.failed"
+    public static let schemaVersion = 1
+    public static let aggregateType = "payment"
+
+    public var refundId: UUID
+    public var paymentId: UUID
+    public var orderId: UUID
+    public var amount: Int64
+    public var reason: String
+
+    public init(refundId: UUID, paymentId: UUID, orderId: UUID, amount: Int64, reason: String) {
+        self.refundId = refundId
+        self.paymentId = paymentId
+        self.orderId = orderId
+        self.amount = amount
+        self.reason = reason
+    }
+}

@@ -14,7 +14,7 @@ import TestSupport
 
     static func run(_ body: @Sendable (ServiceHarness) async throws -> Void) async throws {
         try await ServiceHarness.run(
-            .paymentService, topics: [Topic.orders, Topic.payments],
+            .paymentService, topics: [Topic.orders, Topic.payments, Topic.escrow],
             environment: [
                 "STRIPE_SECRET_KEY": "sk_test_localstripe", "STRIPE_API_BASE": TestEnvironment.localstripeURL,
                 "STRIPE_TRANSFER_GROUP": "0", "STRIPE_WEBHOOK_SECRET": webhookSecret,

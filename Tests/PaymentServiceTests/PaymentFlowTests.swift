@@ -9,7 +9,7 @@ import TestSupport
 
 extension ServiceHarness {
     static func payments(_ body: @Sendable (ServiceHarness) async throws -> Void) async throws {
-        try await run(.paymentService, topics: [Topic.orders, Topic.payments], body)
+        try await run(.paymentService, topics: [Topic.orders, Topic.payments, Topic.escrow], body)
     }
 
     /// A checkout as OrderService announces it; returns (checkoutId, orderIds).

@@ -89,6 +89,23 @@ struct SimulatedGateway: PaymentGateway {
         return intent
     }
 
+    /// Refunds always succeed here; the id is derived from the idempotency key, as a retry
+    /// with the same key gets the same refund from Stripe.
+    func refund(chargeId: String, amount: Int64, reason: String, idempotencyKey: String) async throws(StripeError) -> Refund {
+        guard chargeId.hasPrefix("ch_sim_") else {
+            throw StripeError(kind: .invalidRequest, httpStatus: 404, code: "resource_missing", message: "No such charge: '\(chargeId)'")
+        }
+        let object: JSONValue = [
+            "id": .string("re_sim_\(idempotencyKey.suffix(24))"), "object": "refund", "amount": .integer(amount), "currency": "usd",
+            "status": "succeeded", "charge": .string(chargeId), "metadata": ["reason": .string(reason)],
+        ]
+        do {
+            return try object.decode(as: Refund.self)
+        } catch {
+            throw StripeError(kind: .api, message: "simulated gateway: \(error)")
+        }
+    }
+
     private func lock(_ id: String, on connection: PostgresConnection) async throws -> PaymentIntent {
         let rows = try await connection.query(
             "SELECT id, amount, currency, status, client_secret, metadata::text, charge_id, created FROM simulated_intents WHERE id = \(id) FOR UPDATE",

@@ -1,10 +1,13 @@
 import EventContracts
+import HTTPSupport
 import Messaging
 
 /// PaymentService's reactions to other services' events.
 struct PaymentEventHandlers: Sendable {
     let store: PaymentStore
+    let refunds: RefundStore
     let wakeWebhooks: @Sendable () -> Void
+    let wakeRefunds: @Sendable () -> Void
 
     var all: [EventHandler] {
         [
@@ -12,7 +15,26 @@ struct PaymentEventHandlers: Sendable {
             .on(CheckoutCreated.self) { event, context in
                 try await store.create(from: event, on: context.connection)
                 wakeWebhooks()
-            }
+            },
+            // EscrowService decides when money goes back; a refused request is answered with refund.failed.
+            .on(RefundRequested.self) { event, context in
+                guard let paymentId = try await store.paymentId(orderId: event.orderId, checkoutId: nil, on: context.connection) else {
+                    context.logger.warning("refund requested for an unknown order", metadata: ["order_id": "\(event.orderId)"])
+                    return
+                }
+                do {
+                    _ = try await refunds.request(
+                        paymentId: paymentId, orderId: event.orderId, amount: event.amount, reason: event.reason,
+                        requestedBy: "event:\(context.envelope.producer)", key: "event:\(event.requestId.uuidString.lowercased())",
+                        on: context.connection, store: store)
+                    wakeRefunds()
+                } catch let problem as Problem {
+                    try await context.publish(
+                        RefundFailed(refundId: event.requestId, paymentId: paymentId, orderId: event.orderId, amount: event.amount,
+                                     reason: problem.detail ?? problem.title),
+                        aggregateId: paymentId.uuidString.lowercased(), topic: store.topic)
+                }
+            },
         ]
     }
 }

@@ -1,0 +1,158 @@
+import EventContracts
+import Foundation
+import HTTPSupport
+import Hummingbird
+import Logging
+import Messaging
+import PostgresNIO
+
+/// A refund as stored and shown.
+struct RefundRecord: Sendable, Equatable, Encodable, ResponseEncodable {
+    var id: UUID
+    var paymentId: UUID
+    var orderId: UUID
+    var amount: Int64
+    var currency: String
+    var reason: String
+    var status: String
+    var stripeRefundId: String?
+    var failureReason: String?
+}
+
+/// Refund requests and their settlement. The request transaction locks the payment, so two
+/// concurrent requests can never together refund more than was charged.
+struct RefundStore: Sendable {
+    let logger: Logger
+    let topic: String
+
+    /// Records a refund request, or throws a problem saying why it is refused. A request with
+    /// a key seen before returns the refund it created.
+    func request(
+        paymentId: UUID, orderId: UUID?, amount: Int64, reason: String, requestedBy: String, key: String,
+        on connection: PostgresConnection, store: PaymentStore
+    ) async throws -> RefundRecord {
+        if let existing = try await find(key: key, on: connection) { return existing }
+        guard let payment = try await store.lock(id: paymentId, on: connection) else {
+            throw Problem.notFound("No payment with id \(paymentId.uuidString.lowercased()).")
+        }
+        guard payment.status == .succeeded || payment.status == .partiallyRefunded else {
+            throw Problem.conflict("Only a succeeded payment can be refunded; it is \(payment.status.rawValue).",
+                                   extensions: ["currentState": payment.status.rawValue])
+        }
+        let chargeback = try await connection.query(
+            "SELECT chargeback_open FROM payments WHERE id = \(paymentId)", logger: logger
+        ).decode(Bool.self).all().first ?? false
+        guard !chargeback else {
+            throw Problem.conflict("The charge is under a chargeback; no refund may be issued until it closes.")
+        }
+        let order: Payment.Part
+        if let orderId {
+            guard let part = payment.orders.first(where: { $0.orderId == orderId }) else {
+                throw Problem.validation("Order \(orderId.uuidString.lowercased()) is not paid by this payment.")
+            }
+            order = part
+        } else {
+            guard payment.orders.count == 1 else { throw Problem.validation("This payment covers several orders: name the orderId.") }
+            order = payment.orders[0]
+        }
+        guard amount > 0 else { throw Problem.validation("amount must be positive (minor units).") }
+        let refundedForOrder = try await connection.query(
+            "SELECT COALESCE(sum(amount), 0)::bigint FROM refunds WHERE order_id = \(order.orderId) AND status <> 'failed'",
+            logger: logger
+        ).decode(Int64.self).all().first ?? 0
+        guard refundedForOrder + amount <= order.amount else {
+            throw Problem.validation(
+                "Refunds for this order would exceed what was paid for it (\(order.amount - refundedForOrder) left).")
+        }
+        let refund = RefundRecord(
+            id: UUID(), paymentId: payment.id, orderId: order.orderId, amount: amount, currency: payment.currency, reason: reason,
+            status: "requested", stripeRefundId: nil, failureReason: nil)
+        try await connection.query(
+            """
+            INSERT INTO refunds (id, payment_id, order_id, amount, currency, reason, status, requested_by, request_key)
+            VALUES (\(refund.id), \(refund.paymentId), \(refund.orderId), \(amount), \(refund.currency), \(reason), 'requested',
+                \(requestedBy), \(key))
+            """, logger: logger)
+        try await store.trail(payment.id, "refund_requested", "\(amount) for order \(order.orderNumber): \(reason)", on: connection)
+        return refund
+    }
+
+    /// Refunds waiting for the gateway, oldest first.
+    func pending(limit: Int, on connection: PostgresConnection) async throws -> [UUID] {
+        try await connection.query(
+            "SELECT id FROM refunds WHERE status = 'requested' ORDER BY created_at LIMIT \(limit)", logger: logger
+        ).decode(UUID.self).all()
+    }
+
+    func lock(_ id: UUID, on connection: PostgresConnection) async throws -> RefundRecord? {
+        try await connection.query(
+            """
+            SELECT id, payment_id, order_id, amount, currency, reason, status, stripe_refund_id, failure_reason
+            FROM refunds WHERE id = \(id) FOR UPDATE SKIP LOCKED
+            """, logger: logger
+        ).decode((UUID, UUID, UUID, Int64, String, String, String, String?, String?).self).all().first.map(Self.record)
+    }
+
+    func find(key: String, on connection: PostgresConnection) async throws -> RefundRecord? {
+        try await connection.query(
+            """
+            SELECT id, payment_id, order_id, amount, currency, reason, status, stripe_refund_id, failure_reason
+            FROM refunds WHERE request_key = \(key)
+            """, logger: logger
+        ).decode((UUID, UUID, UUID, Int64, String, String, String, String?, String?).self).all().first.map(Self.record)
+    }
+
+    /// The gateway refunded the money: update the payment's totals and tell the others.
+    func succeeded(
+        _ refund: RefundRecord, stripeRefundId: String, correlationId: String, on connection: PostgresConnection, store: PaymentStore
+    ) async throws {
+        try await connection.query(
+            "UPDATE refunds SET status = 'succeeded', stripe_refund_id = \(stripeRefundId), updated_at = now() WHERE id = \(refund.id)",
+            logger: logger)
+        let (amount, refunded) = try await connection.query(
+            """
+            UPDATE payments SET amount_refunded = amount_refunded + \(refund.amount),
+                status = CASE WHEN amount_refunded + \(refund.amount) >= amount THEN 'refunded' ELSE 'partially_refunded' END,
+                updated_at = now()
+            WHERE id = \(refund.paymentId) RETURNING amount, amount_refunded
+            """, logger: logger
+        ).decode((Int64, Int64).self).all()[0]
+        let orderRefunded = try await connection.query(
+            "SELECT COALESCE(sum(amount), 0)::bigint FROM refunds WHERE order_id = \(refund.orderId) AND status = 'succeeded'",
+            logger: logger
+        ).decode(Int64.self).all().first ?? 0
+        let orderAmount = try await connection.query(
+            "SELECT amount FROM payment_orders WHERE order_id = \(refund.orderId)", logger: logger
+        ).decode(Int64.self).all().first ?? 0
+        try await store.trail(refund.paymentId, refunded >= amount ? "refunded" : "partially_refunded", "refund \(stripeRefundId)", on: connection)
+        try await publish(
+            RefundSucceeded(
+                refundId: refund.id, paymentId: refund.paymentId, orderId: refund.orderId, amount: refund.amount,
+                currency: refund.currency, orderFullyRefunded: orderRefunded >= orderAmount),
+            paymentId: refund.paymentId, correlationId: correlationId, on: connection)
+    }
+
+    func failed(_ refund: RefundRecord, reason: String, correlationId: String, on connection: PostgresConnection, store: PaymentStore) async throws {
+        try await connection.query(
+            "UPDATE refunds SET status = 'failed', failure_reason = \(reason), updated_at = now() WHERE id = \(refund.id)", logger: logger)
+        try await store.trail(refund.paymentId, "refund_failed", reason, on: connection)
+        try await publish(
+            RefundFailed(refundId: refund.id, paymentId: refund.paymentId, orderId: refund.orderId, amount: refund.amount, reason: reason),
+            paymentId: refund.paymentId, correlationId: correlationId, on: connection)
+    }
+
+    private func publish<Payload: DomainEventPayload>(
+        _ payload: Payload, paymentId: UUID, correlationId: String, on connection: PostgresConnection
+    ) async throws {
+        let envelope = try EventEnvelope(
+            payload: payload, aggregateId: paymentId.uuidString.lowercased(), correlationId: correlationId,
+            producer: PaymentStore.producer)
+        try await Outbox.append(envelope, topic: topic, on: connection, logger: logger)
+    }
+
+    private static func record(_ row: (UUID, UUID, UUID, Int64, String, String, String, String?, String?)) -> RefundRecord {
+        RefundRecord(
+            id: row.0, paymentId: row.1, orderId: row.2, amount: row.3, currency: row.4, reason: row.5, status: row.6,
+            stripeRefundId: row.7, failureReason: row.8)
+    }
+}
