@@ -1,6 +1,7 @@
 import EventContracts
 import Foundation
 import Logging
+import Messaging
 import PostgresNIO
 import ServiceLifecycle
 import StripeClient
@@ -112,9 +113,64 @@ struct WebhookProcessor: Service, CustomStringConvertible {
                     payment, to: .cancelled, failureReason: "canceled", detail: "intent canceled", correlationId: correlation,
                     causationId: event.id, on: connection)
             }
+        case "charge.dispute.created", "charge.dispute.closed":
+            return try await relay(dispute: try event.object(as: Dispute.self), event: event, on: connection)
+        case "account.updated":
+            let account = try event.object(as: Account.self)
+            try await forward(
+                GatewayAccountUpdated(
+                    accountId: account.id, chargesEnabled: account.charges_enabled ?? false,
+                    payoutsEnabled: account.payouts_enabled ?? false, detailsSubmitted: account.details_submitted ?? false,
+                    currentlyDue: account.requirements?.currently_due ?? [], stripeEventId: event.id, stripeCreated: event.created),
+                aggregateId: account.id, event: event, on: connection)
+        case "payout.paid", "payout.failed":
+            let payout = try event.object(as: Payout.self)
+            try await forward(
+                GatewayPayoutUpdated(
+                    payoutId: payout.id, accountId: event.account, status: payout.status, amount: payout.amount,
+                    currency: payout.currency, failureCode: payout.failure_code),
+                aggregateId: payout.id, event: event, on: connection)
+        case "transfer.reversed":
+            let transfer = try event.object(as: Transfer.self)
+            try await forward(
+                GatewayTransferReversed(
+                    transferId: transfer.id, amountReversed: transfer.amount_reversed, currency: transfer.currency,
+                    transferGroup: transfer.transfer_group),
+                aggregateId: transfer.id, event: event, on: connection)
         default:
             logger.info("stripe event type not handled here", metadata: ["type": "\(event.type)"])
         }
         return nil
+    }
+
+    /// A card dispute freezes refunds on the charge and is relayed for EscrowService.
+    private func relay(dispute: Dispute, event: StripeEvent, on connection: PostgresConnection) async throws -> String? {
+        guard let payment = try await store.lock(where: "charge_id = \(dispute.charge.id)", on: connection) else {
+            return "charge \(dispute.charge.id)"
+        }
+        let opened = event.type == "charge.dispute.created"
+        try await connection.query(
+            "UPDATE payments SET chargeback_open = \(opened), updated_at = now() WHERE id = \(payment.id)", logger: logger)
+        try await store.trail(payment.id, opened ? "chargeback_opened" : "chargeback_closed", "\(dispute.id) \(dispute.status)", on: connection)
+        let payload = ChargebackChanged(
+            paymentId: payment.id, chargeId: dispute.charge.id, disputeId: dispute.id, amount: dispute.amount,
+            currency: dispute.currency, reason: dispute.reason, status: dispute.status,
+            orders: payment.orders.map { .init(orderId: $0.orderId, sellerId: $0.sellerId, amount: $0.amount) })
+        let envelope = EventEnvelope(
+            type: opened ? ChargebackChanged.openedType : ChargebackChanged.closedType, aggregateType: ChargebackChanged.aggregateType,
+            aggregateId: payment.id.uuidString.lowercased(), correlationId: "stripe:\(event.id)", causationId: event.id,
+            producer: PaymentStore.producer, payload: try JSONValue(encoding: payload))
+        try await Outbox.append(envelope, topic: store.topic, on: connection, logger: logger)
+        return nil
+    }
+
+    /// Relays a gateway fact other services act on (PaymentService is the only webhook receiver).
+    private func forward<Payload: DomainEventPayload>(
+        _ payload: Payload, aggregateId: String, event: StripeEvent, on connection: PostgresConnection
+    ) async throws {
+        let envelope = try EventEnvelope(
+            payload: payload, aggregateId: aggregateId, correlationId: "stripe:\(event.id)", causationId: event.id,
+            producer: PaymentStore.producer)
+        try await Outbox.append(envelope, topic: store.topic, on: connection, logger: logger)
     }
 }
