@@ -47,6 +47,14 @@ import TestSupport
         return (try? JSONSerialization.jsonObject(with: Data(buffer: bytes)) as? [String: Any]) ?? [:]
     }
 
+    static func get(_ path: String) async throws -> [String: Any] {
+        var request = HTTPClientRequest(url: TestEnvironment.localstripeURL + path)
+        request.headers.add(name: "Authorization", value: "Bearer sk_test_localstripe")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return (try? JSONSerialization.jsonObject(with: Data(buffer: bytes)) as? [String: Any]) ?? [:]
+    }
+
     /// A PaymentMethod from a test card number (localstripe takes none of Stripe's pm_card_* ids).
     static func paymentMethod(card: String) async throws -> String {
         try (try await form(
@@ -57,7 +65,7 @@ import TestSupport
 
     @Test func anIntentIsCreatedConfirmedAndSettledByLocalstripesSignedWebhook() async throws {
         try await Self.run { service in
-            let (checkout, _) = try await service.announceCheckout(buyer: "buyer-ls")
+            let (checkout, orders) = try await service.announceCheckout(buyer: "buyer-ls")
             let intent = try await service.call(
                 .post, "/api/v1/payments/create-intent", as: "buyer-ls", roles: ["buyer"], body: ["checkoutId": JSONValue.string(checkout.uuidString)])
             #expect(intent.status == .ok)
@@ -82,6 +90,19 @@ import TestSupport
                 "SELECT charge_id FROM payments WHERE checkout_id = \(checkout)", logger: TestEnvironment.logger
             ).decode(String?.self).all().first ?? nil
             #expect(charge?.hasPrefix("ch_") == true)
+
+            // A partial refund goes to localstripe with the charge and the refund's own key.
+            let payment = try (json["paymentId"] as? String).orThrow("paymentId")
+            let refund = try await service.refund(payment, order: orders[0], amount: 1000)
+            #expect(refund.status == .accepted)
+            #expect(try await service.eventually { try await service.outboxCount("refund.succeeded") == 1 })
+            let stripeRefund = try await service.database.client.query(
+                "SELECT stripe_refund_id FROM refunds", logger: TestEnvironment.logger
+            ).decode(String?.self).all().first ?? nil
+            #expect(stripeRefund?.hasPrefix("re_") == true)
+            let answer = try await Self.get("/v1/refunds/\(try stripeRefund.orThrow("refund id"))")
+            #expect(answer["amount"] as? Int == 1000)
+            #expect(answer["charge"] as? String == charge)
         }
     }
 
