@@ -58,7 +58,8 @@ extension ServiceDefinition {
                 }
             }
             parts.services = [
-                WebhookProcessor(postgres: dependencies.postgres, store: store, logger: logger, wakeups: wakeups, interval: .seconds(1)),
+                WebhookProcessor(
+                    postgres: dependencies.postgres, store: store, refunds: refunds, logger: logger, wakeups: wakeups, interval: .seconds(1)),
                 RefundExecutor(
                     postgres: dependencies.postgres, refunds: refunds, payments: store, gateway: gateway, logger: logger,
                     wakeups: refundWakeups, interval: .seconds(2)),

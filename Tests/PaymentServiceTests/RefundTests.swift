@@ -1,6 +1,7 @@
 import EventContracts
 import Foundation
 import HTTPTypes
+import StripeClient
 import Testing
 import TestSupport
 
@@ -77,6 +78,33 @@ extension ServiceHarness {
             #expect(status == "partially_refunded")
             let several = try await service.refund(payment, order: nil, amount: 10)
             #expect(several.status == .unprocessableContent)
+        }
+    }
+
+    @Test func aRefundThatFailsLaterAtTheGatewayIsReversed() async throws {
+        try await ServiceHarness.payments { service in
+            let (payment, _) = try await service.paidCheckout(buyer: "buyer-late-fail", amounts: [2000])
+            #expect(try await service.refund(payment, order: nil, amount: 800).status == .accepted)
+            #expect(try await service.eventually { try await service.outboxCount("refund.succeeded") == 1 })
+            let stripeId = try await service.database.client.query(
+                "SELECT stripe_refund_id FROM refunds", logger: TestEnvironment.logger
+            ).decode(String.self).all().first.orThrow("stripe refund id")
+            let event: JSONValue = [
+                "id": "evt_refund_failed", "object": "event", "type": "refund.updated",
+                "created": .integer(Int64(Date().timeIntervalSince1970)), "livemode": false,
+                "data": ["object": [
+                    "id": .string(stripeId), "object": "refund", "amount": 800, "currency": "usd", "status": "failed", "metadata": [:],
+                ]],
+            ]
+            let payload = Array(try JSONEncoder().encode(event))
+            let header = StripeSignature.header(payload: payload, secret: WebhookTests.secret, timestamp: Int64(Date().timeIntervalSince1970))
+            #expect(try await service.post("/api/v1/stripe/webhook", bytes: payload, headers: [.stripeSignatureHeader: header]).status == .ok)
+            #expect(try await service.eventually { try await service.outboxCount("refund.failed") == 1 })
+            let state = try await service.database.client.query(
+                "SELECT status, amount_refunded FROM payments WHERE id = \(UUID(uuidString: payment)!)", logger: TestEnvironment.logger
+            ).decode((String, Int64).self).all().first
+            #expect(state?.0 == "succeeded")
+            #expect(state?.1 == 0)
         }
     }
 

@@ -132,6 +132,28 @@ struct RefundStore: Sendable {
             paymentId: refund.paymentId, correlationId: correlationId, on: connection)
     }
 
+    /// A refund the gateway first accepted later failed: the money is still with the platform,
+    /// so the payment's refunded total goes back down and `refund.failed` is published.
+    func reverse(
+        stripeRefundId: String, reason: String, correlationId: String, on connection: PostgresConnection, store: PaymentStore
+    ) async throws {
+        let rows = try await connection.query(
+            """
+            SELECT id, payment_id, order_id, amount, currency, reason, status, stripe_refund_id, failure_reason
+            FROM refunds WHERE stripe_refund_id = \(stripeRefundId) FOR UPDATE
+            """, logger: logger
+        ).decode((UUID, UUID, UUID, Int64, String, String, String, String?, String?).self).all()
+        guard let refund = rows.first.map(Self.record), refund.status == "succeeded" else { return }
+        try await connection.query(
+            """
+            UPDATE payments SET amount_refunded = amount_refunded - \(refund.amount),
+                status = CASE WHEN amount_refunded - \(refund.amount) = 0 THEN 'succeeded' ELSE 'partially_refunded' END,
+                updated_at = now()
+            WHERE id = \(refund.paymentId)
+            """, logger: logger)
+        try await failed(refund, reason: reason, correlationId: correlationId, on: connection, store: store)
+    }
+
     func failed(_ refund: RefundRecord, reason: String, correlationId: String, on connection: PostgresConnection, store: PaymentStore) async throws {
         try await connection.query(
             "UPDATE refunds SET status = 'failed', failure_reason = \(reason), updated_at = now() WHERE id = \(refund.id)", logger: logger)

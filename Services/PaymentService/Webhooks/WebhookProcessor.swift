@@ -12,6 +12,7 @@ import StripeClient
 struct WebhookProcessor: Service, CustomStringConvertible {
     let postgres: PostgresClient
     let store: PaymentStore
+    let refunds: RefundStore
     let logger: Logger
     let wakeups: AsyncStream<Void>
     let interval: Duration
@@ -115,6 +116,18 @@ struct WebhookProcessor: Service, CustomStringConvertible {
             }
         case "charge.dispute.created", "charge.dispute.closed":
             return try await relay(dispute: try event.object(as: Dispute.self), event: event, on: connection)
+        case "charge.refunded":
+            let charge = try event.object(as: Charge.self)
+            if let payment = try await store.lock(where: "charge_id = \(charge.id)", on: connection) {
+                try await store.trail(payment.id, "charge_refunded", "Stripe reports \(charge.amount_refunded) refunded", on: connection)
+            } else {
+                logger.warning("refund on a charge we do not know", metadata: ["charge": "\(charge.id)"])
+            }
+        case "refund.updated":
+            let refund = try event.object(as: Refund.self)
+            if refund.status == "failed" || refund.status == "canceled" {
+                try await refunds.reverse(stripeRefundId: refund.id, reason: "gateway: refund \(refund.status ?? "failed")", correlationId: "stripe:\(event.id)", on: connection, store: store)
+            }
         case "account.updated":
             let account = try event.object(as: Account.self)
             try await forward(
