@@ -3,6 +3,8 @@ import EventContracts
 import Foundation
 import HTTPSupport
 import Hummingbird
+import Logging
+import NIOCore
 import Persistence
 import ServiceRuntime
 import StripeClient
@@ -32,11 +34,7 @@ extension ServiceDefinition {
                 gateway = StripeGateway(client: client, sendsTransferGroup: try configuration.setting("STRIPE_TRANSFER_GROUP", default: 1) == 1)
             } else {
                 gateway = SimulatedGateway(postgres: dependencies.postgres, logger: logger, webhookSecret: secrets[0]) { payload, signature in
-                    do {
-                        _ = try await receiver.receive(payload: payload, signature: signature)
-                    } catch {
-                        logger.error("simulated webhook delivery failed", metadata: ["error": "\(error)"])
-                    }
+                    await deliverToOwnEndpoint(payload: payload, signature: signature, port: dependencies.boundPort.value, logger: logger)
                 }
             }
             logger.info("payment gateway", metadata: ["mode": "\(gateway.mode)"])
@@ -67,6 +65,32 @@ extension ServiceDefinition {
             return parts
         }
     )
+
+    /// The simulated gateway posts its signed events to this service's own webhook endpoint,
+    /// as Stripe would, so both modes share the whole path from HTTP to processing.
+    static func deliverToOwnEndpoint(payload: [UInt8], signature: String, port: Int?, logger: Logger) async {
+        guard let port else {
+            logger.error("simulated webhook not delivered: the HTTP server is not running yet")
+            return
+        }
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/stripe/webhook")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Stripe-Signature", value: signature)
+        request.body = .bytes(ByteBuffer(bytes: payload))
+        for attempt in 1...3 {
+            do {
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                _ = try await response.body.collect(upTo: 64 * 1024)
+                if response.status == .ok { return }
+                logger.error("simulated webhook refused", metadata: ["status": "\(response.status.code)"])
+                return
+            } catch {
+                logger.warning("simulated webhook delivery failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(200 * attempt))
+            }
+        }
+    }
 
     /// `STRIPE_WEBHOOK_SECRET`, comma-separated while secrets rotate; required with real Stripe
     /// in production, a fixed local secret for the simulated gateway otherwise.

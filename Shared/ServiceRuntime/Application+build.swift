@@ -26,7 +26,8 @@ public func buildApplication(
     let postgres = PostgresClient(configuration: configuration.database.clientConfiguration, backgroundLogger: logger)
     let producer = try KafkaProducer(configuration: configuration.kafka)
     let gate = StartupGate()
-    let dependencies = ServiceDependencies(configuration: configuration, postgres: postgres, logger: logger)
+    let boundPort = BoundPort()
+    let dependencies = ServiceDependencies(configuration: configuration, postgres: postgres, logger: logger, boundPort: boundPort)
     let migrations = try MessagingMigrations.all() + IdempotencyStore.migrations() + definition.migrations()
 
     var services: [any Service] = [
@@ -81,6 +82,7 @@ public func buildApplication(
             address: .hostname(configuration.httpHost, port: configuration.httpPort),
             serverName: configuration.serviceName),
         services: services,
+        onServerRunning: { channel in boundPort.set(channel.localAddress?.port) },
         logger: logger
     )
 }

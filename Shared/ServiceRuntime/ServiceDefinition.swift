@@ -5,6 +5,7 @@ import Messaging
 import Persistence
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// What makes one service different from the others: its identity, migrations, the topics it
 /// consumes, and how it assembles its parts. `buildApplication` turns it into a running service.
@@ -49,6 +50,8 @@ public struct ServiceDependencies: Sendable {
     public let configuration: ServiceConfiguration
     public let postgres: PostgresClient
     public let logger: Logger
+    /// The HTTP port actually bound (known once the server runs; differs when configured as 0).
+    public let boundPort: BoundPort
 
     /// A topic's name in this deployment.
     public func topic(_ base: String) -> String {
@@ -58,5 +61,18 @@ public struct ServiceDependencies: Sendable {
     /// Idempotency-Key records in this service's schema.
     public var idempotency: IdempotencyStore {
         IdempotencyStore(client: postgres, logger: logger)
+    }
+}
+
+/// The port the HTTP server bound, set once it is running.
+public final class BoundPort: Sendable {
+    private let port = Mutex<Int?>(nil)
+
+    public init() {}
+
+    public var value: Int? { port.withLock { $0 } }
+
+    func set(_ value: Int?) {
+        port.withLock { $0 = value }
     }
 }
