@@ -35,6 +35,24 @@ import TestSupport
         }
     }
 
+    @Test func listsArePagedNewestFirstWithACursor() async throws {
+        try await OrderServiceHarness.run { service in
+            let listing = try await service.createListing(seller: "seller-p", stock: 5)
+            var placed: [String] = []
+            for _ in 0..<3 { placed.append(try await service.placeOrder(buyer: "buyer-p", listing: listing).uuidString.lowercased()) }
+            let first = try await service.call(.get, "/api/v1/orders?limit=2", as: "buyer-p", roles: ["buyer"]).json()
+            let firstIds = (first["items"] as? [[String: Any]] ?? []).compactMap { ($0["id"] as? String)?.lowercased() }
+            #expect(firstIds == [placed[2], placed[1]])
+            let cursor = try (first["nextCursor"] as? String).orThrow("nextCursor")
+            let second = try await service.call(.get, "/api/v1/orders?limit=2&cursor=\(cursor)", as: "buyer-p", roles: ["buyer"]).json()
+            let secondIds = (second["items"] as? [[String: Any]] ?? []).compactMap { ($0["id"] as? String)?.lowercased() }
+            #expect(secondIds == [placed[0]])
+            #expect(second["nextCursor"] == nil || second["nextCursor"] is NSNull)
+            let pending = try await service.call(.get, "/api/v1/orders?status=paid", as: "buyer-p", roles: ["buyer"]).json()
+            #expect((pending["items"] as? [Any])?.isEmpty == true)
+        }
+    }
+
     @Test func missingRolesAre403AndAdminsMustGiveAReason() async throws {
         try await OrderServiceHarness.run { service in
             let listing: JSONValue = ["title": "T", "priceAmount": 100, "currency": "usd", "stock": 1]

@@ -53,9 +53,7 @@ struct ListingsController: Sendable {
         // Sellers see their own inactive listings; everyone else sees what is for sale.
         let activeOnly = sellerId != user.id && !user.isAdmin
         let listings = try await store.list(sellerId: sellerId, activeOnly: activeOnly, after: page.cursor, limit: page.limit + 1)
-        let items = Array(listings.prefix(page.limit))
-        let next = listings.count > page.limit ? items.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id).token } : nil
-        return Page(items: items, nextCursor: next)
+        return Page(rows: listings, limit: page.limit, cursor: { PageCursor(createdAt: $0.createdAt, id: $0.id) }, item: { $0 })
     }
 
     func show(_ context: AppRequestContext) async throws -> Listing {

@@ -106,9 +106,7 @@ struct OrdersController: Sendable {
             try await store.list(
                 buyerId: buyerId, sellerId: sellerId, status: status, after: page.cursor, limit: page.limit + 1, on: connection)
         }
-        let items = Array(orders.prefix(page.limit))
-        let next = orders.count > page.limit ? items.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id).token } : nil
-        return Page(items: items.map { OrderResponse($0) }, nextCursor: next)
+        return Page(rows: orders, limit: page.limit, cursor: { PageCursor(createdAt: $0.createdAt, id: $0.id) }, item: { OrderResponse($0) })
     }
 
     func show(_ context: AppRequestContext) async throws -> OrderResponse {

@@ -1,5 +1,6 @@
 import EventContracts
 import Foundation
+import HTTPSupport
 import Hummingbird
 import Logging
 import PostgresNIO

@@ -111,16 +111,15 @@ struct PaymentsController: Sendable {
         }
     }
 
-    func list(_ request: Request, _ context: AppRequestContext) async throws -> PaymentPage {
+    func list(_ request: Request, _ context: AppRequestContext) async throws -> Page<Payment> {
         let user = try context.requireUser()
         let query = request.uri.queryParameters
         let all = query.get("as") == "admin"
         if all && !user.isAdmin { throw Problem.forbidden("Only admins can list every payment.") }
         let filter = try PaymentFilter(query: query, buyerId: all ? nil : user.id)
         let payments = try await postgres.withConnection { try await store.list(filter, on: $0) }
-        let items = Array(payments.prefix(filter.limit))
-        let next = payments.count > filter.limit ? items.last.map { PaymentCursor(createdAt: $0.createdAt, id: $0.id).token } : nil
-        return PaymentPage(items: items, nextCursor: next)
+        return Page(
+            rows: payments, limit: filter.page.limit, cursor: { PageCursor(createdAt: $0.createdAt, id: $0.id) }, item: { $0 })
     }
 
     func show(_ context: AppRequestContext) async throws -> PaymentDetail {

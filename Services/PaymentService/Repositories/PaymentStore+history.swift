@@ -3,12 +3,6 @@ import HTTPSupport
 import Hummingbird
 import PostgresNIO
 
-/// A page of payments.
-struct PaymentPage: Encodable, ResponseEncodable {
-    var items: [Payment]
-    var nextCursor: String?
-}
-
 /// A payment with its trail of what happened.
 struct PaymentDetail: Encodable, ResponseEncodable {
     struct Step: Encodable {
@@ -28,8 +22,7 @@ struct PaymentFilter: Sendable {
     var from: Date?
     var to: Date?
     var ascending: Bool
-    var limit: Int
-    var cursor: PaymentCursor?
+    var page: PageRequest
 
     init(query: Parameters, buyerId: String?) throws {
         self.buyerId = buyerId
@@ -51,39 +44,7 @@ struct PaymentFilter: Sendable {
         case "desc": ascending = false
         default: throw Problem.badRequest("sort must be asc or desc.")
         }
-        if let text = query.get("limit") {
-            guard let value = Int(text), (1...100).contains(value) else { throw Problem.badRequest("limit must be 1 to 100.") }
-            limit = value
-        } else {
-            limit = 20
-        }
-        cursor = try query.get("cursor").map(PaymentCursor.init(token:))
-    }
-}
-
-/// Keyset cursor over (created_at, id).
-struct PaymentCursor: Sendable {
-    var createdAt: Date
-    var id: UUID
-
-    var token: String {
-        Data("\(Int64((createdAt.timeIntervalSince1970 * 1_000_000).rounded())).\(id.uuidString.lowercased())".utf8).base64EncodedString()
-    }
-
-    init(createdAt: Date, id: UUID) {
-        self.createdAt = createdAt
-        self.id = id
-    }
-
-    init(token: String) throws {
-        guard let data = Data(base64Encoded: token), let text = String(data: data, encoding: .utf8) else {
-            throw Problem.badRequest("The cursor is not valid.")
-        }
-        let parts = text.split(separator: ".", maxSplits: 1)
-        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else {
-            throw Problem.badRequest("The cursor is not valid.")
-        }
-        self.init(createdAt: Date(timeIntervalSince1970: Double(micros) / 1_000_000), id: id)
+        page = try PageRequest(limit: query.get("limit"), cursor: query.get("cursor"))
     }
 }
 
@@ -98,9 +59,9 @@ extension PaymentStore {
               AND (\(filter.status?.rawValue)::text IS NULL OR status = \(filter.status?.rawValue))
               AND (\(filter.from)::timestamptz IS NULL OR created_at >= \(filter.from))
               AND (\(filter.to)::timestamptz IS NULL OR created_at < \(filter.to))
-              AND (\(filter.cursor?.createdAt)::timestamptz IS NULL
-                   OR (created_at, id) \(unescaped: comparison) (\(filter.cursor?.createdAt), \(filter.cursor?.id)))
-            ORDER BY created_at \(unescaped: order), id \(unescaped: order) LIMIT \(filter.limit + 1)
+              AND (\(filter.page.cursor?.createdAt)::timestamptz IS NULL
+                   OR (created_at, id) \(unescaped: comparison) (\(filter.page.cursor?.createdAt), \(filter.page.cursor?.id)))
+            ORDER BY created_at \(unescaped: order), id \(unescaped: order) LIMIT \(filter.page.limit + 1)
             """, logger: logger
         ).collect()
         var payments: [Payment] = []

@@ -1,26 +1,25 @@
 import Foundation
-import HTTPSupport
 import Hummingbird
 
-/// An opaque keyset cursor over (createdAt, id), newest first.
-struct PageCursor: Sendable, Equatable {
-    var createdAt: Date
-    var id: UUID
+/// An opaque keyset cursor over (createdAt, id), shared by every paginated list.
+public struct PageCursor: Sendable, Equatable {
+    public var createdAt: Date
+    public var id: UUID
 
     /// `<epoch microseconds>.<uuid>`, base64url so clients treat it as opaque.
-    var token: String {
+    public var token: String {
         let micros = Int64((createdAt.timeIntervalSince1970 * 1_000_000).rounded())
         return Data("\(micros).\(id.uuidString.lowercased())".utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
 
-    init(createdAt: Date, id: UUID) {
+    public init(createdAt: Date, id: UUID) {
         self.createdAt = createdAt
         self.id = id
     }
 
-    init(token: String) throws {
+    public init(token: String) throws {
         var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else {
@@ -35,17 +34,29 @@ struct PageCursor: Sendable, Equatable {
 }
 
 /// One page of results and the cursor for the next, if any.
-struct Page<Item: Encodable & Sendable>: ResponseEncodable, Sendable {
-    var items: [Item]
-    var nextCursor: String?
+public struct Page<Item: Encodable & Sendable>: ResponseEncodable, Sendable {
+    public var items: [Item]
+    public var nextCursor: String?
+
+    public init(items: [Item], nextCursor: String?) {
+        self.items = items
+        self.nextCursor = nextCursor
+    }
+
+    /// A page from up to `limit + 1` fetched rows: the extra row only says there is more.
+    public init<Row>(rows: [Row], limit: Int, cursor: (Row) -> PageCursor, item: (Row) -> Item) {
+        let shown = Array(rows.prefix(limit))
+        self.items = shown.map(item)
+        self.nextCursor = rows.count > limit ? shown.last.map { cursor($0).token } : nil
+    }
 }
 
 /// Reads `limit` (1–100, default 20) and `cursor` from the query.
-struct PageRequest: Sendable {
-    var limit: Int
-    var cursor: PageCursor?
+public struct PageRequest: Sendable {
+    public var limit: Int
+    public var cursor: PageCursor?
 
-    init(limit: String?, cursor: String?) throws {
+    public init(limit: String?, cursor: String?) throws {
         if let limit {
             guard let value = Int(limit), (1...100).contains(value) else {
                 throw Problem.badRequest("limit must be a whole number from 1 to 100.")
