@@ -13,14 +13,14 @@ extension ServiceHarness {
     }
 
     /// A checkout as OrderService announces it; returns (checkoutId, orderIds).
-    func announceCheckout(buyer: String, amounts: [Int64] = [3000, 1999]) async throws -> (UUID, [UUID]) {
+    func announceCheckout(buyer: String, amounts: [Int64] = [3000, 1999], currency: String = "usd") async throws -> (UUID, [UUID]) {
         let checkout = UUID()
         let parts = amounts.enumerated().map { index, amount in
             CheckoutCreated.Part(orderId: UUID(), orderNumber: "EM-TEST-\(index)", sellerId: "seller-\(index)", totalAmount: amount)
         }
         try await publish(
             CheckoutCreated(
-                checkoutId: checkout, buyerId: buyer, buyerEmail: "\(buyer)@example.test", currency: "usd",
+                checkoutId: checkout, buyerId: buyer, buyerEmail: "\(buyer)@example.test", currency: currency,
                 totalAmount: amounts.reduce(0, +), orders: parts, expiresAt: Date().addingTimeInterval(1800)),
             topic: Topic.orders, aggregateId: checkout.uuidString)
         let created = try await eventually { try await database.count("SELECT count(*) FROM payments WHERE checkout_id = \(checkout)") == 1 }
@@ -96,6 +96,23 @@ extension ServiceHarness {
                 .post, "/api/v1/payments/confirm", as: "buyer-decline", roles: ["buyer"],
                 body: ["paymentId": JSONValue.string(paymentId), "paymentMethod": "pm_nonsense"])
             #expect(unknown.status == .unprocessableContent)
+        }
+    }
+
+    @Test func zeroDecimalCurrenciesAreChargedInWholeUnits() async throws {
+        try await ServiceHarness.payments { service in
+            // ¥1,500: the minor unit of jpy is the yen itself, so the intent is for 1500, not 150000.
+            let (checkout, _) = try await service.announceCheckout(buyer: "buyer-yen", amounts: [1500], currency: "jpy")
+            let intent = try await service.call(
+                .post, "/api/v1/payments/create-intent", as: "buyer-yen", roles: ["buyer"], body: ["checkoutId": JSONValue.string(checkout.uuidString)])
+            #expect(try intent.json()["amount"] as? Int == 1500)
+            #expect(try intent.json()["currency"] as? String == "jpy")
+            let stored = try await service.database.client.query(
+                "SELECT amount, currency FROM simulated_intents", logger: TestEnvironment.logger
+            ).decode((Int64, String).self).all().first
+            #expect(stored?.0 == 1500)
+            #expect(stored?.1 == "jpy")
+            #expect(Money.zeroDecimalCurrencies.contains("jpy") && !Money.zeroDecimalCurrencies.contains("usd"))
         }
     }
 
