@@ -171,6 +171,11 @@ let package = Package(
             linkerSettings: rdkafkaLinkerSettings
         ),
         .testTarget(
+            name: "EscrowServiceTests",
+            dependencies: ["EscrowService", "ServiceRuntime", "TestSupport", "EventContracts"],
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+        .testTarget(
             name: "ServiceRuntimeTests",
             dependencies: [
                 "ServiceRuntime", "TestSupport", "OrderService", "PaymentService", "EscrowService",

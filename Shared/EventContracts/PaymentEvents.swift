@@ -24,14 +24,19 @@ public struct PaymentSucceeded: DomainEventPayload, Equatable {
     public var amount: Int64
     public var currency: String
     public var orders: [Part]
+    public var buyerId: String?
 
-    public init(paymentId: UUID, checkoutId: UUID, chargeId: String?, amount: Int64, currency: String, orders: [Part]) {
+    public init(
+        paymentId: UUID, checkoutId: UUID, chargeId: String?, amount: Int64, currency: String, orders: [Part],
+        buyerId: String? = nil
+    ) {
         self.paymentId = paymentId
         self.checkoutId = checkoutId
         self.chargeId = chargeId
         self.amount = amount
         self.currency = currency
         self.orders = orders
+        self.buyerId = buyerId
     }
 }
 

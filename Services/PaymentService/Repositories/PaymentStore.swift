@@ -135,7 +135,8 @@ struct PaymentStore: Sendable {
                 PaymentSucceeded(
                     paymentId: payment.id, checkoutId: payment.checkoutId, chargeId: chargeId ?? payment.chargeId,
                     amount: payment.amount, currency: payment.currency,
-                    orders: payment.orders.map { .init(orderId: $0.orderId, sellerId: $0.sellerId, amount: $0.amount) }),
+                    orders: payment.orders.map { .init(orderId: $0.orderId, sellerId: $0.sellerId, amount: $0.amount) },
+                    buyerId: payment.buyerId),
                 payment: payment, correlationId: correlationId, causationId: causationId, on: connection)
         case .failed, .cancelled:
             try await publish(
