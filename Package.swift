@@ -104,7 +104,7 @@ let package = Package(
         // MARK: Services
         service("OrderService"),
         service("PaymentService", extra: ["StripeClient", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
-        service("EscrowService"),
+        service("EscrowService", extra: ["StripeClient"]),
         service("NotificationService"),
 
         // MARK: Benchmarks (scripts/bench)

@@ -33,9 +33,6 @@ extension ServiceHarness {
             .decode(String.self).all().first
     }
 
-    func outboxCount(_ type: String) async throws -> Int {
-        try await database.count("SELECT count(*) FROM outbox WHERE event_type = \(type)")
-    }
 }
 
 @Suite struct PaymentFlowTests {

@@ -108,6 +108,19 @@ public struct ServiceHarness: Sendable {
         try result[0].get()
     }
 
+    /// Publishes a ready-made envelope (for payloads that are not `DomainEventPayload`s).
+    public func publish(envelope: EventEnvelope, topic: String) async throws {
+        let producer = try KafkaProducer(configuration: TestEnvironment.kafka())
+        defer { producer.shutdown() }
+        let result = await producer.send([OutgoingMessage(topic: topicPrefix + topic, key: envelope.aggregateId, value: Array(try envelope.encoded()))])
+        try result[0].get()
+    }
+
+    /// How many events of a type the service has written to its outbox.
+    public func outboxCount(_ type: String) async throws -> Int {
+        try await database.count("SELECT count(*) FROM outbox WHERE event_type = \(type)")
+    }
+
     public func eventually(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
