@@ -30,7 +30,7 @@ extension ServiceDefinition {
             parts.handlers = EscrowEventHandlers(store: store, fees: fees, gateway: gateway, topic: dependencies.topic(Topic.escrow)).all
             parts.routes = { api in
                 EscrowsController(store: store, postgres: dependencies.postgres).addRoutes(to: api)
-                SellersController(store: store, postgres: dependencies.postgres).addRoutes(to: api)
+                SellersController(postgres: dependencies.postgres).addRoutes(to: api)
             }
             return parts
         }

@@ -5,7 +5,6 @@ import PostgresNIO
 
 /// `/api/v1/sellers`: the seller's connected account and its state.
 struct SellersController: Sendable {
-    let store: EscrowStore
     let postgres: PostgresClient
 
     struct Status: Encodable, ResponseEncodable {

@@ -26,7 +26,7 @@ struct EscrowEventHandlers: Sendable {
             },
             // A seller's account changed: releases parked for it are tried again.
             .on(GatewayAccountUpdated.self) { event, context in
-                guard let seller = try await store.updateAccount(event, sellerId: nil, on: context.connection) else { return }
+                guard let seller = try await store.updateAccount(event, on: context.connection) else { return }
                 for order in try await store.parkedOrders(sellerId: seller, on: context.connection) {
                     try await store.release(
                         orderId: order, gateway: gateway, topic: topic, correlationId: context.envelope.correlationId,

@@ -5,8 +5,8 @@ import PostgresNIO
 import StripeClient
 
 extension EscrowStore {
-    /// Records a seller's account state unless a newer report was already applied.
-    func updateAccount(_ event: GatewayAccountUpdated, sellerId: String?, on connection: PostgresConnection) async throws -> String? {
+    /// Records a seller's account state unless a newer report was already applied; returns the seller.
+    func updateAccount(_ event: GatewayAccountUpdated, on connection: PostgresConnection) async throws -> String? {
         let rows = try await connection.query(
             """
             UPDATE seller_accounts SET charges_enabled = \(event.chargesEnabled), payouts_enabled = \(event.payoutsEnabled),

@@ -49,8 +49,6 @@ struct EscrowStore: Sendable {
     /// orders by largest remainder (weights: each order's share) so the parts add up exactly.
     func open(for payment: PaymentSucceeded, fees: FeePolicy, source: String, on connection: PostgresConnection) async throws -> [Escrow] {
         let grosses = Allocation.largestRemainder(payment.amount, weights: payment.orders.map(\.amount))
-        var journal = Journal(memo: "payment \(payment.paymentId.uuidString.lowercased()) held in escrow")
-        journal.debit(.gatewayClearing, payment.amount, payment.currency)
         var escrows: [Escrow] = []
         for (part, gross) in zip(payment.orders, grosses) where gross > 0 {
             let escrow = Escrow(
@@ -67,17 +65,13 @@ struct EscrowStore: Sendable {
                 ON CONFLICT (order_id) DO NOTHING RETURNING 1
                 """, logger: logger
             ).collect()
-            guard !inserted.isEmpty else { continue }
-            journal.credit(.escrowHeld(escrow.id.uuidString.lowercased()), gross, payment.currency)
-            escrows.append(escrow)
+            // An order that already has an escrow is not held twice.
+            if !inserted.isEmpty { escrows.append(escrow) }
         }
         guard !escrows.isEmpty else { return [] }
-        // Orders that already had an escrow are not held twice: debit only what was credited.
-        if escrows.count != payment.orders.count {
-            journal = Journal(memo: journal.memo)
-            journal.debit(.gatewayClearing, escrows.reduce(0) { $0 + $1.grossAmount }, payment.currency)
-            for escrow in escrows { journal.credit(.escrowHeld(escrow.id.uuidString.lowercased()), escrow.grossAmount, payment.currency) }
-        }
+        var journal = Journal(memo: "payment \(payment.paymentId.uuidString.lowercased()) held in escrow")
+        journal.debit(.gatewayClearing, escrows.reduce(0) { $0 + $1.grossAmount }, payment.currency)
+        for escrow in escrows { journal.credit(.escrowHeld(escrow.id.uuidString.lowercased()), escrow.grossAmount, payment.currency) }
         try await post(journal, source: source, on: connection)
         return escrows
     }

@@ -34,7 +34,8 @@ struct ListingsController: Sendable {
         let seller = try context.requireRole(.seller)
         let body = try await request.decode(as: CreateListing.self, context: context)
         let title = try Self.validTitle(body.title)
-        try Self.validate(price: body.priceAmount, stock: body.stock)
+        try Self.validate(price: body.priceAmount)
+        try Self.validate(stock: body.stock)
         let currency = body.currency.lowercased()
         guard Money.isValidCurrency(currency) else { throw Problem.validation("currency must be a 3-letter ISO code such as usd.") }
         let description = body.description ?? ""
@@ -69,8 +70,8 @@ struct ListingsController: Sendable {
         guard let listing = try await store.find(id) else { throw Problem.notFound("No listing with id \(id.uuidString.lowercased()).") }
         guard listing.sellerId == user.id || user.isAdmin else { throw Problem.forbidden("Only the listing's seller can change it.") }
         let body = try await request.decode(as: UpdateListing.self, context: context)
-        if let price = body.priceAmount { try Self.validate(price: price, stock: 0) }
-        if let stock = body.stock { try Self.validate(price: 1, stock: stock) }
+        if let price = body.priceAmount { try Self.validate(price: price) }
+        if let stock = body.stock { try Self.validate(stock: stock) }
         let title = try body.title.map(Self.validTitle)
         guard (body.description?.count ?? 0) <= 5000 else { throw Problem.validation("description must be at most 5000 characters.") }
         guard let updated = try await store.update(
@@ -85,8 +86,13 @@ struct ListingsController: Sendable {
         return trimmed
     }
 
-    static func validate(price: Int64, stock: Int) throws {
-        guard price > 0, price <= 100_000_000_00 else { throw Problem.validation("priceAmount must be a positive amount in minor units.") }
+    static func validate(price: Int64) throws {
+        guard (1...10_000_000_000).contains(price) else {
+            throw Problem.validation("priceAmount must be a positive amount in minor units (at most 10000000000).")
+        }
+    }
+
+    static func validate(stock: Int) throws {
         guard (0...1_000_000).contains(stock) else { throw Problem.validation("stock must be between 0 and 1000000.") }
     }
 }

@@ -96,9 +96,7 @@ extension OrderStore {
             ORDER BY created_at DESC, id DESC LIMIT \(limit)
             """, logger: logger
         ).collect()
-        var orders: [Order] = []
-        for row in rows { orders.append(try await load(try Self.decode(row).id, on: connection)!) }
-        return orders
+        return try await withItems(try rows.map(Self.decode), on: connection)
     }
 
     func addTracking(_ orderId: UUID, status: String, location: String?, at: Date, on connection: PostgresConnection) async throws {

@@ -23,19 +23,18 @@ struct OrderStore: Sendable {
     /// The order, locked for the rest of the transaction; nil when it does not exist.
     func lock(_ id: UUID, on connection: PostgresConnection) async throws -> Order? {
         let rows = try await connection.query(
-            PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM orders WHERE id = $1 FOR UPDATE", binds: binds(id)),
-            logger: logger
+            "SELECT \(unescaped: Self.columns) FROM orders WHERE id = \(id) FOR UPDATE", logger: logger
         ).collect()
         guard let row = rows.first else { return nil }
-        return try await withItems(try Self.decode(row), on: connection)
+        return try await withItems([try Self.decode(row)], on: connection)[0]
     }
 
     func load(_ id: UUID, on connection: PostgresConnection) async throws -> Order? {
         let rows = try await connection.query(
-            PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM orders WHERE id = $1", binds: binds(id)), logger: logger
+            "SELECT \(unescaped: Self.columns) FROM orders WHERE id = \(id)", logger: logger
         ).collect()
         guard let row = rows.first else { return nil }
-        return try await withItems(try Self.decode(row), on: connection)
+        return try await withItems([try Self.decode(row)], on: connection)[0]
     }
 
     /// Moves the order to `next` (or throws 409 naming the current state), records history,
@@ -97,17 +96,25 @@ struct OrderStore: Sendable {
         try await Outbox.append(envelope, topic: topic, on: connection, logger: logger)
     }
 
-    private func withItems(_ order: Order, on connection: PostgresConnection) async throws -> Order {
-        var order = order
-        order.items = try await connection.query(
+    /// Attaches the items of every order with one query.
+    func withItems(_ orders: [Order], on connection: PostgresConnection) async throws -> [Order] {
+        guard !orders.isEmpty else { return [] }
+        let rows = try await connection.query(
             """
-            SELECT listing_id, title, quantity, unit_price_amount, line_total_amount FROM order_items
-            WHERE order_id = \(order.id) ORDER BY position
+            SELECT order_id, listing_id, title, quantity, unit_price_amount, line_total_amount FROM order_items
+            WHERE order_id = ANY(\(orders.map(\.id))) ORDER BY order_id, position
             """, logger: logger
-        ).decode((UUID, String, Int, Int64, Int64).self).all().map {
-            OrderLine(listingId: $0.0, title: $0.1, quantity: $0.2, unitPriceAmount: $0.3, lineTotalAmount: $0.4)
+        ).decode((UUID, UUID, String, Int, Int64, Int64).self).all()
+        var items: [UUID: [OrderLine]] = [:]
+        for row in rows {
+            items[row.0, default: []].append(
+                OrderLine(listingId: row.1, title: row.2, quantity: row.3, unitPriceAmount: row.4, lineTotalAmount: row.5))
         }
-        return order
+        return orders.map { order in
+            var order = order
+            order.items = items[order.id] ?? []
+            return order
+        }
     }
 
     static func decode(_ row: PostgresRow) throws -> Order {
@@ -136,12 +143,6 @@ struct OrderStore: Sendable {
             createdAt: try cells["created_at"].decode(Date.self),
             updatedAt: try cells["updated_at"].decode(Date.self),
             items: [])
-    }
-
-    private func binds(_ id: UUID) -> PostgresBindings {
-        var bindings = PostgresBindings()
-        bindings.append(id)
-        return bindings
     }
 }
 

@@ -33,44 +33,41 @@ struct OrderTimers: Service, CustomStringConvertible {
     /// Handles everything due now; returns how many orders expired and were auto-confirmed.
     @discardableResult
     func runDue(batch: Int = 100) async throws -> (expired: Int, confirmed: Int) {
-        var expired = 0
-        var confirmed = 0
-        while true {
-            let count = try await postgres.inTransaction(logger: logger) { connection in
-                let ids = try await connection.query(
-                    """
-                    SELECT id FROM orders WHERE status = 'pending_payment' AND expires_at <= now()
-                    ORDER BY expires_at LIMIT \(batch) FOR UPDATE SKIP LOCKED
-                    """, logger: logger
-                ).decode(UUID.self).all()
-                for id in ids {
-                    guard let order = try await store.lock(id, on: connection) else { continue }
-                    try await store.releaseReserved(order, on: connection)
-                    try await store.transition(order, to: .cancelled, cause: .system("payment window expired"), on: connection)
-                }
-                return ids.count
-            }
-            expired += count
-            if count < batch { break }
+        let expired = try await drain(
+            due: "status = 'pending_payment' AND expires_at <= now() ORDER BY expires_at", batch: batch
+        ) { order, connection in
+            try await store.releaseReserved(order, on: connection)
+            try await store.transition(order, to: .cancelled, cause: .system("payment window expired"), on: connection)
         }
-        while true {
-            let count = try await postgres.inTransaction(logger: logger) { connection in
-                let ids = try await connection.query(
-                    """
-                    SELECT id FROM orders WHERE status = 'shipped' AND auto_confirm_at <= now()
-                    ORDER BY auto_confirm_at LIMIT \(batch) FOR UPDATE SKIP LOCKED
-                    """, logger: logger
-                ).decode(UUID.self).all()
-                for id in ids {
-                    guard let order = try await store.lock(id, on: connection) else { continue }
-                    try await store.transition(
-                        order, to: .delivered, cause: .system("inspection window ended"), on: connection) { $0.autoConfirmAt = nil }
-                }
-                return ids.count
+        let confirmed = try await drain(
+            due: "status = 'shipped' AND auto_confirm_at <= now() ORDER BY auto_confirm_at", batch: batch
+        ) { order, connection in
+            try await store.transition(order, to: .delivered, cause: .system("inspection window ended"), on: connection) {
+                $0.autoConfirmAt = nil
             }
-            confirmed += count
-            if count < batch { break }
         }
         return (expired, confirmed)
+    }
+
+    /// Applies `move` to every due order, a batch per transaction; due rows another instance
+    /// holds are skipped. `due` is a fixed condition and order, never client input.
+    private func drain(
+        due condition: String, batch: Int, _ move: (Order, PostgresConnection) async throws -> Void
+    ) async throws -> Int {
+        var total = 0
+        while true {
+            let count = try await postgres.inTransaction(logger: logger) { connection in
+                let ids = try await connection.query(
+                    "SELECT id FROM orders WHERE \(unescaped: condition) LIMIT \(batch) FOR UPDATE SKIP LOCKED", logger: logger
+                ).decode(UUID.self).all()
+                for id in ids {
+                    guard let order = try await store.lock(id, on: connection) else { continue }
+                    try await move(order, connection)
+                }
+                return ids.count
+            }
+            total += count
+            if count < batch { return total }
+        }
     }
 }

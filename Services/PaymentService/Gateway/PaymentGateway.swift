@@ -18,7 +18,7 @@ protocol PaymentGateway: Sendable {
     var mode: String { get }
     func createIntent(_ request: IntentRequest) async throws(StripeError) -> PaymentIntent
     func confirmIntent(id: String, paymentMethod: String, idempotencyKey: String) async throws(StripeError) -> PaymentIntent
-    func refund(chargeId: String, amount: Int64, reason: String, idempotencyKey: String) async throws(StripeError) -> Refund
+    func refund(chargeId: String, amount: Int64, currency: String, reason: String, idempotencyKey: String) async throws(StripeError) -> Refund
 }
 
 /// Stripe's API (or localstripe) through the shared client.
@@ -46,7 +46,7 @@ struct StripeGateway: PaymentGateway {
         return try await client.post("/v1/payment_intents/\(id)/confirm", [], idempotencyKey: idempotencyKey)
     }
 
-    func refund(chargeId: String, amount: Int64, reason: String, idempotencyKey: String) async throws(StripeError) -> Refund {
+    func refund(chargeId: String, amount: Int64, currency: String, reason: String, idempotencyKey: String) async throws(StripeError) -> Refund {
         try await client.post(
             "/v1/refunds", [("charge", .string(chargeId)), ("amount", .integer(amount)), ("metadata", .metadata(["reason": reason]))],
             idempotencyKey: idempotencyKey)

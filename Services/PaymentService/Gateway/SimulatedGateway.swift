@@ -91,12 +91,12 @@ struct SimulatedGateway: PaymentGateway {
 
     /// Refunds always succeed here; the id is derived from the idempotency key, as a retry
     /// with the same key gets the same refund from Stripe.
-    func refund(chargeId: String, amount: Int64, reason: String, idempotencyKey: String) async throws(StripeError) -> Refund {
+    func refund(chargeId: String, amount: Int64, currency: String, reason: String, idempotencyKey: String) async throws(StripeError) -> Refund {
         guard chargeId.hasPrefix("ch_sim_") else {
             throw StripeError(kind: .invalidRequest, httpStatus: 404, code: "resource_missing", message: "No such charge: '\(chargeId)'")
         }
         let object: JSONValue = [
-            "id": .string("re_sim_\(idempotencyKey.suffix(24))"), "object": "refund", "amount": .integer(amount), "currency": "usd",
+            "id": .string("re_sim_\(idempotencyKey.suffix(24))"), "object": "refund", "amount": .integer(amount), "currency": .string(currency),
             "status": "succeeded", "charge": .string(chargeId), "metadata": ["reason": .string(reason)],
         ]
         do {

@@ -64,9 +64,7 @@ extension PaymentStore {
             ORDER BY created_at \(unescaped: order), id \(unescaped: order) LIMIT \(filter.page.limit + 1)
             """, logger: logger
         ).collect()
-        var payments: [Payment] = []
-        for row in rows { if let payment = try await find(id: try Self.decode(row).id, on: connection) { payments.append(payment) } }
-        return payments
+        return try await withOrders(try rows.map(Self.decode), on: connection)
     }
 
     func trail(of paymentId: UUID, on connection: PostgresConnection) async throws -> [PaymentDetail.Step] {

@@ -69,7 +69,7 @@ struct PaymentStore: Sendable {
         query.binds = condition.binds
         query.sql += " FOR UPDATE"
         guard let row = try await connection.query(query, logger: logger).collect().first else { return nil }
-        return try await withOrders(try Self.decode(row), on: connection)
+        return try await withOrders([try Self.decode(row)], on: connection)[0]
     }
 
     func lock(id: UUID, on connection: PostgresConnection) async throws -> Payment? {
@@ -80,7 +80,7 @@ struct PaymentStore: Sendable {
         guard let row = try await connection.query(
             "SELECT \(unescaped: Self.columns) FROM payments WHERE id = \(id)", logger: logger
         ).collect().first else { return nil }
-        return try await withOrders(try Self.decode(row), on: connection)
+        return try await withOrders([try Self.decode(row)], on: connection)[0]
     }
 
     /// The payment that covers an order or a checkout.
@@ -162,15 +162,24 @@ struct PaymentStore: Sendable {
         try await Outbox.append(envelope, topic: topic, on: connection, logger: logger)
     }
 
-    private func withOrders(_ payment: Payment, on connection: PostgresConnection) async throws -> Payment {
-        var payment = payment
-        payment.orders = try await connection.query(
-            "SELECT order_id, order_number, seller_id, amount FROM payment_orders WHERE payment_id = \(payment.id) ORDER BY order_number",
-            logger: logger
-        ).decode((UUID, String, String, Int64).self).all().map {
-            Payment.Part(orderId: $0.0, orderNumber: $0.1, sellerId: $0.2, amount: $0.3)
+    /// Attaches the orders each payment covers, with one query.
+    func withOrders(_ payments: [Payment], on connection: PostgresConnection) async throws -> [Payment] {
+        guard !payments.isEmpty else { return [] }
+        let rows = try await connection.query(
+            """
+            SELECT payment_id, order_id, order_number, seller_id, amount FROM payment_orders
+            WHERE payment_id = ANY(\(payments.map(\.id))) ORDER BY order_number
+            """, logger: logger
+        ).decode((UUID, UUID, String, String, Int64).self).all()
+        var parts: [UUID: [Payment.Part]] = [:]
+        for row in rows {
+            parts[row.0, default: []].append(Payment.Part(orderId: row.1, orderNumber: row.2, sellerId: row.3, amount: row.4))
         }
-        return payment
+        return payments.map { payment in
+            var payment = payment
+            payment.orders = parts[payment.id] ?? []
+            return payment
+        }
     }
 
     static func decode(_ row: PostgresRow) throws -> Payment {

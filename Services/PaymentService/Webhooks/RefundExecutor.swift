@@ -62,7 +62,7 @@ struct RefundExecutor: Service, CustomStringConvertible {
             }
             do {
                 let result = try await gateway.refund(
-                    chargeId: chargeId, amount: refund.amount, reason: refund.reason,
+                    chargeId: chargeId, amount: refund.amount, currency: refund.currency, reason: refund.reason,
                     idempotencyKey: "refund-\(refund.id.uuidString.lowercased())")
                 if result.status == "failed" || result.status == "canceled" {
                     try await refunds.failed(refund, reason: "gateway: \(result.status ?? "failed")", correlationId: "refund:\(id)", on: connection, store: payments)
