@@ -12,26 +12,57 @@ extension ServiceDefinition {
         migrations: { try Migration.load(source: "escrow", bundle: .module) },
         consumedTopics: [Topic.payments, Topic.orders],
         assemble: { dependencies in
-            let fees = FeePolicy(
-                basisPoints: Int64(try dependencies.configuration.setting("ESCROW_FEE_BASIS_POINTS", default: 500)),
-                fixedAmount: Int64(try dependencies.configuration.setting("ESCROW_FEE_FIXED_AMOUNT", default: 0)))
-            let store = EscrowStore(logger: dependencies.logger)
             let configuration = dependencies.configuration
-            let gateway: any EscrowGateway =
-                if let key = configuration.stringSetting("STRIPE_SECRET_KEY") {
-                    StripeEscrowGateway(
-                        client: StripeClient(
-                            configuration: .init(secretKey: key, baseURL: configuration.stringSetting("STRIPE_API_BASE") ?? "https://api.stripe.com"),
-                            logger: dependencies.logger))
-                } else {
-                    SimulatedEscrowGateway()
-                }
-            var parts = ServiceParts()
-            parts.handlers = EscrowEventHandlers(store: store, fees: fees, gateway: gateway, topic: dependencies.topic(Topic.escrow)).all
-            parts.routes = { api in
-                EscrowsController(store: store, postgres: dependencies.postgres).addRoutes(to: api)
-                SellersController(postgres: dependencies.postgres).addRoutes(to: api)
+            let logger = dependencies.logger
+            let fees = FeePolicy(
+                basisPoints: Int64(try configuration.setting("ESCROW_FEE_BASIS_POINTS", default: 500)),
+                fixedAmount: Int64(try configuration.setting("ESCROW_FEE_FIXED_AMOUNT", default: 0)))
+            // Stripe holds funds for manual payouts up to 90 days in most countries.
+            let holdLimit = Duration.seconds(try configuration.setting("ESCROW_HOLD_LIMIT_SECONDS", default: 90 * 86_400))
+            let timerInterval = Duration.seconds(try configuration.setting("ESCROW_TIMER_INTERVAL_SECONDS", default: 60))
+            let publicBaseURL: @Sendable () -> String = {
+                configuration.stringSetting("PUBLIC_BASE_URL") ?? "http://127.0.0.1:\(dependencies.boundPort.value ?? configuration.httpPort)"
             }
+
+            let gateway: any EscrowGateway
+            var simulated: SimulatedEscrowGateway?
+            if let key = configuration.stringSetting("STRIPE_SECRET_KEY") {
+                gateway = StripeEscrowGateway(
+                    client: StripeClient(
+                        configuration: .init(secretKey: key, baseURL: configuration.stringSetting("STRIPE_API_BASE") ?? "https://api.stripe.com"),
+                        logger: logger))
+            } else {
+                // Its webhooks go to PaymentService, the only receiver of gateway events.
+                let target = SimulatedWebhookTarget(
+                    url: configuration.stringSetting("STRIPE_WEBHOOK_URL"),
+                    secret: configuration.stringSetting("STRIPE_WEBHOOK_SECRET")?.split(separator: ",").first.map(String.init)
+                        ?? SimulatedWebhooks.localSecret)
+                simulated = SimulatedEscrowGateway(
+                    postgres: dependencies.postgres, logger: logger, webhooks: target,
+                    links: OnboardingLinkSigner(secret: configuration.jwtSecret), publicBaseURL: publicBaseURL)
+                gateway = simulated!
+            }
+            logger.info("connect gateway", metadata: ["mode": "\(gateway.mode)"])
+
+            let escrows = EscrowStore(logger: logger, topic: dependencies.topic(Topic.escrow), gateway: gateway)
+            let disputes = DisputeStore(escrows: escrows)
+            let payouts = PayoutStore(escrows: escrows, postgres: dependencies.postgres)
+            let reconciler = Reconciler(escrows: escrows, postgres: dependencies.postgres)
+            let onboardingPages = OnboardingPages(simulated: simulated)
+
+            var parts = ServiceParts()
+            parts.handlers = EscrowEventHandlers(escrows: escrows, payouts: payouts, fees: fees).all
+            parts.routes = { api in
+                EscrowsController(escrows: escrows, postgres: dependencies.postgres, idempotency: dependencies.idempotency).addRoutes(to: api)
+                SellersController(escrows: escrows, postgres: dependencies.postgres, publicBaseURL: publicBaseURL).addRoutes(to: api)
+                DisputesController(disputes: disputes, postgres: dependencies.postgres).addRoutes(to: api)
+                PayoutsController(payouts: payouts, postgres: dependencies.postgres, idempotency: dependencies.idempotency).addRoutes(to: api)
+                ReconciliationController(reconciler: reconciler, postgres: dependencies.postgres).addRoutes(to: api)
+            }
+            parts.publicRoutes = { router in onboardingPages.addRoutes(to: router) }
+            parts.services = [
+                EscrowTimers(escrows: escrows, payouts: payouts, postgres: dependencies.postgres, holdLimit: holdLimit, interval: timerInterval)
+            ]
             return parts
         }
     )

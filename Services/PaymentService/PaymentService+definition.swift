@@ -33,8 +33,15 @@ extension ServiceDefinition {
                     logger: logger)
                 gateway = StripeGateway(client: client, sendsTransferGroup: try configuration.setting("STRIPE_TRANSFER_GROUP", default: 1) == 1)
             } else {
-                gateway = SimulatedGateway(postgres: dependencies.postgres, logger: logger, webhookSecret: secrets[0]) { payload, signature in
-                    await deliverToOwnEndpoint(payload: payload, signature: signature, port: dependencies.boundPort.value, logger: logger)
+                // The simulated gateway posts its signed events to this service's own webhook
+                // endpoint, as Stripe would, so both modes share the whole path.
+                gateway = SimulatedGateway(postgres: dependencies.postgres, logger: logger) { payload in
+                    guard let port = dependencies.boundPort.value else {
+                        logger.error("simulated webhook not delivered: the HTTP server is not running yet")
+                        return
+                    }
+                    await SimulatedWebhooks.deliver(
+                        payload: payload, secret: secrets[0], to: "http://127.0.0.1:\(port)/api/v1/stripe/webhook", logger: logger)
                 }
             }
             logger.info("payment gateway", metadata: ["mode": "\(gateway.mode)"])
@@ -66,32 +73,6 @@ extension ServiceDefinition {
         }
     )
 
-    /// The simulated gateway posts its signed events to this service's own webhook endpoint,
-    /// as Stripe would, so both modes share the whole path from HTTP to processing.
-    static func deliverToOwnEndpoint(payload: [UInt8], signature: String, port: Int?, logger: Logger) async {
-        guard let port else {
-            logger.error("simulated webhook not delivered: the HTTP server is not running yet")
-            return
-        }
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/stripe/webhook")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Stripe-Signature", value: signature)
-        request.body = .bytes(ByteBuffer(bytes: payload))
-        for attempt in 1...3 {
-            do {
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-                _ = try await response.body.collect(upTo: 64 * 1024)
-                if response.status == .ok { return }
-                logger.error("simulated webhook refused", metadata: ["status": "\(response.status.code)"])
-                return
-            } catch {
-                logger.warning("simulated webhook delivery failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
-                try? await Task.sleep(for: .milliseconds(200 * attempt))
-            }
-        }
-    }
-
     /// `STRIPE_WEBHOOK_SECRET`, comma-separated while secrets rotate; required with real Stripe
     /// in production, a fixed local secret for the simulated gateway otherwise.
     static func webhookSecrets(_ configuration: ServiceConfiguration) throws -> [String] {
@@ -101,6 +82,6 @@ extension ServiceDefinition {
         if configuration.mode == .production && configuration.stringSetting("STRIPE_SECRET_KEY") != nil {
             throw ConfigurationError(variable: "STRIPE_WEBHOOK_SECRET", message: "is required with STRIPE_SECRET_KEY in production")
         }
-        return ["whsec_escrowmarket_local_simulated_gateway"]
+        return [SimulatedWebhooks.localSecret]
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import EscrowService
@@ -57,9 +58,9 @@ struct SplitMix64: RandomNumberGenerator {
     @Test func aJournalMustBalancePerCurrency() throws {
         var journal = Journal(memo: "hold")
         journal.debit(.gatewayClearing, 5000, "usd")
-        journal.credit(.escrowHeld("e1"), 3000, "usd")
+        journal.credit(.escrowHeld(UUID()), 3000, "usd")
         #expect(throws: Journal.Error.unbalanced(currency: "usd", by: 2000)) { try journal.validated() }
-        journal.credit(.escrowHeld("e2"), 2000, "usd")
+        journal.credit(.escrowHeld(UUID()), 2000, "usd")
         _ = try journal.validated()
         journal.debit(.gatewayClearing, 100, "eur")
         #expect(throws: Journal.Error.unbalanced(currency: "eur", by: 100)) { try journal.validated() }

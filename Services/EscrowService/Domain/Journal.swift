@@ -1,3 +1,5 @@
+import Foundation
+
 /// A ledger account, named by kind and owner (e.g. the held funds of one escrow).
 struct LedgerAccount: Hashable, Sendable, CustomStringConvertible {
     enum Kind: String, Sendable {
@@ -7,9 +9,14 @@ struct LedgerAccount: Hashable, Sendable, CustomStringConvertible {
         case escrowHeld = "escrow_held"
         case platformFees = "platform_fees"
         case sellerAvailable = "seller_available"
+        /// Requested payouts the gateway has not settled yet.
+        case sellerInTransit = "seller_in_transit"
         case sellerPaidOut = "seller_paid_out"
         case buyerRefunds = "buyer_refunds"
+        /// Card chargebacks the seller's balance could not cover.
         case chargebackLosses = "chargeback_losses"
+        /// Refunds after release that the seller's balance could not cover.
+        case refundLosses = "refund_losses"
     }
 
     var kind: Kind
@@ -19,8 +26,13 @@ struct LedgerAccount: Hashable, Sendable, CustomStringConvertible {
 
     static let gatewayClearing = LedgerAccount(kind: .gatewayClearing, owner: nil)
     static let platformFees = LedgerAccount(kind: .platformFees, owner: nil)
-    static func escrowHeld(_ escrow: String) -> LedgerAccount { .init(kind: .escrowHeld, owner: escrow) }
+    static let buyerRefunds = LedgerAccount(kind: .buyerRefunds, owner: nil)
+    static let chargebackLosses = LedgerAccount(kind: .chargebackLosses, owner: nil)
+    static let refundLosses = LedgerAccount(kind: .refundLosses, owner: nil)
+    static func escrowHeld(_ escrow: UUID) -> LedgerAccount { .init(kind: .escrowHeld, owner: escrow.uuidString.lowercased()) }
     static func sellerAvailable(_ seller: String) -> LedgerAccount { .init(kind: .sellerAvailable, owner: seller) }
+    static func sellerInTransit(_ seller: String) -> LedgerAccount { .init(kind: .sellerInTransit, owner: seller) }
+    static func sellerPaidOut(_ seller: String) -> LedgerAccount { .init(kind: .sellerPaidOut, owner: seller) }
 }
 
 /// One journal transaction: entries that are immutable once written and must balance to zero
@@ -61,5 +73,88 @@ struct Journal: Sendable, Equatable {
         for entry in entries { totals[entry.currency, default: 0] += entry.amount }
         if let (currency, total) = totals.first(where: { $0.value != 0 }) { throw .unbalanced(currency: currency, by: total) }
         return self
+    }
+}
+
+/// The journal transaction for each money movement. The ledger follows the funds: money
+/// received at the gateway (`gateway_clearing`, debit) is held per escrow, then ends as platform
+/// fees, seller balances (available → in transit → paid out), buyer refunds or losses (credits).
+extension Journal {
+    /// A payment's orders are held in escrow.
+    static func hold(payment: UUID, escrows: [(id: UUID, gross: Int64)], currency: String) -> Journal {
+        var journal = Journal(memo: "payment \(payment.uuidString.lowercased()) held in escrow")
+        journal.debit(.gatewayClearing, escrows.reduce(0) { $0 + $1.gross }, currency)
+        for escrow in escrows { journal.credit(.escrowHeld(escrow.id), escrow.gross, currency) }
+        return journal
+    }
+
+    /// Held funds go to the seller (net, through a transfer) and the platform (fee).
+    static func release(escrow: UUID, seller: String, gross: Int64, fee: Int64, currency: String) -> Journal {
+        var journal = Journal(memo: "escrow \(escrow.uuidString.lowercased()) released")
+        journal.debit(.escrowHeld(escrow), gross, currency)
+        if fee > 0 { journal.credit(.platformFees, fee, currency) }
+        if gross - fee > 0 { journal.credit(.sellerAvailable(seller), gross - fee, currency) }
+        return journal
+    }
+
+    /// Money went back to the buyer: from what the escrow holds, and any part it no longer
+    /// holds (a refund made at the gateway after release) is the platform's loss.
+    static func refund(escrow: UUID, fromHeld: Int64, uncovered: Int64, currency: String) -> Journal {
+        var journal = Journal(memo: "escrow \(escrow.uuidString.lowercased()) refunded to the buyer")
+        if fromHeld > 0 { journal.debit(.escrowHeld(escrow), fromHeld, currency) }
+        if uncovered > 0 { journal.debit(.refundLosses, uncovered, currency) }
+        journal.credit(.buyerRefunds, fromHeld + uncovered, currency)
+        return journal
+    }
+
+    /// A refund after release: `reversed` comes back from the seller through a transfer
+    /// reversal, the rest is the platform's loss; the amount is held again until refunded.
+    static func rehold(escrow: UUID, seller: String, amount: Int64, reversed: Int64, currency: String) -> Journal {
+        var journal = Journal(memo: "escrow \(escrow.uuidString.lowercased()) re-held for a refund after release")
+        if reversed > 0 { journal.debit(.sellerAvailable(seller), reversed, currency) }
+        if amount - reversed > 0 { journal.debit(.refundLosses, amount - reversed, currency) }
+        journal.credit(.escrowHeld(escrow), amount, currency)
+        return journal
+    }
+
+    /// The card network took a released escrow's gross back: `reversed` comes back from the
+    /// seller, the platform loses the rest.
+    static func chargebackAfterRelease(escrow: UUID, seller: String, gross: Int64, reversed: Int64, currency: String) -> Journal {
+        var journal = Journal(memo: "chargeback on released escrow \(escrow.uuidString.lowercased())")
+        if reversed > 0 { journal.debit(.sellerAvailable(seller), reversed, currency) }
+        if gross - reversed > 0 { journal.debit(.chargebackLosses, gross - reversed, currency) }
+        journal.credit(.gatewayClearing, gross, currency)
+        return journal
+    }
+
+    /// A chargeback lost on funds still held: they leave the platform.
+    static func chargebackLost(escrow: UUID, amount: Int64, currency: String) -> Journal {
+        var journal = Journal(memo: "chargeback lost on held escrow \(escrow.uuidString.lowercased())")
+        journal.debit(.escrowHeld(escrow), amount, currency)
+        journal.credit(.gatewayClearing, amount, currency)
+        return journal
+    }
+
+    /// A chargeback won after release: the funds return; the seller's reversed part is paid again.
+    static func chargebackWonAfterRelease(escrow: UUID, seller: String, gross: Int64, reversed: Int64, currency: String) -> Journal {
+        var journal = Journal(memo: "chargeback won on released escrow \(escrow.uuidString.lowercased())")
+        journal.debit(.gatewayClearing, gross, currency)
+        if reversed > 0 { journal.credit(.sellerAvailable(seller), reversed, currency) }
+        if gross - reversed > 0 { journal.credit(.chargebackLosses, gross - reversed, currency) }
+        return journal
+    }
+
+    static func payoutRequested(_ payout: UUID, seller: String, amount: Int64, currency: String) -> Journal {
+        var journal = Journal(memo: "payout \(payout.uuidString.lowercased()) requested")
+        journal.debit(.sellerAvailable(seller), amount, currency)
+        journal.credit(.sellerInTransit(seller), amount, currency)
+        return journal
+    }
+
+    static func payoutSettled(_ payout: UUID, seller: String, amount: Int64, currency: String, paid: Bool) -> Journal {
+        var journal = Journal(memo: "payout \(payout.uuidString.lowercased()) \(paid ? "paid" : "failed")")
+        journal.debit(.sellerInTransit(seller), amount, currency)
+        journal.credit(paid ? .sellerPaidOut(seller) : .sellerAvailable(seller), amount, currency)
+        return journal
     }
 }

@@ -2,37 +2,82 @@ import EventContracts
 import Foundation
 import Messaging
 
-/// EscrowService's reactions to other services' events.
+/// EscrowService's reactions to other services' events. Each runs in the consumer's
+/// transaction with the inbox row, so a redelivered event changes nothing.
 struct EscrowEventHandlers: Sendable {
-    let store: EscrowStore
+    let escrows: EscrowStore
+    let payouts: PayoutStore
     let fees: FeePolicy
-    let gateway: any EscrowGateway
-    let topic: String
 
     var all: [EventHandler] {
         [
             // The platform now holds the money: one escrow per order, and the ledger says so.
             .on(PaymentSucceeded.self) { event, context in
-                let opened = try await store.open(
+                let opened = try await escrows.open(
                     for: event, fees: fees, source: "event:\(context.envelope.id.uuidString.lowercased())", on: context.connection)
                 context.logger.info("escrows opened", metadata: ["count": "\(opened.count)", "payment_id": "\(event.paymentId)"])
-            },
-            // Delivered (by the buyer or automatically): release unless something blocks it.
-            EventHandler(eventType: "order.delivered") { context in
-                let event = try context.envelope.decodePayload(as: OrderEvent.self)
-                try await store.release(
-                    orderId: event.order.orderId, gateway: gateway, topic: topic, correlationId: context.envelope.correlationId,
-                    causationId: context.envelope.id.uuidString.lowercased(), on: context.connection)
-            },
-            // A seller's account changed: releases parked for it are tried again.
-            .on(GatewayAccountUpdated.self) { event, context in
-                guard let seller = try await store.updateAccount(event, on: context.connection) else { return }
-                for order in try await store.parkedOrders(sellerId: seller, on: context.connection) {
-                    try await store.release(
-                        orderId: order, gateway: gateway, topic: topic, correlationId: context.envelope.correlationId,
-                        causationId: context.envelope.id.uuidString.lowercased(), on: context.connection)
+                // Order events that overtook the payment are applied now.
+                for order in opened {
+                    for deferred in try await escrows.takeDeferred(orderId: order, on: context.connection) {
+                        try await apply(deferred.type, orderId: order, cause: deferred.cause, context)
+                    }
                 }
             },
+            // Delivered (by the buyer or automatically): release unless something blocks it.
+            orderEvent("order.delivered"),
+            // Cancelled after payment, before shipment: everything back to the buyer.
+            orderEvent("order.cancelled"),
+            orderEvent("order.refund_required"),
+            // A seller's account changed: releases parked for it are tried again.
+            .on(GatewayAccountUpdated.self) { event, context in
+                guard let seller = try await escrows.updateAccount(event, cause: cause(context), on: context.connection) else { return }
+                try await escrows.retryParked(sellerId: seller, cause: cause(context), on: context.connection)
+            },
+            .on(RefundSucceeded.self) { event, context in
+                try await escrows.refundSucceeded(event, cause: cause(context), on: context.connection)
+            },
+            .on(RefundFailed.self) { event, context in
+                try await escrows.refundFailed(event, on: context.connection)
+            },
+            EventHandler(eventType: ChargebackChanged.openedType) { context in
+                let event = try context.envelope.decodePayload(as: ChargebackChanged.self)
+                try await escrows.chargebackOpened(event, cause: cause(context), on: context.connection)
+            },
+            EventHandler(eventType: ChargebackChanged.closedType) { context in
+                let event = try context.envelope.decodePayload(as: ChargebackChanged.self)
+                try await escrows.chargebackClosed(event, cause: cause(context), on: context.connection)
+            },
+            .on(GatewayPayoutUpdated.self) { event, context in
+                try await payouts.settle(
+                    stripePayoutId: event.payoutId, status: event.status, failureCode: event.failureCode, cause: cause(context),
+                    on: context.connection)
+            },
+            .on(GatewayTransferReversed.self) { event, context in
+                // Reversals are booked when we make them; the gateway's report is checked by reconciliation.
+                context.logger.info("transfer reversal reported", metadata: ["transfer": "\(event.transferId)", "reversed": "\(event.amountReversed)"])
+            },
         ]
+    }
+
+    private func orderEvent(_ type: String) -> EventHandler {
+        EventHandler(eventType: type) { context in
+            let event = try context.envelope.decodePayload(as: OrderEvent.self)
+            // Only a cancellation after payment asks for money back.
+            if type == "order.cancelled" && !event.refundRequired { return }
+            try await apply(type, orderId: event.order.orderId, cause: cause(context), context)
+        }
+    }
+
+    private func apply(_ type: String, orderId: UUID, cause: Cause, _ context: EventContext) async throws {
+        switch type {
+        case "order.delivered":
+            try await escrows.delivered(orderId: orderId, cause: cause, on: context.connection)
+        default:
+            try await escrows.cancelled(orderId: orderId, eventType: type, cause: cause, on: context.connection)
+        }
+    }
+
+    private func cause(_ context: EventContext) -> Cause {
+        Cause(correlationId: context.envelope.correlationId, causationId: context.envelope.id.uuidString.lowercased())
     }
 }

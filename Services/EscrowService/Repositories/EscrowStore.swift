@@ -2,27 +2,111 @@ import EventContracts
 import Foundation
 import Hummingbird
 import Logging
+import Messaging
 import PostgresNIO
 
-/// An escrow as stored and shown.
+/// An escrow as stored and shown: what was held, and where each part of it has gone.
 struct Escrow: Sendable, Equatable, Encodable, ResponseEncodable {
     var id: UUID
     var orderId: UUID
     var paymentId: UUID
     var checkoutId: UUID
+    var chargeId: String?
     var buyerId: String?
     var sellerId: String
     var currency: String
     var grossAmount: Int64
     var feeAmount: Int64
     var netAmount: Int64
-    var status: String
+    var status: EscrowStatus
+    /// The open buyer dispute or card chargeback freezing it.
+    var disputeId: UUID?
+    var chargebackId: String?
+    var chargebackAmount: Int64
+    var chargebackReversed: Int64
+    /// Promised to the buyer (requested refunds) and actually refunded.
+    var refundRequested: Int64
+    var refundedAmount: Int64
+    /// What the release moved: gross = fee + net (net went out by `transferId`).
+    var releasedGross: Int64
+    var releasedFee: Int64
+    var releasedNet: Int64
+    /// Taken back from the seller through transfer reversals.
+    var reversedAmount: Int64
+    var transferId: String?
+    var parkedReason: String?
+    var flaggedAt: Date?
+    var flagReason: String?
+    var deliveredAt: Date?
+    var releasedAt: Date?
     var createdAt: Date
+
+    /// Still held and not promised to anyone: what a release or a refund can take.
+    var unallocated: Int64 { status.holdsFunds ? grossAmount - refundRequested - releasedGross : 0 }
+
+    static let columns = """
+        id, order_id, payment_id, checkout_id, charge_id, buyer_id, seller_id, currency, gross_amount, fee_amount, net_amount,
+        status, dispute_id, chargeback_id, chargeback_amount, chargeback_reversed, refund_requested, refunded_amount,
+        released_gross, released_fee, released_net, reversed_amount, transfer_id, parked_reason, flagged_at, flag_reason,
+        delivered_at, released_at, created_at
+        """
+
+    init(row: PostgresRow) throws {
+        let cells = row.makeRandomAccess()
+        guard let status = EscrowStatus(rawValue: try cells["status"].decode(String.self)) else {
+            throw StoredValueError(column: "status")
+        }
+        id = try cells["id"].decode(UUID.self)
+        orderId = try cells["order_id"].decode(UUID.self)
+        paymentId = try cells["payment_id"].decode(UUID.self)
+        checkoutId = try cells["checkout_id"].decode(UUID.self)
+        chargeId = try cells["charge_id"].decode(String?.self)
+        buyerId = try cells["buyer_id"].decode(String?.self)
+        sellerId = try cells["seller_id"].decode(String.self)
+        currency = try cells["currency"].decode(String.self)
+        grossAmount = try cells["gross_amount"].decode(Int64.self)
+        feeAmount = try cells["fee_amount"].decode(Int64.self)
+        netAmount = try cells["net_amount"].decode(Int64.self)
+        self.status = status
+        disputeId = try cells["dispute_id"].decode(UUID?.self)
+        chargebackId = try cells["chargeback_id"].decode(String?.self)
+        chargebackAmount = try cells["chargeback_amount"].decode(Int64.self)
+        chargebackReversed = try cells["chargeback_reversed"].decode(Int64.self)
+        refundRequested = try cells["refund_requested"].decode(Int64.self)
+        refundedAmount = try cells["refunded_amount"].decode(Int64.self)
+        releasedGross = try cells["released_gross"].decode(Int64.self)
+        releasedFee = try cells["released_fee"].decode(Int64.self)
+        releasedNet = try cells["released_net"].decode(Int64.self)
+        reversedAmount = try cells["reversed_amount"].decode(Int64.self)
+        transferId = try cells["transfer_id"].decode(String?.self)
+        parkedReason = try cells["parked_reason"].decode(String?.self)
+        flaggedAt = try cells["flagged_at"].decode(Date?.self)
+        flagReason = try cells["flag_reason"].decode(String?.self)
+        deliveredAt = try cells["delivered_at"].decode(Date?.self)
+        releasedAt = try cells["released_at"].decode(Date?.self)
+        createdAt = try cells["created_at"].decode(Date.self)
+    }
 }
 
-/// Escrows and the ledger in Postgres.
+/// A stored value the code does not recognise (a newer version wrote it, or it was edited).
+struct StoredValueError: Error {
+    var column: String
+}
+
+/// Why something happened: the request or event it traces back to, carried into every event it causes.
+struct Cause: Sendable {
+    var correlationId: String
+    var causationId: String?
+}
+
+/// Escrows and the ledger in Postgres. Every change to an escrow runs with its row locked, in
+/// the transaction that posts its journal and appends its events.
 struct EscrowStore: Sendable {
     let logger: Logger
+    let topic: String
+    let gateway: any EscrowGateway
+
+    static let producer = "escrow-service"
 
     /// Posts a balanced journal transaction once per `source` (an event id, say); a second
     /// post from the same source is ignored and returns false.
@@ -45,49 +129,80 @@ struct EscrowStore: Sendable {
         return true
     }
 
+    /// Appends an event about the escrow's order to the outbox, in the caller's transaction.
+    func publish<Payload: DomainEventPayload>(_ payload: Payload, aggregateId: String, cause: Cause, on connection: PostgresConnection) async throws {
+        let envelope = try EventEnvelope(
+            payload: payload, aggregateId: aggregateId, correlationId: cause.correlationId, causationId: cause.causationId,
+            producer: Self.producer)
+        try await Outbox.append(envelope, topic: topic, on: connection, logger: logger)
+    }
+
+    func publish(_ payload: some Encodable, type: String, aggregateType: String, aggregateId: String, cause: Cause, on connection: PostgresConnection) async throws {
+        let envelope = EventEnvelope(
+            type: type, aggregateType: aggregateType, aggregateId: aggregateId, correlationId: cause.correlationId,
+            causationId: cause.causationId, producer: Self.producer, payload: try JSONValue(encoding: payload))
+        try await Outbox.append(envelope, topic: topic, on: connection, logger: logger)
+    }
+
     /// Opens one escrow per order of a successful payment; the payment's amount is split over the
     /// orders by largest remainder (weights: each order's share) so the parts add up exactly.
-    func open(for payment: PaymentSucceeded, fees: FeePolicy, source: String, on connection: PostgresConnection) async throws -> [Escrow] {
+    func open(for payment: PaymentSucceeded, fees: FeePolicy, source: String, on connection: PostgresConnection) async throws -> [UUID] {
         let grosses = Allocation.largestRemainder(payment.amount, weights: payment.orders.map(\.amount))
-        var escrows: [Escrow] = []
+        var opened: [(id: UUID, order: UUID, gross: Int64)] = []
         for (part, gross) in zip(payment.orders, grosses) where gross > 0 {
-            let escrow = Escrow(
-                id: UUID(), orderId: part.orderId, paymentId: payment.paymentId, checkoutId: payment.checkoutId,
-                buyerId: payment.buyerId, sellerId: part.sellerId, currency: payment.currency, grossAmount: gross,
-                feeAmount: fees.fee(on: gross), netAmount: fees.net(of: gross), status: "held", createdAt: Date())
+            let id = UUID()
             let inserted = try await connection.query(
                 """
                 INSERT INTO escrows (id, order_id, payment_id, checkout_id, charge_id, buyer_id, seller_id, currency, gross_amount,
                     fee_amount, net_amount, status)
-                VALUES (\(escrow.id), \(escrow.orderId), \(escrow.paymentId), \(escrow.checkoutId), \(payment.chargeId),
-                    \(escrow.buyerId), \(escrow.sellerId), \(escrow.currency), \(escrow.grossAmount), \(escrow.feeAmount),
-                    \(escrow.netAmount), 'held')
+                VALUES (\(id), \(part.orderId), \(payment.paymentId), \(payment.checkoutId), \(payment.chargeId),
+                    \(payment.buyerId), \(part.sellerId), \(payment.currency), \(gross), \(fees.fee(on: gross)),
+                    \(fees.net(of: gross)), 'held')
                 ON CONFLICT (order_id) DO NOTHING RETURNING 1
                 """, logger: logger
             ).collect()
             // An order that already has an escrow is not held twice.
-            if !inserted.isEmpty { escrows.append(escrow) }
+            if !inserted.isEmpty { opened.append((id, part.orderId, gross)) }
         }
-        guard !escrows.isEmpty else { return [] }
-        var journal = Journal(memo: "payment \(payment.paymentId.uuidString.lowercased()) held in escrow")
-        journal.debit(.gatewayClearing, escrows.reduce(0) { $0 + $1.grossAmount }, payment.currency)
-        for escrow in escrows { journal.credit(.escrowHeld(escrow.id.uuidString.lowercased()), escrow.grossAmount, payment.currency) }
-        try await post(journal, source: source, on: connection)
-        return escrows
+        guard !opened.isEmpty else { return [] }
+        try await post(
+            .hold(payment: payment.paymentId, escrows: opened.map { ($0.id, $0.gross) }, currency: payment.currency),
+            source: source, on: connection)
+        return opened.map(\.order)
+    }
+
+    /// The order's escrow, locked for the rest of the transaction.
+    func lock(orderId: UUID, on connection: PostgresConnection) async throws -> Escrow? {
+        try await connection.query(
+            "SELECT \(unescaped: Escrow.columns) FROM escrows WHERE order_id = \(orderId) FOR UPDATE", logger: logger
+        ).collect().first.map(Escrow.init(row:))
     }
 
     func find(orderId: UUID, on connection: PostgresConnection) async throws -> Escrow? {
         try await connection.query(
-            """
-            SELECT id, order_id, payment_id, checkout_id, buyer_id, seller_id, currency, gross_amount, fee_amount, net_amount,
-                status, created_at
-            FROM escrows WHERE order_id = \(orderId)
-            """, logger: logger
-        ).decode((UUID, UUID, UUID, UUID, String?, String, String, Int64, Int64, Int64, String, Date).self).all().first.map {
-            Escrow(
-                id: $0.0, orderId: $0.1, paymentId: $0.2, checkoutId: $0.3, buyerId: $0.4, sellerId: $0.5, currency: $0.6,
-                grossAmount: $0.7, feeAmount: $0.8, netAmount: $0.9, status: $0.10, createdAt: $0.11)
-        }
+            "SELECT \(unescaped: Escrow.columns) FROM escrows WHERE order_id = \(orderId)", logger: logger
+        ).collect().first.map(Escrow.init(row:))
+    }
+
+    /// Escrows flagged for admins (held too long, a refund the gateway refused, …), oldest first.
+    func flagged(on connection: PostgresConnection) async throws -> [Escrow] {
+        try await connection.query(
+            "SELECT \(unescaped: Escrow.columns) FROM escrows WHERE flagged_at IS NOT NULL ORDER BY flagged_at LIMIT 500", logger: logger
+        ).collect().map(Escrow.init(row:))
+    }
+
+    func flag(_ escrow: Escrow, reason: String, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            "UPDATE escrows SET flagged_at = now(), flag_reason = \(reason), updated_at = now() WHERE id = \(escrow.id)", logger: logger)
+        logger.warning("escrow flagged for admins", metadata: ["escrow_id": "\(escrow.id)", "reason": "\(reason)"])
+    }
+
+    /// The balance of one ledger account (credits positive: what it holds for its owner).
+    func balance(of account: LedgerAccount, currency: String, on connection: PostgresConnection) async throws -> Int64 {
+        try await connection.query(
+            "SELECT COALESCE(-sum(amount), 0)::bigint FROM journal_entries WHERE account = \(account.description) AND currency = \(currency)",
+            logger: logger
+        ).decode(Int64.self).all().first ?? 0
     }
 
     /// The sum of every account per currency; zero everywhere when the ledger balances.
@@ -96,5 +211,26 @@ struct EscrowStore: Sendable {
             "SELECT currency, sum(amount)::bigint FROM journal_entries GROUP BY currency", logger: logger
         ).decode((String, Int64).self).all()
         return Dictionary(uniqueKeysWithValues: rows.filter { $0.1 != 0 })
+    }
+
+    /// Keeps an order event that arrived before the payment opening the escrow; it is applied
+    /// right after the escrow opens.
+    func deferEvent(_ eventType: String, orderId: UUID, cause: Cause, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            INSERT INTO deferred_order_events (order_id, event_type, correlation_id, causation_id)
+            VALUES (\(orderId), \(eventType), \(cause.correlationId), \(cause.causationId ?? ""))
+            """, logger: logger)
+        logger.info("order event deferred until the escrow opens", metadata: ["order_id": "\(orderId)", "type": "\(eventType)"])
+    }
+
+    func takeDeferred(orderId: UUID, on connection: PostgresConnection) async throws -> [(type: String, cause: Cause)] {
+        let rows = try await connection.query(
+            """
+            DELETE FROM deferred_order_events WHERE order_id = \(orderId)
+            RETURNING id, event_type, correlation_id, causation_id
+            """, logger: logger
+        ).decode((Int64, String, String, String).self).all()
+        return rows.sorted { $0.0 < $1.0 }.map { (type: $0.1, cause: Cause(correlationId: $0.2, causationId: $0.3)) }
     }
 }

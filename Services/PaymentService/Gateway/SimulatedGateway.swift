@@ -11,8 +11,8 @@ import StripeClient
 struct SimulatedGateway: PaymentGateway {
     let postgres: PostgresClient
     let logger: Logger
-    let webhookSecret: String
-    let deliver: @Sendable (_ payload: [UInt8], _ signature: String) async -> Void
+    /// Signs and posts a webhook payload (to this service's own endpoint).
+    let deliver: @Sendable (_ payload: [UInt8]) async -> Void
 
     var mode: String { "simulated" }
 
@@ -83,7 +83,7 @@ struct SimulatedGateway: PaymentGateway {
         }
         if let event {
             let payload = Self.eventPayload(type: event.type, object: event.object)
-            await deliver(payload, StripeSignature.header(payload: payload, secret: webhookSecret, timestamp: Int64(Date().timeIntervalSince1970)))
+            await deliver(payload)
         }
         if case .failure(let decline) = outcome, intent.status != "succeeded" { throw decline }
         return intent
@@ -153,15 +153,8 @@ struct SimulatedGateway: PaymentGateway {
     }
 
     private static func eventPayload(type: String, object: JSONValue) -> [UInt8] {
-        let event: JSONValue = [
-            "id": .string("evt_sim_\(token())"), "object": "event", "type": .string(type),
-            "created": .integer(Int64(Date().timeIntervalSince1970)), "livemode": false, "api_version": .string(StripeClient.pinnedVersion),
-            "data": ["object": object],
-        ]
-        return Array((try? JSONEncoder().encode(event)) ?? Data())
+        SimulatedWebhooks.event(type: type, object: object)
     }
 
-    static func token() -> String {
-        UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24).description
-    }
+    static func token() -> String { SimulatedWebhooks.token() }
 }

@@ -1,0 +1,65 @@
+import EventContracts
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Periodic work that must survive restarts, driven by rows in Postgres: escrows held longer
+/// than the limit (Stripe can hold funds for manual payouts only so long) are flagged for
+/// admins, and payouts whose gateway answer was lost are submitted again (same idempotency key).
+struct EscrowTimers: Service, CustomStringConvertible {
+    let escrows: EscrowStore
+    let payouts: PayoutStore
+    let postgres: PostgresClient
+    let holdLimit: Duration
+    let interval: Duration
+    var logger: Logger { escrows.logger }
+
+    var description: String { "EscrowTimers" }
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    do {
+                        try await runDue()
+                    } catch {
+                        if Task.isCancelled { return }
+                        logger.warning("escrow timers failed; retrying", metadata: ["error": "\(error)"])
+                    }
+                    try await Task.sleep(for: interval)
+                }
+            }
+        } catch is CancellationError {}
+    }
+
+    @discardableResult
+    func runDue() async throws -> (flagged: Int, resubmitted: Int) {
+        let flagged = try await postgres.inTransaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE escrows SET flagged_at = now(), updated_at = now(),
+                    flag_reason = 'held longer than ' || \(Int(holdLimit.components.seconds / 86_400)) || ' days'
+                WHERE id IN (
+                    SELECT id FROM escrows WHERE flagged_at IS NULL AND status IN ('held', 'parked')
+                      AND created_at < now() - make_interval(secs => \(Double(holdLimit.components.seconds)))
+                    ORDER BY created_at LIMIT 500 FOR UPDATE SKIP LOCKED)
+                RETURNING id, order_id, seller_id, created_at, flag_reason
+                """, logger: logger
+            ).decode((UUID, UUID, String, Date, String).self).all()
+            for (id, order, seller, since, reason) in rows {
+                try await escrows.publish(
+                    EscrowFlagged(escrowId: id, orderId: order, sellerId: seller, heldSince: since, reason: reason),
+                    aggregateId: order.uuidString.lowercased(), cause: Cause(correlationId: "timer:escrow-hold-limit", causationId: nil),
+                    on: connection)
+                logger.warning("escrow held too long", metadata: ["escrow_id": "\(id)", "order_id": "\(order)"])
+            }
+            return rows.count
+        }
+        let stale = try await postgres.withConnection { try await payouts.stalePending(olderThan: .seconds(30), on: $0) }
+        for payout in stale {
+            _ = try await payouts.submit(payout, cause: Cause(correlationId: "timer:payout-retry", causationId: nil))
+        }
+        return (flagged, stale.count)
+    }
+}

@@ -1,0 +1,166 @@
+import EventContracts
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import StripeClient
+
+/// Compares the ledger and the escrows with the gateway's records (charges, transfers,
+/// refunds, payouts) and reports each discrepancy. Reports are kept; the latest is readable.
+struct Reconciler: Sendable {
+    typealias Discrepancy = ReconciliationCompleted.Discrepancy
+
+    struct Report: Sendable, Encodable, ResponseEncodable {
+        var id: UUID
+        var requestedBy: String
+        var startedAt: Date
+        var finishedAt: Date?
+        var checked: Int
+        var discrepancies: [Discrepancy]
+    }
+
+    let escrows: EscrowStore
+    let postgres: PostgresClient
+    var logger: Logger { escrows.logger }
+    var gateway: any EscrowGateway { escrows.gateway }
+
+    /// Runs a full comparison of the most recent 5,000 escrows and payouts.
+    func run(requestedBy: String, cause: Cause) async throws -> Report {
+        var report = Report(id: UUID(), requestedBy: requestedBy, startedAt: Date(), checked: 0, discrepancies: [])
+        try await postgres.query(
+            "INSERT INTO reconciliation_runs (id, requested_by, started_at) VALUES (\(report.id), \(requestedBy), \(report.startedAt))",
+            logger: logger)
+        let escrowRows = try await postgres.query(
+            "SELECT \(unescaped: Escrow.columns) FROM escrows ORDER BY created_at DESC LIMIT 5000", logger: logger
+        ).collect().map(Escrow.init(row:))
+        let (held, imbalance, accounts) = try await postgres.withConnection { connection in
+            let held = try await connection.query(
+                """
+                SELECT substring(account FROM 13), COALESCE(-sum(amount), 0)::bigint FROM journal_entries
+                WHERE account LIKE 'escrow_held:%' GROUP BY account
+                """, logger: logger
+            ).decode((String, Int64).self).all()
+            let accounts = try await connection.query("SELECT seller_id, account_id FROM seller_accounts", logger: logger)
+                .decode((String, String).self).all()
+            return (Dictionary(uniqueKeysWithValues: held), try await escrows.imbalance(on: connection), Dictionary(uniqueKeysWithValues: accounts))
+        }
+        var found: [Discrepancy] = []
+        for (currency, sum) in imbalance.sorted(by: { $0.key < $1.key }) {
+            found.append(.init(kind: "ledger", reference: currency, expected: "entries sum to 0", actual: "\(sum)"))
+        }
+        var checked = 1
+        // Held funds per escrow, where the escrow's state says exactly what they must be.
+        for escrow in escrowRows where escrow.refundRequested == 0 && escrow.chargebackAmount == 0 {
+            let expected: Int64? =
+                switch escrow.status {
+                case .held, .parked: escrow.grossAmount
+                case .released, .refunded: 0
+                default: nil
+                }
+            guard let expected else { continue }
+            checked += 1
+            let actual = held[escrow.id.uuidString.lowercased()] ?? 0
+            if actual != expected {
+                found.append(.init(kind: "ledger", reference: "escrow \(escrow.id.uuidString.lowercased())", expected: "held \(expected)", actual: "held \(actual)"))
+            }
+        }
+        // Transfers.
+        for escrow in escrowRows {
+            guard let transferId = escrow.transferId else { continue }
+            checked += 1
+            do {
+                let transfer = try await gateway.retrieveTransfer(transferId)
+                if transfer.amount != escrow.releasedNet {
+                    found.append(.init(kind: "transfer", reference: transferId, expected: "amount \(escrow.releasedNet)", actual: "amount \(transfer.amount)"))
+                }
+                if transfer.amount_reversed != escrow.reversedAmount {
+                    found.append(.init(kind: "transfer", reference: transferId, expected: "reversed \(escrow.reversedAmount)", actual: "reversed \(transfer.amount_reversed)"))
+                }
+                if let destination = transfer.destination?.id, destination != accounts[escrow.sellerId] {
+                    found.append(.init(kind: "transfer", reference: transferId, expected: "destination \(accounts[escrow.sellerId] ?? "-")", actual: "destination \(destination)"))
+                }
+            } catch {
+                found.append(.init(kind: "transfer", reference: transferId, expected: "exists at the gateway", actual: "\(error.kind.rawValue): \(error.message)"))
+            }
+        }
+        // Charges and their refunds (where the gateway can show them).
+        for (chargeId, parts) in Dictionary(grouping: escrowRows.filter { $0.chargeId != nil }, by: { $0.chargeId ?? "" }) {
+            let stripe: Charge?
+            do {
+                stripe = try await gateway.retrieveCharge(chargeId)
+            } catch {
+                found.append(.init(kind: "charge", reference: chargeId, expected: "exists at the gateway", actual: "\(error.kind.rawValue): \(error.message)"))
+                continue
+            }
+            guard let stripe else { continue }
+            checked += 1
+            let gross = parts.reduce(0) { $0 + $1.grossAmount }
+            let refunded = parts.reduce(0) { $0 + $1.refundedAmount }
+            if stripe.amount != gross {
+                found.append(.init(kind: "charge", reference: chargeId, expected: "amount \(gross)", actual: "amount \(stripe.amount)"))
+            }
+            if stripe.amount_refunded != refunded {
+                found.append(.init(kind: "refund", reference: chargeId, expected: "refunded \(refunded)", actual: "refunded \(stripe.amount_refunded)"))
+            }
+        }
+        // Payouts the gateway has accepted.
+        let payouts = try await postgres.query(
+            "SELECT \(unescaped: PayoutRecord.columns) FROM payouts WHERE stripe_payout_id IS NOT NULL ORDER BY created_at DESC LIMIT 5000",
+            logger: logger
+        ).collect().map(PayoutRecord.init(row:))
+        for payout in payouts {
+            guard let stripeId = payout.stripePayoutId else { continue }
+            checked += 1
+            do {
+                let remote = try await gateway.retrievePayout(stripeId, account: payout.accountId)
+                if remote.amount != payout.amount {
+                    found.append(.init(kind: "payout", reference: stripeId, expected: "amount \(payout.amount)", actual: "amount \(remote.amount)"))
+                }
+                if Self.payoutState(remote.status) != payout.status {
+                    found.append(.init(kind: "payout", reference: stripeId, expected: "status \(payout.status)", actual: "status \(remote.status)"))
+                }
+            } catch {
+                found.append(.init(kind: "payout", reference: stripeId, expected: "exists at the gateway", actual: "\(error.kind.rawValue): \(error.message)"))
+            }
+        }
+        report.checked = checked
+        report.discrepancies = found
+        report.finishedAt = Date()
+        let finished = report
+        try await postgres.inTransaction(logger: logger) { connection in
+            try await connection.query(
+                """
+                UPDATE reconciliation_runs SET finished_at = \(finished.finishedAt), checked = \(finished.checked),
+                    discrepancies = \(String(decoding: try JSONEncoder().encode(finished.discrepancies), as: UTF8.self))::jsonb
+                WHERE id = \(finished.id)
+                """, logger: logger)
+            try await escrows.publish(
+                ReconciliationCompleted(runId: finished.id, checked: finished.checked, discrepancies: finished.discrepancies),
+                aggregateId: finished.id.uuidString.lowercased(), cause: cause, on: connection)
+        }
+        logger.info("reconciliation finished", metadata: ["run_id": "\(report.id)", "checked": "\(checked)", "discrepancies": "\(found.count)"])
+        return report
+    }
+
+    /// Our payout state for a gateway status.
+    static func payoutState(_ status: String) -> String {
+        switch status {
+        case "paid": "paid"
+        case "failed", "canceled": "failed"
+        default: "in_transit"
+        }
+    }
+
+    func latest(on connection: PostgresConnection) async throws -> Report? {
+        let rows = try await connection.query(
+            """
+            SELECT id, requested_by, started_at, finished_at, checked, discrepancies::text FROM reconciliation_runs
+            WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1
+            """, logger: logger
+        ).decode((UUID, String, Date, Date?, Int, String).self).all()
+        guard let row = rows.first else { return nil }
+        return Report(
+            id: row.0, requestedBy: row.1, startedAt: row.2, finishedAt: row.3, checked: row.4,
+            discrepancies: try JSONDecoder().decode([Discrepancy].self, from: Data(row.5.utf8)))
+    }
+}

@@ -1,0 +1,119 @@
+import EventContracts
+import Foundation
+import HTTPSupport
+import PostgresNIO
+import StripeClient
+
+extension EscrowStore {
+    /// Asks PaymentService (through `refund.requested`) to give `amount` of what the escrow
+    /// holds back to the buyer. Never while a card chargeback is open on the charge.
+    @discardableResult
+    func requestRefund(_ escrow: Escrow, amount: Int64, reason: String, cause: Cause, on connection: PostgresConnection) async throws -> Escrow {
+        guard escrow.chargebackId == nil else {
+            throw Problem.conflict("The charge is under a card chargeback; no refund may be issued until it closes.")
+        }
+        guard amount > 0 else { throw Problem.validation("The refund amount must be positive (minor units).") }
+        var escrow = escrow
+        escrow.refundRequested += amount
+        if escrow.status.holdsFunds && escrow.unallocated == 0 && escrow.releasedGross == 0 { escrow.status = .refunding }
+        try await connection.query(
+            """
+            UPDATE escrows SET refund_requested = \(escrow.refundRequested), status = \(escrow.status.rawValue), updated_at = now()
+            WHERE id = \(escrow.id)
+            """, logger: logger)
+        try await publish(
+            RefundRequested(requestId: UUID(), orderId: escrow.orderId, amount: amount, currency: escrow.currency, reason: reason),
+            aggregateId: escrow.orderId.uuidString.lowercased(), cause: cause, on: connection)
+        logger.info("refund requested", metadata: ["escrow_id": "\(escrow.id)", "amount": "\(amount)", "reason": "\(reason)"])
+        return escrow
+    }
+
+    /// The order was cancelled after payment (before shipment): everything held goes back to
+    /// the buyer and nothing to the seller.
+    func cancelled(orderId: UUID, eventType: String, cause: Cause, on connection: PostgresConnection) async throws {
+        guard let escrow = try await lock(orderId: orderId, on: connection) else {
+            try await deferEvent(eventType, orderId: orderId, cause: cause, on: connection)
+            return
+        }
+        guard escrow.unallocated > 0 else { return }
+        guard escrow.chargebackId == nil else {
+            try await flag(escrow, reason: "order cancelled while a chargeback is open: refund it once the chargeback closes", on: connection)
+            return
+        }
+        try await requestRefund(escrow, amount: escrow.unallocated, reason: "order cancelled before shipment", cause: cause, on: connection)
+    }
+
+    /// Admin refund of a released escrow: the seller's part comes back through a transfer
+    /// reversal (as far as their balance allows; the platform covers the rest), then the amount
+    /// is refunded. `key` identifies the request, so a retry reverses nothing twice.
+    func refundAfterRelease(_ escrow: Escrow, amount: Int64, reason: String, key: String, cause: Cause, on connection: PostgresConnection) async throws -> Escrow {
+        guard escrow.chargebackId == nil else {
+            throw Problem.conflict("The charge is under a card chargeback; no refund may be issued until it closes.")
+        }
+        let refundable = escrow.grossAmount - escrow.refundRequested
+        guard amount > 0 && amount <= refundable else {
+            throw Problem.validation("amount must be from 1 to \(refundable) (what has not been refunded yet), in minor units.")
+        }
+        // Money already re-held (a refund that failed earlier) is used first.
+        let held = try await balance(of: .escrowHeld(escrow.id), currency: escrow.currency, on: connection)
+        let needed = max(0, amount - held)
+        var reversed: Int64 = 0
+        if needed > 0 {
+            _ = try await sellerAccount(sellerId: escrow.sellerId, lock: true, on: connection)
+            let available = try await balance(of: .sellerAvailable(escrow.sellerId), currency: escrow.currency, on: connection)
+            reversed = max(0, min(needed, escrow.releasedNet - escrow.reversedAmount, available))
+            if reversed > 0, let transfer = escrow.transferId {
+                _ = try await gateway.reverseTransfer(transfer, amount: reversed, idempotencyKey: "escrow-\(escrow.id.uuidString.lowercased())-refund-\(key)")
+            } else {
+                reversed = 0
+            }
+            try await post(
+                .rehold(escrow: escrow.id, seller: escrow.sellerId, amount: needed, reversed: reversed, currency: escrow.currency),
+                source: "rehold:\(escrow.id.uuidString.lowercased()):\(key)", on: connection)
+        }
+        var escrow = escrow
+        escrow.reversedAmount += reversed
+        try await connection.query(
+            "UPDATE escrows SET reversed_amount = \(escrow.reversedAmount) WHERE id = \(escrow.id)", logger: logger)
+        return try await requestRefund(escrow, amount: amount, reason: reason, cause: cause, on: connection)
+    }
+
+    /// PaymentService refunded part of the order: the ledger moves it to buyer refunds.
+    func refundSucceeded(_ event: RefundSucceeded, cause: Cause, on connection: PostgresConnection) async throws {
+        guard let escrow = try await lock(orderId: event.orderId, on: connection) else {
+            logger.warning("refund for an order without escrow", metadata: ["order_id": "\(event.orderId)"])
+            return
+        }
+        let held = try await balance(of: .escrowHeld(escrow.id), currency: escrow.currency, on: connection)
+        let fromHeld = min(event.amount, max(0, held))
+        let posted = try await post(
+            .refund(escrow: escrow.id, fromHeld: fromHeld, uncovered: event.amount - fromHeld, currency: escrow.currency),
+            source: "refund:\(event.refundId.uuidString.lowercased())", on: connection)
+        guard posted else { return }
+        let refunded = escrow.refundedAmount + event.amount
+        // A refund made directly at PaymentService (not requested here) counts as promised too.
+        let requested = max(escrow.refundRequested, refunded)
+        let status: EscrowStatus = escrow.releasedGross == 0 && refunded >= escrow.grossAmount ? .refunded : escrow.status
+        try await connection.query(
+            """
+            UPDATE escrows SET refunded_amount = \(refunded), refund_requested = \(requested), status = \(status.rawValue),
+                updated_at = now()
+            WHERE id = \(escrow.id)
+            """, logger: logger)
+        logger.info("refund booked", metadata: ["escrow_id": "\(escrow.id)", "amount": "\(event.amount)", "uncovered": "\(event.amount - fromHeld)"])
+    }
+
+    /// PaymentService could not refund: the amount is held again and admins are told.
+    func refundFailed(_ event: RefundFailed, on connection: PostgresConnection) async throws {
+        guard let escrow = try await lock(orderId: event.orderId, on: connection) else { return }
+        let requested = max(escrow.refundedAmount, escrow.refundRequested - event.amount)
+        // Held again (not parked: an admin decides, a seller's account update must not release it).
+        let status: EscrowStatus = escrow.status == .refunding ? .held : escrow.status
+        try await connection.query(
+            """
+            UPDATE escrows SET refund_requested = \(requested), status = \(status.rawValue), updated_at = now()
+            WHERE id = \(escrow.id)
+            """, logger: logger)
+        try await flag(escrow, reason: "refund of \(event.amount) failed: \(event.reason)", on: connection)
+    }
+}
