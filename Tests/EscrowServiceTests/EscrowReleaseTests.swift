@@ -6,59 +6,114 @@ import TestSupport
 @testable import EscrowService
 
 @Suite struct EscrowReleaseTests {
-    func delivered(_ order: UUID, seller: String) throws -> EventEnvelope {
-        let snapshot = OrderSnapshot(
-            orderId: order, orderNumber: "EM-1", checkoutId: UUID(), buyerId: "buyer-r", buyerEmail: nil, sellerId: seller,
-            status: "delivered", currency: "usd", subtotalAmount: 5000, totalAmount: 5000, items: [],
-            shippingAddress: ShippingAddress(name: "A", line1: "1", line2: nil, city: "C", postalCode: "1", country: "US"),
-            carrier: "UPS", trackingNumber: "1Z")
-        return EventEnvelope(
-            type: "order.delivered", aggregateType: "order", aggregateId: order.uuidString.lowercased(), correlationId: "test",
-            producer: "order-service", payload: try JSONValue(encoding: OrderEvent(order: snapshot, fromStatus: "shipped", actor: "buyer:buyer-r", reason: nil)))
-    }
-
     @Test func releaseIsParkedUntilTheSellerCanReceivePayoutsThenHappensOnce() async throws {
-        try await ServiceHarness.run(.escrowService, topics: [Topic.payments, Topic.orders, Topic.escrow]) { service in
+        try await ServiceHarness.run(.escrowService, topics: EscrowDriver.topics) { service in
+            let driver = EscrowDriver(service: service)
             let order = UUID()
-            try await service.publish(
-                PaymentSucceeded(paymentId: UUID(), checkoutId: UUID(), chargeId: "ch_r", amount: 5000, currency: "usd",
-                                 orders: [.init(orderId: order, sellerId: "seller-r", amount: 5000)], buyerId: "buyer-r"),
-                topic: Topic.payments, aggregateId: UUID().uuidString)
-            #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM escrows") == 1 })
+            try await driver.pay([(order, "seller-r", 5000)], buyer: "buyer-r")
 
-            try await service.publish(envelope: try delivered(order, seller: "seller-r"), topic: Topic.orders)
-            #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM escrows WHERE status = 'parked'") == 1 })
+            try await driver.order("order.delivered", order, seller: "seller-r", buyer: "buyer-r")
+            #expect(try await driver.waitFor(order, status: "parked"))
             #expect(try await service.outboxCount("escrow.released") == 0)
+            #expect(try await service.outboxCount("escrow.release_parked") == 1)
 
-            // Onboarding created the account; the gateway then reports it can receive payouts.
-            try await service.database.client.query(
-                "INSERT INTO seller_accounts (seller_id, account_id) VALUES ('seller-r', 'acct_r')", logger: TestEnvironment.logger)
+            // Onboarding creates the account (once, however often it is asked for) …
+            let first = try await service.call(.post, "/api/v1/sellers/stripe-onboard", as: "seller-r", roles: ["seller"]).json()
+            let second = try await service.call(.post, "/api/v1/sellers/stripe-onboard", as: "seller-r", roles: ["seller"]).json()
+            let account = try #require(first["accountId"] as? String)
+            #expect(second["accountId"] as? String == account)
+            #expect((first["onboardingUrl"] as? String)?.contains("/simulated/connect/onboarding/\(account)") == true)
+            #expect(first["expiresAt"] is String)
+            let pending = try await service.call(.get, "/api/v1/sellers/me/stripe-status", as: "seller-r", roles: ["seller"]).json()
+            #expect(pending["payoutsEnabled"] as? Bool == false)
+            #expect((pending["currentlyDue"] as? [String])?.isEmpty == false)
+            #expect(try await driver.status(order) == "parked")
+
+            // … and the gateway then reports it can receive payouts: the parked release happens.
             let now = Int64(Date().timeIntervalSince1970)
             try await service.publish(
-                GatewayAccountUpdated(accountId: "acct_r", chargesEnabled: true, payoutsEnabled: true, detailsSubmitted: true,
+                GatewayAccountUpdated(accountId: account, chargesEnabled: true, payoutsEnabled: true, detailsSubmitted: true,
                                       currentlyDue: [], stripeEventId: "evt_new", stripeCreated: now),
-                topic: Topic.payments, aggregateId: "acct_r")
+                topic: Topic.payments, aggregateId: account)
             #expect(try await service.eventually { try await service.outboxCount("escrow.released") == 1 })
 
-            // An older account report and a second delivery change nothing.
+            // An older account report and a duplicate delivery (another event id) change nothing.
             try await service.publish(
-                GatewayAccountUpdated(accountId: "acct_r", chargesEnabled: false, payoutsEnabled: false, detailsSubmitted: false,
+                GatewayAccountUpdated(accountId: account, chargesEnabled: false, payoutsEnabled: false, detailsSubmitted: false,
                                       currentlyDue: ["external_account"], stripeEventId: "evt_old", stripeCreated: now - 60),
-                topic: Topic.payments, aggregateId: "acct_r")
-            try await service.publish(envelope: try delivered(order, seller: "seller-r"), topic: Topic.orders)
+                topic: Topic.payments, aggregateId: account)
+            try await driver.order("order.delivered", order, seller: "seller-r", buyer: "buyer-r")
             #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM inbox") == 5 })
             #expect(try await service.outboxCount("escrow.released") == 1)
+            #expect(try await service.database.count("SELECT count(*) FROM simulated_transfers") == 1)
+            #expect(try await service.database.count("SELECT count(*) FROM simulated_transfers WHERE amount = 4750 AND destination = \(account)") == 1)
             #expect(try await service.database.count("SELECT count(*) FROM seller_accounts WHERE payouts_enabled") == 1)
             #expect(try await service.database.count("SELECT count(*) FROM escrows WHERE status = 'released' AND transfer_id LIKE 'tr_sim_%'") == 1)
 
-            // The ledger balances; the platform kept its fee and the seller's net is available.
-            #expect(try await service.database.count("SELECT count(*) FROM (SELECT currency FROM journal_entries GROUP BY currency HAVING sum(amount) <> 0) x") == 0)
-            #expect(try await service.database.count("SELECT -sum(amount)::int FROM journal_entries WHERE account = 'platform_fees'") == 250)
-            #expect(try await service.database.count("SELECT -sum(amount)::int FROM journal_entries WHERE account = 'seller_available:seller-r'") == 4750)
+            // The platform kept its fee and the seller's net is available.
+            try await driver.expectBalanced()
+            #expect(try await driver.balance("platform_fees") == 250)
+            #expect(try await driver.balance("seller_available:seller-r") == 4750)
             #expect(try await service.database.count("SELECT COALESCE(sum(amount), 0)::int FROM journal_entries WHERE account LIKE 'escrow_held:%'") == 0)
+            let balance = try await service.call(.get, "/api/v1/sellers/me/balance", as: "seller-r", roles: ["seller"]).json()
+            let usd = try #require((balance["balances"] as? [[String: Any]])?.first)
+            #expect(usd["available"] as? Int == 4750)
+            #expect(usd["pending"] as? Int == 0)
 
             let status = try await service.call(.get, "/api/v1/sellers/me/stripe-status", as: "seller-r", roles: ["seller"]).json()
             #expect(status["payoutsEnabled"] as? Bool == true)
+        }
+    }
+
+    @Test func duplicateDeliveriesAtOnceMakeOneTransfer() async throws {
+        try await ServiceHarness.run(.escrowService, topics: EscrowDriver.topics) { service in
+            let driver = EscrowDriver(service: service)
+            try await driver.onboard("seller-d")
+            let order = UUID()
+            try await driver.pay([(order, "seller-d", 1999)])
+            // The same event redelivered and a second delivery under another id.
+            let id = UUID()
+            try await driver.order("order.delivered", order, seller: "seller-d", id: id)
+            try await driver.order("order.delivered", order, seller: "seller-d", id: id)
+            try await driver.order("order.delivered", order, seller: "seller-d")
+            #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM inbox WHERE event_type = 'order.delivered'") == 2 })
+            #expect(try await driver.status(order) == "released")
+            #expect(try await service.database.count("SELECT count(*) FROM simulated_transfers") == 1)
+            #expect(try await service.outboxCount("escrow.released") == 1)
+            #expect(try await driver.balance("seller_available:seller-d") == 1999 - 100)
+            try await driver.expectBalanced()
+        }
+    }
+
+    @Test func aDeliveryThatOvertakesThePaymentIsAppliedWhenTheEscrowOpens() async throws {
+        try await ServiceHarness.run(.escrowService, topics: EscrowDriver.topics) { service in
+            let driver = EscrowDriver(service: service)
+            try await driver.onboard("seller-o")
+            let order = UUID()
+            try await driver.order("order.delivered", order, seller: "seller-o")
+            #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM deferred_order_events") == 1 })
+            try await driver.pay([(order, "seller-o", 3000)])
+            #expect(try await driver.waitFor(order, status: "released"))
+            #expect(try await service.database.count("SELECT count(*) FROM deferred_order_events") == 0)
+            try await driver.expectBalanced()
+        }
+    }
+
+    @Test func escrowsHeldTooLongAreFlaggedOnce() async throws {
+        try await ServiceHarness.run(
+            .escrowService, topics: EscrowDriver.topics,
+            environment: ["ESCROW_HOLD_LIMIT_SECONDS": "1", "ESCROW_TIMER_INTERVAL_SECONDS": "1"]
+        ) { service in
+            let driver = EscrowDriver(service: service)
+            let order = UUID()
+            try await driver.pay([(order, "seller-f", 1000)])
+            #expect(try await service.eventually { try await service.outboxCount("escrow.flagged") == 1 })
+            try await Task.sleep(for: .seconds(2))
+            #expect(try await service.outboxCount("escrow.flagged") == 1)
+            let flagged = try await service.call(.get, "/api/v1/admin/escrows/flagged", as: "admin-1", roles: ["admin"]).json()
+            let items = try #require(flagged["items"] as? [[String: Any]])
+            #expect(items.count == 1 && (items[0]["orderId"] as? String)?.lowercased() == order.uuidString.lowercased())
+            #expect(try await service.call(.get, "/api/v1/admin/escrows/flagged", as: "seller-f", roles: ["seller"]).status == .forbidden)
         }
     }
 }

@@ -22,11 +22,12 @@ public struct ServiceHarness: Sendable {
     let keys: JWTKeyCollection
 
     /// Runs `body` with the service live; `environment` adds settings (e.g. short timeouts).
+    /// Services of one test that talk to each other share a `topicPrefix`.
     public static func run(
-        _ definition: ServiceDefinition, topics: [String], environment extra: [String: String] = [:],
+        _ definition: ServiceDefinition, topics: [String], topicPrefix: String? = nil, environment extra: [String: String] = [:],
         _ body: @Sendable (ServiceHarness) async throws -> Void
     ) async throws {
-        let prefix = TestEnvironment.uniqueName("t") + "."
+        let prefix = topicPrefix ?? (TestEnvironment.uniqueName("t") + ".")
         try await KafkaAdmin.createTopics(
             topics.flatMap { [prefix + $0, prefix + Topic.deadLetter(of: $0)] }, partitions: 3,
             configuration: TestEnvironment.kafka())
