@@ -6,6 +6,7 @@ import HummingbirdTesting
 import JWTKit
 import Logging
 import Messaging
+import NIOConcurrencyHelpers
 import NIOCore
 import Persistence
 import PostgresNIO
@@ -45,11 +46,21 @@ public struct ServiceHarness: Sendable {
             var options = RuntimeOptions()
             options.consumerProperties = KafkaConfiguration.fastGroupProperties
             let app = try await buildApplication(definition, configuration: configuration, options: options, logger: TestEnvironment.logger)
+            // A failing body must still stop the service gracefully: thrown out of `app.test`, its
+            // error would cancel every service at once, and a consumer waiting for a database
+            // connection from the already-stopped pool would wait forever.
+            let failure = NIOLockedValueBox<(any Error)?>(nil)
             try await app.test(.live) { client in
                 let harness = ServiceHarness(database: database, client: client, topicPrefix: prefix, keys: keys)
-                try await harness.waitUntilReady()
-                try await body(harness)
+                do {
+                    try await harness.waitUntilReady()
+                    try await body(harness)
+                } catch {
+                    TestEnvironment.logger.error("test body failed", metadata: ["error": "\(String(reflecting: error))"])
+                    failure.withLockedValue { $0 = error }
+                }
             }
+            if let error = failure.withLockedValue({ $0 }) { throw error }
         }
     }
 
