@@ -3,6 +3,7 @@ import Logging
 import Persistence
 import PostgresNIO
 import ServiceLifecycle
+import ServiceRuntime
 
 /// The durable sender: fires due reminders, takes back interrupted sends, and delivers queued
 /// and failed notifications over SMTP with backoff. Everything it needs is in Postgres, so it
@@ -18,19 +19,9 @@ struct DeliveryLoop: Service, CustomStringConvertible {
     var description: String { "DeliveryLoop" }
 
     func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                while !Task.isCancelled {
-                    do {
-                        try await runDue()
-                    } catch {
-                        if Task.isCancelled { return }
-                        logger.warning("delivery loop failed; retrying", metadata: ["error": "\(error)"])
-                    }
-                    try await Task.sleep(for: settings.loopInterval)
-                }
-            }
-        } catch is CancellationError {}
+        try await runPeriodically(every: settings.loopInterval, logger: logger, failure: "delivery loop failed; retrying") {
+            try await runDue()
+        }
     }
 
     /// One pass: reminders, interrupted sends, then every due notification.
