@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // MARK: Shared libraries
@@ -105,7 +107,13 @@ let package = Package(
         service("OrderService"),
         service("PaymentService", extra: ["StripeClient", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         service("EscrowService", extra: ["StripeClient"]),
-        service("NotificationService"),
+        service("NotificationService", extra: [
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
 
         // MARK: Benchmarks (scripts/bench)
         .executableTarget(
@@ -173,6 +181,14 @@ let package = Package(
         .testTarget(
             name: "EscrowServiceTests",
             dependencies: ["EscrowService", "ServiceRuntime", "TestSupport", "EventContracts"],
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+        .testTarget(
+            name: "NotificationServiceTests",
+            dependencies: [
+                "NotificationService", "ServiceRuntime", "TestSupport", "EventContracts", "HTTPSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             linkerSettings: rdkafkaLinkerSettings
         ),
         .testTarget(

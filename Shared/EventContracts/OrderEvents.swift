@@ -94,11 +94,13 @@ public struct OrderSnapshot: Codable, Sendable, Equatable {
     public var shippingAddress: ShippingAddress
     public var carrier: String?
     public var trackingNumber: String?
+    /// The seller's address as their token had it when the listing was created (for email).
+    public var sellerEmail: String?
 
     public init(
         orderId: UUID, orderNumber: String, checkoutId: UUID, buyerId: String, buyerEmail: String?, sellerId: String,
         status: String, currency: String, subtotalAmount: Int64, totalAmount: Int64, items: [OrderLine],
-        shippingAddress: ShippingAddress, carrier: String?, trackingNumber: String?
+        shippingAddress: ShippingAddress, carrier: String?, trackingNumber: String?, sellerEmail: String? = nil
     ) {
         self.orderId = orderId
         self.orderNumber = orderNumber
@@ -114,6 +116,7 @@ public struct OrderSnapshot: Codable, Sendable, Equatable {
         self.shippingAddress = shippingAddress
         self.carrier = carrier
         self.trackingNumber = trackingNumber
+        self.sellerEmail = sellerEmail
     }
 }
 

@@ -14,6 +14,8 @@ DEPS_APT_PACKAGES=(
     postgresql-15 postgresql-client-15
     python3 python3-venv
     curl ca-certificates
+    # pdftotext reads the receipt PDFs back in NotificationService's tests.
+    poppler-utils
 )
 
 TRIXIE_SRC_FILE=/etc/apt/sources.list.d/escrowmarket-trixie-src.sources

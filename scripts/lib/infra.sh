@@ -196,10 +196,41 @@ start_throwaway_infra() {
     stripe_port="$(free_port)"
     log "starting localstripe on 127.0.0.1:$stripe_port ($THROWAWAY_DIR/localstripe)"
     start_localstripe "$THROWAWAY_DIR/localstripe" "$stripe_port"
+    local smtp_port
+    smtp_port="$(free_port)"
+    log "starting SMTP sink on 127.0.0.1:$smtp_port ($THROWAWAY_DIR/smtp)"
+    start_smtp_sink "$THROWAWAY_DIR/smtp" "$smtp_port"
     export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
     export TEST_KAFKA_BROKERS="127.0.0.1:$kafka_port"
     export TEST_LOCALSTRIPE_URL="http://127.0.0.1:$stripe_port"
+    export TEST_SMTP_HOST=127.0.0.1
+    export TEST_SMTP_PORT="$smtp_port"
+    export TEST_SMTP_MAILDIR="$THROWAWAY_DIR/smtp/mail"
+    # Tests that take the SMTP server down start their own sink with these.
+    export TEST_PYTHON="$VENV_PY"
+    export TEST_SMTP_SINK_SCRIPT="$ESCROWMARKET_ROOT/scripts/lib/smtp_sink.py"
     export TANSU_BIN
+}
+
+# start_smtp_sink DIR PORT: the aiosmtpd sink (scripts/lib/smtp_sink.py) on 127.0.0.1:PORT,
+# writing each message to DIR/mail; pid and log in DIR. Idempotent.
+start_smtp_sink() {
+    local dir="$1" port="$2" pid
+    mkdir -p "$dir/mail"
+    if pid_alive "$dir/smtp.pid" smtp_sink; then
+        return 0
+    fi
+    pid="$(cd "$dir" && spawn_detached "$dir/smtp.pid" "$dir/smtp.log" \
+        "$VENV_PY" "$ESCROWMARKET_ROOT/scripts/lib/smtp_sink.py" --host 127.0.0.1 --port "$port" --maildir "$dir/mail")"
+    if ! wait_for_port "$port" 30 127.0.0.1 "$pid"; then
+        tail -n 20 "$dir/smtp.log" >&2 || true
+        stop_pid "$dir/smtp.pid" 5 smtp_sink
+        die "SMTP sink did not start on port $port"
+    fi
+}
+
+stop_smtp_sink() {
+    stop_pid "$1/smtp.pid" 10 smtp_sink
 }
 
 # start_localstripe DIR PORT: the fake Stripe server (PyPI localstripe), from scratch (it
@@ -226,6 +257,7 @@ stop_throwaway_infra() {
         # Subshells: a failure in one step (even a `die`) must not skip the others.
         (stop_broker "$THROWAWAY_DIR/broker") || true
         (stop_pid "$THROWAWAY_DIR/localstripe/localstripe.pid" 5 localstripe) || true
+        (stop_smtp_sink "$THROWAWAY_DIR/smtp") || true
         (stop_postgres "$THROWAWAY_DIR/pg" immediate) || true
         rm -rf "$THROWAWAY_DIR"
     fi

@@ -68,7 +68,7 @@ _wait_ready() {
 }
 
 _write_stack_env() {
-    local pg_port="$1" kafka_port="$2" f="$DEV_DIR/stack.env"
+    local pg_port="$1" kafka_port="$2" smtp_port="$3" f="$DEV_DIR/stack.env"
     (
         umask 077
         {
@@ -83,6 +83,9 @@ _write_stack_env() {
             echo "DATABASE_HOST=127.0.0.1"
             echo "DATABASE_PORT=$pg_port"
             echo "KAFKA_BROKERS=127.0.0.1:$kafka_port"
+            echo "SMTP_HOST=127.0.0.1"
+            echo "SMTP_PORT=$smtp_port"
+            echo "SMTP_MAILDIR=$DEV_DIR/smtp/mail"
         } >"$f.tmp"
     )
     mv "$f.tmp" "$f"
@@ -97,7 +100,7 @@ stack_up() {
             *) die "up: unknown argument $arg (usage: scripts/dev up [--restart])" ;;
         esac
     done
-    local pg_port="${DEV_PG_PORT:-5432}" kafka_port="${DEV_KAFKA_PORT:-9092}"
+    local pg_port="${DEV_PG_PORT:-5432}" kafka_port="${DEV_KAFKA_PORT:-9092}" smtp_port="${DEV_SMTP_PORT:-1025}"
 
     log "checking dependencies"
     ensure_deps
@@ -142,12 +145,27 @@ stack_up() {
     log "creating topics"
     create_topics "127.0.0.1:$kafka_port"
 
-    _write_stack_env "$pg_port" "$kafka_port"
+    # SMTP sink (aiosmtpd): NotificationService's mail lands in .dev/smtp/mail as .eml and .json.
+    if pid_alive "$DEV_DIR/smtp/smtp.pid" smtp_sink; then
+        local running
+        running="$(_env_get "$DEV_DIR/smtp/port" PORT)"
+        [[ -z "$running" || "$running" == "$smtp_port" ]] ||
+            die "the SMTP sink is already running on port $running, not $smtp_port: run scripts/dev down first"
+        log "SMTP sink already running on 127.0.0.1:$smtp_port"
+    else
+        port_open "$smtp_port" && die "port $smtp_port is in use by something else (set DEV_SMTP_PORT)"
+        log "starting SMTP sink on 127.0.0.1:$smtp_port (.dev/smtp)"
+        start_smtp_sink "$DEV_DIR/smtp" "$smtp_port"
+        echo "PORT=$smtp_port" >"$DEV_DIR/smtp/port"
+    fi
+
+    _write_stack_env "$pg_port" "$kafka_port" "$smtp_port"
 
     if [[ "${DEV_SKIP_SERVICES:-0}" == 1 ]]; then
         log "DEV_SKIP_SERVICES=1: not building or starting the services"
         info "Postgres: postgres://postgres@127.0.0.1:$pg_port/escrowmarket"
         info "Kafka:    127.0.0.1:$kafka_port"
+        info "SMTP:     127.0.0.1:$smtp_port (mail in $DEV_DIR/smtp/mail)"
         info "env:      $DEV_DIR/stack.env"
         return 0
     fi
@@ -189,6 +207,8 @@ stack_up() {
             KAFKA_BROKERS="127.0.0.1:$kafka_port" \
             JWT_SECRET="$JWT_SECRET" \
             STRIPE_WEBHOOK_SECRET="$STRIPE_WEBHOOK_SECRET" \
+            SMTP_HOST=127.0.0.1 \
+            SMTP_PORT="$smtp_port" \
             LOG_FORMAT=json \
             "$binary") >/dev/null
         started+=("$name")
@@ -213,6 +233,7 @@ stack_up() {
     info "NotificationService: http://127.0.0.1:8084"
     info "Postgres:            postgres://postgres@127.0.0.1:$pg_port/escrowmarket"
     info "Kafka:               127.0.0.1:$kafka_port"
+    info "SMTP:                127.0.0.1:$smtp_port (mail in $DEV_DIR/smtp/mail)"
     info "logs:                $DEV_DIR/logs/"
     info "env:                 $DEV_DIR/stack.env"
 }
@@ -242,13 +263,18 @@ stack_down() {
     fi
     stop_broker "$DEV_DIR/broker"
     rm -f "$DEV_DIR/broker/port"
+    if pid_alive "$DEV_DIR/smtp/smtp.pid" smtp_sink; then
+        log "stopping SMTP sink (pid $(<"$DEV_DIR/smtp/smtp.pid"))"
+    fi
+    stop_smtp_sink "$DEV_DIR/smtp"
+    rm -f "$DEV_DIR/smtp/port"
     if pg_running "$DEV_DIR/pg"; then
         log "stopping Postgres (.dev/pg)"
         stop_postgres "$DEV_DIR/pg" fast
     fi
     if ((purge)); then
-        log "removing .dev/pg, .dev/broker, .dev/logs, .dev/pids, .dev/stack.env"
-        rm -rf "$DEV_DIR/pg" "$DEV_DIR/broker" "$DEV_DIR/logs" "$DEV_DIR/pids" "$DEV_DIR/stack.env"
+        log "removing .dev/pg, .dev/broker, .dev/smtp, .dev/logs, .dev/pids, .dev/stack.env"
+        rm -rf "$DEV_DIR/pg" "$DEV_DIR/broker" "$DEV_DIR/smtp" "$DEV_DIR/logs" "$DEV_DIR/pids" "$DEV_DIR/stack.env"
     fi
     log "stack is down"
 }
@@ -264,6 +290,11 @@ stack_status() {
         printf '%-20s running  127.0.0.1:%s (pid %s)\n' broker "$(_env_get "$DEV_DIR/broker/port" PORT)" "$(<"$DEV_DIR/broker/broker.pid")"
     else
         printf '%-20s stopped\n' broker
+    fi
+    if pid_alive "$DEV_DIR/smtp/smtp.pid" smtp_sink; then
+        printf '%-20s running  127.0.0.1:%s (pid %s, mail in .dev/smtp/mail)\n' "SMTP sink" "$(_env_get "$DEV_DIR/smtp/port" PORT)" "$(<"$DEV_DIR/smtp/smtp.pid")"
+    else
+        printf '%-20s stopped\n' "SMTP sink"
     fi
     for entry in "${STACK_SERVICES[@]}"; do
         IFS=: read -r name port role <<<"$entry"

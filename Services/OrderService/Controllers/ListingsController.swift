@@ -41,7 +41,7 @@ struct ListingsController: Sendable {
         let description = body.description ?? ""
         guard description.count <= 5000 else { throw Problem.validation("description must be at most 5000 characters.") }
         let listing = try await store.create(
-            sellerId: seller.id, title: title, description: description, priceAmount: body.priceAmount,
+            sellerId: seller.id, sellerEmail: seller.email, title: title, description: description, priceAmount: body.priceAmount,
             currency: currency, stock: body.stock)
         return EditedResponse(status: .created, headers: [.location: "/api/v1/listings/\(listing.id.uuidString.lowercased())"], response: listing)
     }

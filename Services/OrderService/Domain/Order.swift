@@ -9,6 +9,7 @@ struct Order: Sendable, Equatable {
     var buyerId: String
     var buyerEmail: String?
     var sellerId: String
+    var sellerEmail: String?
     var status: OrderStatus
     var currency: String
     var subtotalAmount: Int64
@@ -27,7 +28,7 @@ struct Order: Sendable, Equatable {
             orderId: id, orderNumber: orderNumber, checkoutId: checkoutId, buyerId: buyerId, buyerEmail: buyerEmail,
             sellerId: sellerId, status: status.rawValue, currency: currency, subtotalAmount: subtotalAmount,
             totalAmount: totalAmount, items: items, shippingAddress: shippingAddress, carrier: carrier,
-            trackingNumber: trackingNumber)
+            trackingNumber: trackingNumber, sellerEmail: sellerEmail)
     }
 
     /// Who may see this order: its buyer, its seller, or an admin (others get 404).

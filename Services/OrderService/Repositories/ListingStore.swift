@@ -29,11 +29,13 @@ struct ListingStore: Sendable {
 
     static let columns = "id, seller_id, title, description, price_amount, currency, stock, reserved, sold, active, created_at, updated_at"
 
-    func create(sellerId: String, title: String, description: String, priceAmount: Int64, currency: String, stock: Int) async throws -> Listing {
+    func create(
+        sellerId: String, sellerEmail: String?, title: String, description: String, priceAmount: Int64, currency: String, stock: Int
+    ) async throws -> Listing {
         let rows = try await client.query(
             """
-            INSERT INTO listings (id, seller_id, title, description, price_amount, currency, stock)
-            VALUES (\(UUID()), \(sellerId), \(title), \(description), \(priceAmount), \(currency), \(stock))
+            INSERT INTO listings (id, seller_id, seller_email, title, description, price_amount, currency, stock)
+            VALUES (\(UUID()), \(sellerId), \(sellerEmail), \(title), \(description), \(priceAmount), \(currency), \(stock))
             RETURNING \(unescaped: Self.columns)
             """, logger: logger
         ).collect()

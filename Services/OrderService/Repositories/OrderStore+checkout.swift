@@ -40,10 +40,11 @@ extension OrderStore {
             let id = UUID()
             let rows = try await connection.query(
                 """
-                INSERT INTO orders (id, order_number, checkout_id, buyer_id, buyer_email, seller_id, status, currency,
-                    subtotal_amount, total_amount, shipping_address, expires_at)
+                INSERT INTO orders (id, order_number, checkout_id, buyer_id, buyer_email, seller_id, seller_email, status,
+                    currency, subtotal_amount, total_amount, shipping_address, expires_at)
                 VALUES (\(id), 'EM-' || to_char(now(), 'YYMMDD') || '-' || lpad(nextval('order_number_seq')::text, 6, '0'),
-                    \(checkoutId), \(buyer.id), \(buyer.email), \(sellerOrder.sellerId), \(OrderStatus.pendingPayment.rawValue),
+                    \(checkoutId), \(buyer.id), \(buyer.email), \(sellerOrder.sellerId),
+                    (SELECT seller_email FROM listings WHERE id = \(sellerOrder.lines[0].listingId)), \(OrderStatus.pendingPayment.rawValue),
                     \(plan.currency), \(sellerOrder.totalAmount), \(sellerOrder.totalAmount), \(address)::jsonb, \(expiresAt))
                 RETURNING \(unescaped: Self.columns)
                 """, logger: logger

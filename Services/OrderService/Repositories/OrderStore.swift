@@ -15,7 +15,7 @@ struct OrderStore: Sendable {
     static let producer = "order-service"
 
     static let columns = """
-        id, order_number, checkout_id, buyer_id, buyer_email, seller_id, status, currency, subtotal_amount,
+        id, order_number, checkout_id, buyer_id, buyer_email, seller_id, seller_email, status, currency, subtotal_amount,
         total_amount, shipping_address::text AS shipping_address, carrier, tracking_number, expires_at,
         auto_confirm_at, created_at, updated_at
         """
@@ -131,6 +131,7 @@ struct OrderStore: Sendable {
             buyerId: try cells["buyer_id"].decode(String.self),
             buyerEmail: try cells["buyer_email"].decode(String?.self),
             sellerId: try cells["seller_id"].decode(String.self),
+            sellerEmail: try cells["seller_email"].decode(String?.self),
             status: status,
             currency: try cells["currency"].decode(String.self),
             subtotalAmount: try cells["subtotal_amount"].decode(Int64.self),

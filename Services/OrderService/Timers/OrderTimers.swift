@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import ServiceRuntime
 
 /// Durable timers kept in the orders table itself, so they survive restarts: unpaid orders
 /// expire (stock released) and shipped orders are confirmed delivered after the inspection
@@ -15,19 +16,9 @@ struct OrderTimers: Service, CustomStringConvertible {
     var description: String { "OrderTimers" }
 
     func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                while !Task.isCancelled {
-                    do {
-                        try await runDue()
-                    } catch {
-                        if Task.isCancelled { return }
-                        logger.warning("order timers failed; retrying", metadata: ["error": "\(error)"])
-                    }
-                    try await Task.sleep(for: interval)
-                }
-            }
-        } catch is CancellationError {}
+        try await runPeriodically(every: interval, logger: logger, failure: "order timers failed; retrying") {
+            try await runDue()
+        }
     }
 
     /// Handles everything due now; returns how many orders expired and were auto-confirmed.

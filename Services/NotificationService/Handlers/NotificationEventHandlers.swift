@@ -1,0 +1,169 @@
+import EventContracts
+import Foundation
+import Messaging
+import PostgresNIO
+
+/// How NotificationService reacts to the other services' events: it keeps its projection up to
+/// date and queues emails, all in the consumer's transaction with the inbox row, so a
+/// redelivered event changes nothing and the idempotency keys keep each email single.
+struct NotificationEventHandlers: Sendable {
+    let projection: ProjectionStore
+    let receipts: ReceiptStore
+    let reminders: ReminderStore
+    let notifier: Notifier
+    let settings: NotificationSettings
+
+    static let orderEventTypes = [
+        "order.placed", "order.paid", "order.shipped", "order.delivered", "order.completed", "order.cancelled",
+        "order.disputed", "order.refunded", "order.tracking_updated",
+    ]
+
+    var models: EmailModels { notifier.models }
+
+    var all: [EventHandler] {
+        Self.orderEventTypes.map { type in EventHandler(eventType: type) { context in try await orderChanged(context) } }
+            + [
+                .on(CheckoutCreated.self) { event, context in
+                    try await projection.apply(event, on: context.connection)
+                },
+                .on(PaymentSucceeded.self) { event, context in try await paymentSucceeded(event, context) },
+                .on(PaymentFailed.self) { event, context in try await paymentFailed(event, context) },
+                .on(RefundSucceeded.self) { event, context in try await refundSucceeded(event, context) },
+                EventHandler(eventType: ChargebackChanged.openedType) { context in
+                    try await chargebackOpened(try context.envelope.decodePayload(as: ChargebackChanged.self), context)
+                },
+            ] + escrowHandlers
+    }
+
+    func orderChanged(_ context: EventContext) async throws {
+        let event = try context.envelope.decodePayload(as: OrderEvent.self)
+        let connection = context.connection
+        try await projection.apply(event, occurredAt: context.envelope.occurredAt, on: connection)
+        // The email describes the order as this event saw it, even if a newer event came first.
+        let order = ProjectedOrder(event.order, autoConfirmAt: event.autoConfirmAt)
+        let source = context.envelope.id
+        let model: [String: Any] = ["order": models.order(order)]
+        switch context.envelope.type {
+        case "order.placed":
+            try await notifier.queue(.orderConfirmation, to: .user(order.buyerId), order: order.id, source: source, model: model, on: connection)
+        case "order.paid":
+            var seller = model
+            seller["shipTo"] = models.shipTo(order.shippingAddress)
+            try await notifier.queue(.newPaidOrder, to: .user(order.sellerId), order: order.id, source: source, model: seller, on: connection)
+            try await reminders.schedule(
+                .shipOrder, orderId: order.id, at: context.envelope.occurredAt.addingTimeInterval(settings.shipReminderDelay),
+                on: connection)
+        case "order.shipped":
+            try await reminders.cancel([.shipOrder], orderId: order.id, on: connection)
+            var buyer = model
+            buyer["autoConfirm"] = event.autoConfirmAt.map(EmailModels.date)
+            try await notifier.queue(.orderShipped, to: .user(order.buyerId), order: order.id, source: source, model: buyer, on: connection)
+            if let autoConfirmAt = event.autoConfirmAt, autoConfirmAt > Date() {
+                let due = max(Date(), autoConfirmAt.addingTimeInterval(-settings.confirmReminderLead))
+                try await reminders.schedule(.confirmDelivery, orderId: order.id, at: due, on: connection)
+            }
+        case "order.delivered":
+            try await reminders.cancel([.shipOrder, .confirmDelivery], orderId: order.id, on: connection)
+            try await notifier.queue(.deliveryConfirmed, to: .user(order.buyerId), order: order.id, source: source, model: model, on: connection)
+        case "order.cancelled", "order.completed", "order.refunded", "order.disputed":
+            try await reminders.cancel([.shipOrder, .confirmDelivery], orderId: order.id, on: connection)
+        default:
+            break
+        }
+        // A receipt waiting for this order's lines can go out now.
+        for receipt in try await receipts.awaitingEmail(checkoutId: order.checkoutId, on: connection) {
+            try await emailReceipt(receipt, on: connection)
+        }
+    }
+
+    func paymentSucceeded(_ event: PaymentSucceeded, _ context: EventContext) async throws {
+        let connection = context.connection
+        let buyer = try await projection.checkout(event.checkoutId, on: connection)?.buyerId
+        let buyerId = event.buyerId ?? buyer
+        guard let id = try await receipts.issue(for: event, buyerId: buyerId, source: context.envelope.id, on: connection),
+              let receipt = try await receipts.receipt(id, on: connection)
+        else {
+            context.logger.info("payment already has a receipt", metadata: ["payment_id": "\(event.paymentId)"])
+            return
+        }
+        context.logger.info("receipt issued", metadata: ["receipt": "\(receipt.receiptNumber)", "payment_id": "\(event.paymentId)"])
+        try await emailReceipt(receipt, on: connection)
+    }
+
+    /// Queues the receipt email once every order of the payment is known (at most once).
+    func emailReceipt(_ receipt: Receipt, on connection: PostgresConnection) async throws {
+        guard !receipt.emailed, receipt.isComplete,
+              let buyer = receipt.buyerId ?? receipt.orders.first?.projected?.buyerId
+        else { return }
+        try await notifier.queue(
+            .paymentReceipt, to: .user(buyer), order: receipt.orders.count == 1 ? receipt.orders[0].orderId : nil,
+            source: receipt.sourceEventId,
+            model: ["receipt": models.receipt(receipt), "orders": models.receiptOrders(receipt)], on: connection)
+        try await receipts.markEmailed(receipt.id, buyerId: buyer, on: connection)
+    }
+
+    func paymentFailed(_ event: PaymentFailed, _ context: EventContext) async throws {
+        let connection = context.connection
+        guard let checkout = try await projection.checkout(event.checkoutId, on: connection) else {
+            context.logger.warning("payment failed for an unknown checkout", metadata: ["checkout_id": "\(event.checkoutId)"])
+            return
+        }
+        let orders = try await projection.orders(ofCheckout: event.checkoutId, on: connection)
+        try await notifier.queue(
+            .paymentFailed, to: .user(checkout.buyerId), order: orders.count == 1 ? orders[0].id : nil, source: context.envelope.id,
+            model: [
+                "amount": MoneyFormat.format(checkout.totalAmount, checkout.currency), "reason": event.reason,
+                "orders": orders.map(models.order), "link": models.link("/checkout"),
+            ], on: connection)
+    }
+
+    func refundSucceeded(_ event: RefundSucceeded, _ context: EventContext) async throws {
+        let connection = context.connection
+        guard try await receipts.addRefund(event, at: context.envelope.occurredAt, on: connection) else { return }
+        let order = try await projection.order(event.orderId, on: connection)
+        let receipt = try await receipts.receipt(paymentId: event.paymentId, on: connection)
+        guard let buyer = order?.buyerId ?? receipt?.buyerId else {
+            context.logger.warning("refund for an order we do not know", metadata: ["order_id": "\(event.orderId)"])
+            return
+        }
+        var model: [String: Any] = [
+            "amount": MoneyFormat.format(event.amount, event.currency), "order": orderModel(event.orderId, order),
+        ]
+        model["receipt"] = receipt.map(models.receipt)
+        try await notifier.queue(.refundIssued, to: .user(buyer), order: event.orderId, source: context.envelope.id, model: model, on: connection)
+    }
+
+    func chargebackOpened(_ event: ChargebackChanged, _ context: EventContext) async throws {
+        let orders = try await projection.orders(event.orders.map(\.orderId), on: context.connection)
+        try await notifier.queue(
+            .adminChargeback, to: notifier.admin, order: event.orders.count == 1 ? event.orders[0].orderId : nil,
+            source: context.envelope.id,
+            model: [
+                "amount": MoneyFormat.format(event.amount, event.currency), "chargeId": event.chargeId,
+                "paymentId": event.paymentId.uuidString.lowercased(), "reason": event.reason, "status": event.status,
+                "orders": event.orders.map { part in
+                    [
+                        "orderNumber": orders[part.orderId]?.orderNumber ?? part.orderId.uuidString.lowercased(),
+                        "amount": MoneyFormat.format(part.amount, event.currency),
+                    ]
+                },
+            ], on: context.connection)
+    }
+
+    /// The order's template values, or its id when its events have not arrived.
+    func orderModel(_ id: UUID, _ order: ProjectedOrder?) -> [String: Any] {
+        if let order { return models.order(order) }
+        return ["orderNumber": id.uuidString.lowercased(), "url": models.link("/orders/\(id.uuidString.lowercased())")]
+    }
+}
+
+extension ProjectedOrder {
+    init(_ snapshot: OrderSnapshot, autoConfirmAt: Date?) {
+        self.init(
+            id: snapshot.orderId, orderNumber: snapshot.orderNumber, checkoutId: snapshot.checkoutId, buyerId: snapshot.buyerId,
+            sellerId: snapshot.sellerId, status: snapshot.status, currency: snapshot.currency,
+            subtotalAmount: snapshot.subtotalAmount, totalAmount: snapshot.totalAmount, items: snapshot.items,
+            shippingAddress: snapshot.shippingAddress, carrier: snapshot.carrier, trackingNumber: snapshot.trackingNumber,
+            autoConfirmAt: autoConfirmAt)
+    }
+}

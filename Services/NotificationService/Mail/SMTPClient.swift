@@ -1,0 +1,198 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// Where and how to reach the SMTP server.
+struct SMTPSettings: Sendable {
+    var host: String
+    var port: Int
+    /// Upgrade with STARTTLS before anything else (refuse to go on if the server cannot).
+    var startTLS: Bool
+    /// Verify the server's certificate after STARTTLS (off only for local test servers).
+    var verifyCertificate: Bool = true
+    /// AUTH PLAIN credentials, sent only once the connection is encrypted or the server is local.
+    var username: String?
+    var password: String?
+    var timeout: Duration
+    /// The name we announce in EHLO.
+    var heloName: String = "escrowmarket.local"
+}
+
+/// A small SMTP client (RFC 5321) on SwiftNIO: one connection per message, EHLO, optional
+/// STARTTLS and AUTH PLAIN, MAIL/RCPT/DATA with dot-stuffing. Returns once the server accepted
+/// the DATA, which is the moment the caller must record the message as sent.
+struct SMTPClient: Sendable {
+    let settings: SMTPSettings
+    let logger: Logger
+    var group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+
+    func send(_ message: MailMessage) async throws {
+        guard message.from.isValid else { throw SMTPError(.invalidAddress, "invalid sender address") }
+        guard message.to.isValid else { throw SMTPError(.invalidAddress, "invalid recipient address") }
+        let connection = try await SMTPConnection.open(settings: settings, group: group)
+        do {
+            try await connection.expect(connection.reply(), 220, "greeting")
+            var capabilities = try await connection.ehlo(settings.heloName)
+            if settings.startTLS {
+                guard capabilities.contains("STARTTLS") else {
+                    throw SMTPError(.tls, "the server does not offer STARTTLS")
+                }
+                try await connection.expect(connection.command("STARTTLS"), 220, "STARTTLS")
+                try await connection.startTLS(host: settings.host, verify: settings.verifyCertificate)
+                capabilities = try await connection.ehlo(settings.heloName)
+            }
+            if let username = settings.username {
+                guard settings.startTLS || Self.isLoopback(settings.host) else {
+                    throw SMTPError(.tls, "refusing to send credentials without STARTTLS")
+                }
+                let credentials = Data("\0\(username)\0\(settings.password ?? "")".utf8).base64EncodedString()
+                try await connection.expect(connection.command("AUTH PLAIN \(credentials)"), 235, "AUTH")
+            }
+            try await connection.expect(connection.command("MAIL FROM:<\(message.from.email)>"), 250, "MAIL FROM")
+            let rcpt = try await connection.command("RCPT TO:<\(message.to.email)>")
+            guard rcpt.code == 250 || rcpt.code == 251 else { throw connection.refused(rcpt, "RCPT TO") }
+            try await connection.expect(connection.command("DATA"), 354, "DATA")
+            try await connection.expect(connection.data(Self.dotStuffed(message.rendered())), 250, "message")
+        } catch {
+            await connection.close()
+            throw error
+        }
+        // Accepted: QUIT is a courtesy, its answer is not waited for.
+        await connection.quit()
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// Lines starting with "." get another "." (RFC 5321 4.5.2); ends with CRLF.CRLF.
+    static func dotStuffed(_ rendered: String) -> String {
+        var body = rendered.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
+        if body.hasPrefix(".") { body = "." + body }
+        body = body.replacingOccurrences(of: "\r\n.", with: "\r\n..")
+        if !body.hasSuffix("\r\n") { body += "\r\n" }
+        return body + ".\r\n"
+    }
+}
+
+/// One open SMTP conversation. Commands are strictly sequential, so one waiting reply at a time.
+struct SMTPConnection: Sendable {
+    let channel: any Channel
+    let handler: NIOLoopBound<SMTPReplyHandler>
+    let timeout: Duration
+
+    static func open(settings: SMTPSettings, group: any EventLoopGroup) async throws -> SMTPConnection {
+        let installed = Mutex<NIOLoopBound<SMTPReplyHandler>?>(nil)
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .connectTimeout(.nanoseconds(Int64(settings.timeout.components.seconds) * 1_000_000_000))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        // Installed before the first read, so the greeting cannot be missed.
+                        let handler = SMTPReplyHandler()
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                        installed.withLock { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
+                    }
+                }
+                .connect(host: settings.host, port: settings.port).get()
+        } catch {
+            throw SMTPError(.connection, "cannot connect to \(settings.host):\(settings.port): \(error)")
+        }
+        guard let handler = installed.withLock({ $0 }) else {
+            channel.close(promise: nil)
+            throw SMTPError(.connection, "connection set-up failed")
+        }
+        return SMTPConnection(channel: channel, handler: handler, timeout: settings.timeout)
+    }
+
+    /// The next reply from the server, failing after the timeout.
+    func reply() async throws -> SMTPReply {
+        let loop = channel.eventLoop
+        let promise = loop.makePromise(of: SMTPReply.self)
+        let handler = self.handler
+        let channel = self.channel
+        let seconds = timeout
+        loop.execute { handler.value.nextReply(promise) }
+        let timer = loop.scheduleTask(in: .nanoseconds(Int64(seconds.components.seconds) * 1_000_000_000)) {
+            handler.value.fail(SMTPError(.timeout, "no reply within \(seconds)"))
+            channel.close(promise: nil)
+        }
+        defer { timer.cancel() }
+        do {
+            return try await promise.futureResult.get()
+        } catch let error as SMTPError {
+            throw error
+        } catch {
+            throw SMTPError(.connection, "\(error)")
+        }
+    }
+
+    /// Sends one command line and returns the server's reply.
+    func command(_ line: String) async throws -> SMTPReply {
+        try await write(line + "\r\n")
+        return try await reply()
+    }
+
+    /// Sends the already dot-stuffed message and the final ".".
+    func data(_ stuffed: String) async throws -> SMTPReply {
+        try await write(stuffed)
+        return try await reply()
+    }
+
+    func ehlo(_ name: String) async throws -> Set<String> {
+        let reply = try await command("EHLO \(name)")
+        guard reply.code == 250 else { throw refused(reply, "EHLO") }
+        return Set(reply.lines.dropFirst().compactMap { $0.split(separator: " ").first.map { $0.uppercased() } })
+    }
+
+    func startTLS(host: String, verify: Bool) async throws {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if !verify { configuration.certificateVerification = .none }
+        let context: NIOSSLContext
+        do {
+            context = try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw SMTPError(.tls, "TLS set-up failed: \(error)")
+        }
+        // SNI takes a name, never an IP literal.
+        let serverName = host.allSatisfy { $0.isNumber || $0 == "." || $0 == ":" } ? nil : host
+        let channel = self.channel
+        do {
+            try await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.addHandler(
+                    try NIOSSLClientHandler(context: context, serverHostname: serverName), position: .first)
+            }.get()
+        } catch {
+            throw SMTPError(.tls, "STARTTLS failed: \(error)")
+        }
+    }
+
+    func expect(_ reply: SMTPReply, _ code: Int, _ step: String) throws {
+        guard reply.code == code else { throw refused(reply, step) }
+    }
+
+    func refused(_ reply: SMTPReply, _ step: String) -> SMTPError {
+        SMTPError(.rejected, "\(step) refused: \(reply.text)", replyCode: reply.code)
+    }
+
+    func quit() async {
+        try? await write("QUIT\r\n")
+        await close()
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+
+    private func write(_ text: String) async throws {
+        do {
+            try await channel.writeAndFlush(ByteBuffer(string: text))
+        } catch {
+            throw SMTPError(.connection, "write failed: \(error)")
+        }
+    }
+}

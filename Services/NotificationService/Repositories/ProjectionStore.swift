@@ -1,0 +1,139 @@
+import EventContracts
+import Foundation
+import Logging
+import PostgresNIO
+
+/// An order as NotificationService last heard of it.
+struct ProjectedOrder: Sendable, Equatable {
+    var id: UUID
+    var orderNumber: String
+    var checkoutId: UUID
+    var buyerId: String
+    var sellerId: String
+    var status: String
+    var currency: String
+    var subtotalAmount: Int64
+    var totalAmount: Int64
+    var items: [OrderLine]
+    var shippingAddress: ShippingAddress
+    var carrier: String?
+    var trackingNumber: String?
+    var autoConfirmAt: Date?
+}
+
+/// The projection of other services' events: orders, checkouts and who has which mail address.
+struct ProjectionStore: Sendable {
+    let logger: Logger
+
+    static let orderColumns = """
+        id, order_number, checkout_id, buyer_id, seller_id, status, currency, subtotal_amount, total_amount,
+        items::text, shipping_address::text, carrier, tracking_number, auto_confirm_at
+        """
+
+    /// Takes the order's snapshot unless a newer event already did.
+    func apply(_ event: OrderEvent, occurredAt: Date, on connection: PostgresConnection) async throws {
+        let order = event.order
+        let items = String(decoding: try EventCoding.encoder.encode(order.items), as: UTF8.self)
+        let address = String(decoding: try EventCoding.encoder.encode(order.shippingAddress), as: UTF8.self)
+        try await connection.query(
+            """
+            INSERT INTO orders (id, order_number, checkout_id, buyer_id, seller_id, status, currency, subtotal_amount,
+                                total_amount, items, shipping_address, carrier, tracking_number, auto_confirm_at, as_of)
+            VALUES (\(order.orderId), \(order.orderNumber), \(order.checkoutId), \(order.buyerId), \(order.sellerId),
+                    \(order.status), \(order.currency), \(order.subtotalAmount), \(order.totalAmount), \(items)::jsonb,
+                    \(address)::jsonb, \(order.carrier), \(order.trackingNumber), \(event.autoConfirmAt), \(occurredAt))
+            ON CONFLICT (id) DO UPDATE SET
+                status = EXCLUDED.status, items = EXCLUDED.items, shipping_address = EXCLUDED.shipping_address,
+                carrier = EXCLUDED.carrier, tracking_number = EXCLUDED.tracking_number,
+                auto_confirm_at = EXCLUDED.auto_confirm_at, as_of = EXCLUDED.as_of
+            WHERE orders.as_of <= EXCLUDED.as_of
+            """, logger: logger)
+        try await remember(order.buyerId, email: order.buyerEmail, on: connection)
+        try await remember(order.sellerId, email: order.sellerEmail, on: connection)
+    }
+
+    func apply(_ checkout: CheckoutCreated, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            INSERT INTO checkouts (id, buyer_id, currency, total_amount)
+            VALUES (\(checkout.checkoutId), \(checkout.buyerId), \(checkout.currency), \(checkout.totalAmount))
+            ON CONFLICT (id) DO NOTHING
+            """, logger: logger)
+        try await remember(checkout.buyerId, email: checkout.buyerEmail, on: connection)
+    }
+
+    /// Records a user's latest known mail address (ignores nil and malformed ones).
+    func remember(_ userId: String, email: String?, on connection: PostgresConnection) async throws {
+        guard let email, MailAddress(email: email).isValid else { return }
+        try await connection.query(
+            """
+            INSERT INTO contacts (user_id, email) VALUES (\(userId), \(email))
+            ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, updated_at = now()
+            WHERE contacts.email <> EXCLUDED.email
+            """, logger: logger)
+    }
+
+    func order(_ id: UUID, on connection: PostgresConnection) async throws -> ProjectedOrder? {
+        try await orders("SELECT \(unescaped: Self.orderColumns) FROM orders WHERE id = \(id)", on: connection).first
+    }
+
+    func orders(ofCheckout checkoutId: UUID, on connection: PostgresConnection) async throws -> [ProjectedOrder] {
+        try await orders(
+            "SELECT \(unescaped: Self.orderColumns) FROM orders WHERE checkout_id = \(checkoutId) ORDER BY order_number",
+            on: connection)
+    }
+
+    func orders(_ ids: [UUID], on connection: PostgresConnection) async throws -> [UUID: ProjectedOrder] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try await orders("SELECT \(unescaped: Self.orderColumns) FROM orders WHERE id = ANY(\(ids))", on: connection)
+        return Dictionary(rows.map { ($0.id, $0) }) { first, _ in first }
+    }
+
+    struct Checkout: Sendable {
+        var buyerId: String
+        var currency: String
+        var totalAmount: Int64
+    }
+
+    /// A checkout from `checkout.created`, or else put together from its orders.
+    func checkout(_ id: UUID, on connection: PostgresConnection) async throws -> Checkout? {
+        try await connection.query(
+            """
+            SELECT buyer_id, currency, total_amount FROM checkouts WHERE id = \(id)
+            UNION ALL
+            SELECT min(buyer_id), min(currency), sum(total_amount)::bigint FROM orders WHERE checkout_id = \(id) HAVING count(*) > 0
+            LIMIT 1
+            """, logger: logger
+        ).decode((String, String, Int64).self).all().first.map { Checkout(buyerId: $0.0, currency: $0.1, totalAmount: $0.2) }
+    }
+
+    /// Remembers the seller's onboarding state; true when it changed (or is new).
+    func sellerAccountChanged(
+        _ sellerId: String, payoutsEnabled: Bool, currentlyDue: [String], on connection: PostgresConnection
+    ) async throws -> Bool {
+        let due = currentlyDue.sorted().joined(separator: ",")
+        let changed = try await connection.query(
+            """
+            INSERT INTO seller_accounts (seller_id, payouts_enabled, currently_due) VALUES (\(sellerId), \(payoutsEnabled), \(due))
+            ON CONFLICT (seller_id) DO UPDATE SET payouts_enabled = EXCLUDED.payouts_enabled, currently_due = EXCLUDED.currently_due
+            WHERE seller_accounts.payouts_enabled <> EXCLUDED.payouts_enabled OR seller_accounts.currently_due <> EXCLUDED.currently_due
+            RETURNING seller_id
+            """, logger: logger
+        ).decode(String.self).all()
+        return !changed.isEmpty
+    }
+
+    private func orders(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [ProjectedOrder] {
+        let rows = try await connection.query(query, logger: logger).decode(
+            (UUID, String, UUID, String, String, String, String, Int64, Int64, String, String, String?, String?, Date?).self
+        ).all()
+        return try rows.map { row in
+            ProjectedOrder(
+                id: row.0, orderNumber: row.1, checkoutId: row.2, buyerId: row.3, sellerId: row.4, status: row.5,
+                currency: row.6, subtotalAmount: row.7, totalAmount: row.8,
+                items: try EventCoding.decoder.decode([OrderLine].self, from: Data(row.9.utf8)),
+                shippingAddress: try EventCoding.decoder.decode(ShippingAddress.self, from: Data(row.10.utf8)),
+                carrier: row.11, trackingNumber: row.12, autoConfirmAt: row.13)
+        }
+    }
+}

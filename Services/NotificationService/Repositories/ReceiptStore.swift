@@ -1,0 +1,143 @@
+import EventContracts
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A receipt as issued, with its orders (and their lines, once known) and later refunds.
+struct Receipt: Sendable {
+    struct Order: Sendable {
+        var orderId: UUID
+        var sellerId: String
+        var amount: Int64
+        /// From the projection; nil while the order's events have not arrived.
+        var projected: ProjectedOrder?
+    }
+
+    struct Refund: Sendable {
+        var refundId: UUID
+        var orderId: UUID
+        var amount: Int64
+        var refundedAt: Date
+    }
+
+    var id: UUID
+    var number: Int64
+    var paymentId: UUID
+    var checkoutId: UUID
+    var buyerId: String?
+    var currency: String
+    var totalAmount: Int64
+    var sourceEventId: UUID
+    var emailed: Bool
+    var issuedAt: Date
+    var orders: [Order]
+    var refunds: [Refund]
+
+    /// `R-000042`.
+    var receiptNumber: String { Self.format(number: number) }
+
+    static func format(number: Int64) -> String {
+        let digits = String(number)
+        return "R-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
+    }
+
+    var refundedAmount: Int64 { refunds.reduce(0) { $0 + $1.amount } }
+    var netAmount: Int64 { totalAmount - refundedAmount }
+    /// Every order's lines are known, so the receipt can be emailed.
+    var isComplete: Bool { orders.allSatisfy { $0.projected != nil } }
+}
+
+/// Receipts: one per successful payment, numbered without gaps.
+struct ReceiptStore: Sendable {
+    let logger: Logger
+    let projection: ProjectionStore
+
+    /// Issues the payment's receipt with the next number; nil if it already has one. The
+    /// counter row stays locked until commit, so numbers are taken in commit order, gap-free.
+    func issue(for payment: PaymentSucceeded, buyerId: String?, source: UUID, on connection: PostgresConnection) async throws -> UUID? {
+        let last = try await connection.query(
+            "SELECT last FROM receipt_counter WHERE id FOR UPDATE", logger: logger
+        ).decode(Int64.self).all().first ?? 0
+        let existing = try await connection.query(
+            "SELECT id FROM receipts WHERE payment_id = \(payment.paymentId)", logger: logger
+        ).decode(UUID.self).all()
+        guard existing.isEmpty else { return nil }
+        let id = UUID()
+        try await connection.query("UPDATE receipt_counter SET last = \(last + 1) WHERE id", logger: logger)
+        try await connection.query(
+            """
+            INSERT INTO receipts (id, number, payment_id, checkout_id, buyer_id, currency, total_amount, source_event_id)
+            VALUES (\(id), \(last + 1), \(payment.paymentId), \(payment.checkoutId), \(buyerId), \(payment.currency),
+                    \(payment.amount), \(source))
+            """, logger: logger)
+        for (position, part) in payment.orders.enumerated() {
+            try await connection.query(
+                """
+                INSERT INTO receipt_orders (receipt_id, position, order_id, seller_id, amount)
+                VALUES (\(id), \(position), \(part.orderId), \(part.sellerId), \(part.amount))
+                """, logger: logger)
+        }
+        return id
+    }
+
+    /// Records a refund against its payment (its receipt may not exist yet); false if known.
+    func addRefund(_ refund: RefundSucceeded, at date: Date, on connection: PostgresConnection) async throws -> Bool {
+        try await !connection.query(
+            """
+            INSERT INTO receipt_refunds (refund_id, payment_id, order_id, amount, currency, refunded_at)
+            VALUES (\(refund.refundId), \(refund.paymentId), \(refund.orderId), \(refund.amount), \(refund.currency), \(date))
+            ON CONFLICT (refund_id) DO NOTHING RETURNING refund_id
+            """, logger: logger
+        ).decode(UUID.self).all().isEmpty
+    }
+
+    func receipt(_ id: UUID, on connection: PostgresConnection) async throws -> Receipt? {
+        try await receipts("SELECT \(unescaped: Self.columns) FROM receipts WHERE id = \(id)", on: connection).first
+    }
+
+    func receipt(paymentId: UUID, on connection: PostgresConnection) async throws -> Receipt? {
+        try await receipts("SELECT \(unescaped: Self.columns) FROM receipts WHERE payment_id = \(paymentId)", on: connection).first
+    }
+
+    /// Receipts of a checkout still waiting for their orders before they are emailed, locked.
+    func awaitingEmail(checkoutId: UUID, on connection: PostgresConnection) async throws -> [Receipt] {
+        try await receipts(
+            "SELECT \(unescaped: Self.columns) FROM receipts WHERE checkout_id = \(checkoutId) AND NOT emailed FOR UPDATE",
+            on: connection)
+    }
+
+    func markEmailed(_ id: UUID, buyerId: String, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            "UPDATE receipts SET emailed = true, buyer_id = COALESCE(buyer_id, \(buyerId)) WHERE id = \(id)", logger: logger)
+    }
+
+    static let columns =
+        "id, number, payment_id, checkout_id, buyer_id, currency, total_amount, source_event_id, emailed, issued_at"
+
+    private func receipts(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [Receipt] {
+        var receipts = try await connection.query(query, logger: logger).decode(
+            (UUID, Int64, UUID, UUID, String?, String, Int64, UUID, Bool, Date).self
+        ).all().map {
+            Receipt(
+                id: $0.0, number: $0.1, paymentId: $0.2, checkoutId: $0.3, buyerId: $0.4, currency: $0.5, totalAmount: $0.6,
+                sourceEventId: $0.7, emailed: $0.8, issuedAt: $0.9, orders: [], refunds: [])
+        }
+        for index in receipts.indices {
+            let parts = try await connection.query(
+                "SELECT order_id, seller_id, amount FROM receipt_orders WHERE receipt_id = \(receipts[index].id) ORDER BY position",
+                logger: logger
+            ).decode((UUID, String, Int64).self).all()
+            let projected = try await projection.orders(parts.map(\.0), on: connection)
+            receipts[index].orders = parts.map { Receipt.Order(orderId: $0.0, sellerId: $0.1, amount: $0.2, projected: projected[$0.0]) }
+            receipts[index].refunds = try await connection.query(
+                """
+                SELECT refund_id, order_id, amount, refunded_at FROM receipt_refunds
+                WHERE payment_id = \(receipts[index].paymentId) ORDER BY refunded_at, refund_id
+                """, logger: logger
+            ).decode((UUID, UUID, Int64, Date).self).all().map {
+                Receipt.Refund(refundId: $0.0, orderId: $0.1, amount: $0.2, refundedAt: $0.3)
+            }
+        }
+        return receipts
+    }
+}
