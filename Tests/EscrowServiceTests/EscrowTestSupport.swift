@@ -80,3 +80,13 @@ struct EscrowDriver {
             sourceLocation: sourceLocation)
     }
 }
+
+struct PayoutBody: Encodable {
+    var amount: Int64
+    var currency: String
+}
+
+struct RefundBody: Encodable {
+    var amount: Int64
+    var reason: String
+}

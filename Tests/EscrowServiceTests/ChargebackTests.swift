@@ -1,0 +1,106 @@
+import EventContracts
+import Foundation
+import Testing
+import TestSupport
+
+@testable import EscrowService
+
+@Suite struct ChargebackTests {
+    func chargeback(_ type: String, _ payment: PaymentSucceeded, dispute: String, status: String, amount: Int64? = nil) throws -> EventEnvelope {
+        let payload = ChargebackChanged(
+            paymentId: payment.paymentId, chargeId: payment.chargeId ?? "", disputeId: dispute, amount: amount ?? payment.amount,
+            currency: payment.currency, reason: "fraudulent", status: status,
+            orders: payment.orders.map { .init(orderId: $0.orderId, sellerId: $0.sellerId, amount: $0.amount) })
+        return EventEnvelope(
+            type: type, aggregateType: ChargebackChanged.aggregateType, aggregateId: payment.paymentId.uuidString.lowercased(),
+            correlationId: "test", producer: "payment-service", payload: try JSONValue(encoding: payload))
+    }
+
+    @Test func aChargebackAfterReleaseReversesWhatTheSellerStillHasAndBooksThePlatformsLoss() async throws {
+        try await ServiceHarness.run(.escrowService, topics: EscrowDriver.topics) { service in
+            let driver = EscrowDriver(service: service)
+            try await driver.onboard("seller-c")
+            let order = UUID()
+            let payment = try await driver.pay([(order, "seller-c", 5000)], buyer: "buyer-c")
+            try await driver.order("order.delivered", order, seller: "seller-c", buyer: "buyer-c")
+            #expect(try await driver.waitFor(order, status: "released"))
+            #expect(try await driver.balance("seller_available:seller-c") == 4750)
+
+            // The seller pays most of it out before the chargeback arrives.
+            let payout = try await service.call(
+                .post, "/api/v1/payouts", as: "seller-c", roles: ["seller"], body: PayoutBody(amount: 3000, currency: "usd"),
+                idempotencyKey: "po-1")
+            #expect(payout.status == .accepted, "\(payout.text)")
+            #expect(try await driver.balance("seller_available:seller-c") == 1750)
+
+            try await service.publish(envelope: try chargeback(ChargebackChanged.openedType, payment, dispute: "dp_1", status: "needs_response"), topic: Topic.payments)
+            #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM simulated_reversals") == 1 })
+            // Reversed as far as the seller's balance allows; the platform loses the rest.
+            #expect(try await service.database.count("SELECT amount::int FROM simulated_reversals") == 1750)
+            #expect(try await service.database.count("SELECT amount_reversed::int FROM simulated_transfers") == 1750)
+            #expect(try await driver.balance("seller_available:seller-c") == 0)
+            #expect(try await driver.balance("chargeback_losses") == -3250)
+            try await driver.expectBalanced()
+
+            // No refund on a charge under chargeback.
+            let refund = try await service.call(
+                .post, "/api/v1/admin/escrows/\(order.uuidString)/refund", as: "admin-1", roles: ["admin"],
+                body: RefundBody(amount: 100, reason: "goodwill"), idempotencyKey: "rf-1")
+            #expect(refund.status == .conflict)
+            #expect(try await service.outboxCount("refund.requested") == 0)
+
+            // A redelivered chargeback reverses nothing twice; losing it changes nothing more.
+            try await service.publish(envelope: try chargeback(ChargebackChanged.openedType, payment, dispute: "dp_1", status: "needs_response"), topic: Topic.payments)
+            try await service.publish(envelope: try chargeback(ChargebackChanged.closedType, payment, dispute: "dp_1", status: "lost"), topic: Topic.payments)
+            #expect(try await driver.waitFor(order, status: "charged_back"))
+            #expect(try await service.database.count("SELECT count(*) FROM simulated_reversals") == 1)
+            #expect(try await driver.balance("chargeback_losses") == -3250)
+            // Reconciliation: the gateway paid the payout but its report (no webhook receiver in
+            // this test) never arrived, so the ledger still has it in transit; nothing else differs.
+            #expect(try await service.eventually {
+                try await service.database.count("SELECT count(*) FROM simulated_payouts WHERE status = 'paid'") == 1
+            })
+            let report = try await service.call(.post, "/api/v1/admin/reconciliation", as: "admin-1", roles: ["admin"]).json()
+            let found = try #require(report["discrepancies"] as? [[String: Any]])
+            #expect(found.count == 1 && found.first?["kind"] as? String == "payout" && found.first?["actual"] as? String == "status paid", "\(report)")
+            let stripePayout = try #require(try await service.database.client.query(
+                "SELECT stripe_payout_id FROM payouts", logger: TestEnvironment.logger).decode(String.self).all().first)
+            try await service.publish(
+                GatewayPayoutUpdated(payoutId: stripePayout, accountId: nil, status: "paid", amount: 3000, currency: "usd", failureCode: nil),
+                topic: Topic.payments, aggregateId: stripePayout)
+            #expect(try await service.eventually { try await driver.balance("seller_paid_out:seller-c") == 3000 })
+            let again = try await service.call(.post, "/api/v1/admin/reconciliation", as: "admin-1", roles: ["admin"]).json()
+            #expect((again["discrepancies"] as? [Any])?.count == 0, "\(again)")
+            let latest = try await service.call(.get, "/api/v1/admin/reconciliation", as: "admin-1", roles: ["admin"]).json()
+            #expect(latest["id"] as? String == again["id"] as? String)
+            try await driver.expectBalanced()
+        }
+    }
+
+    @Test func aChargebackFreezesHeldFundsUntilItIsWon() async throws {
+        try await ServiceHarness.run(.escrowService, topics: EscrowDriver.topics) { service in
+            let driver = EscrowDriver(service: service)
+            try await driver.onboard("seller-w")
+            let (first, second) = (UUID(), UUID())
+            let payment = try await driver.pay([(first, "seller-w", 3000), (second, "seller-w", 1000)], buyer: "buyer-w")
+            try await service.publish(envelope: try chargeback(ChargebackChanged.openedType, payment, dispute: "dp_2", status: "needs_response"), topic: Topic.payments)
+            #expect(try await service.eventually {
+                try await service.database.count("SELECT count(*) FROM escrows WHERE chargeback_id = 'dp_2'") == 2
+            })
+            // Frozen: delivery parks the release, the buyer cannot open a dispute on top.
+            try await driver.order("order.delivered", first, seller: "seller-w", buyer: "buyer-w")
+            #expect(try await driver.waitFor(first, status: "parked"))
+            let dispute = try await service.call(
+                .post, "/api/v1/disputes", as: "buyer-w", roles: ["buyer"],
+                body: DisputeTests.Open(orderId: second, reason: "other", description: "x"))
+            #expect(dispute.status == .conflict)
+
+            // Won: the delivered order is released, the other stays held.
+            try await service.publish(envelope: try chargeback(ChargebackChanged.closedType, payment, dispute: "dp_2", status: "won"), topic: Topic.payments)
+            #expect(try await driver.waitFor(first, status: "released"))
+            #expect(try await driver.status(second) == "held")
+            #expect(try await driver.balance("chargeback_losses") == 0)
+            try await driver.expectBalanced()
+        }
+    }
+}
