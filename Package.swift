@@ -180,7 +180,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EscrowServiceTests",
-            dependencies: ["EscrowService", "ServiceRuntime", "TestSupport", "EventContracts"],
+            dependencies: ["EscrowService", "PaymentService", "ServiceRuntime", "TestSupport", "EventContracts"],
             linkerSettings: rdkafkaLinkerSettings
         ),
         .testTarget(

@@ -103,8 +103,8 @@ public struct ServiceHarness: Sendable {
     }
 
     /// Sends raw bytes with the given headers and no token (e.g. a webhook).
-    public func post(_ path: String, bytes: [UInt8], headers: HTTPFields) async throws -> HTTPReply {
-        try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(bytes: bytes)) { response in
+    public func post(_ path: String, bytes: [UInt8], headers: HTTPFields, method: HTTPRequest.Method = .post) async throws -> HTTPReply {
+        try await client.execute(uri: path, method: method, headers: headers, body: ByteBuffer(bytes: bytes)) { response in
             HTTPReply(status: response.status, body: Data(buffer: response.body), headers: response.headers)
         }
     }
