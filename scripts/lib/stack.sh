@@ -207,6 +207,8 @@ stack_up() {
             KAFKA_BROKERS="127.0.0.1:$kafka_port" \
             JWT_SECRET="$JWT_SECRET" \
             STRIPE_WEBHOOK_SECRET="$STRIPE_WEBHOOK_SECRET" \
+            STRIPE_WEBHOOK_URL="http://127.0.0.1:8082/api/v1/stripe/webhook" \
+            PUBLIC_BASE_URL="http://127.0.0.1:$port" \
             SMTP_HOST=127.0.0.1 \
             SMTP_PORT="$smtp_port" \
             LOG_FORMAT=json \
