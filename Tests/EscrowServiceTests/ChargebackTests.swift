@@ -104,3 +104,35 @@ import TestSupport
         }
     }
 }
+
+@Suite struct RefundAfterReleaseTests {
+    @Test func anAdminRefundAfterReleaseReversesTheTransferThenRefunds() async throws {
+        try await ServiceHarness.run(.escrowService, topics: EscrowDriver.topics) { service in
+            let driver = EscrowDriver(service: service)
+            try await driver.onboard("seller-a")
+            let order = UUID()
+            try await driver.pay([(order, "seller-a", 5000)], buyer: "buyer-a")
+            try await driver.order("order.delivered", order, seller: "seller-a", buyer: "buyer-a")
+            #expect(try await driver.waitFor(order, status: "released"))
+
+            let path = "/api/v1/admin/escrows/\(order.uuidString)/refund"
+            #expect(try await service.call(.post, path, as: "seller-a", roles: ["seller"], body: RefundBody(amount: 2000, reason: "x"), idempotencyKey: "k").status == .forbidden)
+            #expect(try await service.call(.post, path, as: "admin-1", roles: ["admin"], body: RefundBody(amount: 5001, reason: "too much"), idempotencyKey: "k0").status == .unprocessableContent)
+            let refund = try await service.call(.post, path, as: "admin-1", roles: ["admin"], body: RefundBody(amount: 2000, reason: "damaged in transit"), idempotencyKey: "k1")
+            #expect(refund.status == .accepted, "\(refund.text)")
+            // A retry of the same request reverses nothing twice.
+            #expect(try await service.call(.post, path, as: "admin-1", roles: ["admin"], body: RefundBody(amount: 2000, reason: "damaged in transit"), idempotencyKey: "k1").status == .accepted)
+            #expect(try await service.database.count("SELECT COALESCE(sum(amount), 0)::int FROM simulated_reversals") == 2000)
+            #expect(try await service.outboxCount("refund.requested") == 1)
+            #expect(try await driver.balance("seller_available:seller-a") == 2750)
+
+            try await service.publish(
+                RefundSucceeded(refundId: UUID(), paymentId: UUID(), orderId: order, amount: 2000, currency: "usd", orderFullyRefunded: false),
+                topic: Topic.payments, aggregateId: order.uuidString)
+            #expect(try await service.eventually { try await driver.balance("buyer_refunds") == 2000 })
+            #expect(try await driver.balance("refund_losses") == 0)
+            #expect(try await service.database.count("SELECT COALESCE(sum(amount), 0)::int FROM journal_entries WHERE account LIKE 'escrow_held:%'") == 0)
+            try await driver.expectBalanced()
+        }
+    }
+}
