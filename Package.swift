@@ -192,6 +192,11 @@ let package = Package(
             linkerSettings: rdkafkaLinkerSettings
         ),
         .testTarget(
+            name: "JourneyTests",
+            dependencies: ["TestSupport", "Messaging", "EventContracts"],
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+        .testTarget(
             name: "ServiceRuntimeTests",
             dependencies: [
                 "ServiceRuntime", "TestSupport", "OrderService", "PaymentService", "EscrowService",

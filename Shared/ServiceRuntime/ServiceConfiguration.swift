@@ -84,7 +84,9 @@ public struct ServiceConfiguration: Sendable {
             httpHost: reader.value("HTTP_HOST") ?? (production ? "0.0.0.0" : "127.0.0.1"),
             httpPort: try reader.parse("HTTP_PORT", default: service.defaultPort) { Int($0).flatMap { (1...65535).contains($0) ? $0 : nil } },
             database: database,
-            kafka: KafkaConfiguration(brokers: brokers, clientId: service.name),
+            kafka: KafkaConfiguration(
+                brokers: brokers, clientId: service.name,
+                consumerProperties: try reader.parse("KAFKA_CONSUMER_PROPERTIES", default: [:]) { Self.properties($0) }),
             topicPrefix: reader.value("KAFKA_TOPIC_PREFIX") ?? "",
             jwtSecret: jwtSecret,
             logLevel: try reader.parse("LOG_LEVEL", default: .info) { Logger.Level(rawValue: $0.lowercased()) },
@@ -93,6 +95,18 @@ public struct ServiceConfiguration: Sendable {
         )
         configuration.environment = environment
         return configuration
+    }
+
+    /// librdkafka properties as `key=value` pairs separated by commas (e.g. shorter group
+    /// timeouts for tests); nil when a pair is malformed.
+    static func properties(_ text: String) -> [String: String]? {
+        var properties: [String: String] = [:]
+        for pair in text.split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+            properties[parts[0]] = parts[1]
+        }
+        return properties
     }
 
     /// A service's own text setting, nil when unset or empty.
