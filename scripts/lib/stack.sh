@@ -20,8 +20,9 @@ _env_get() {
 }
 
 # Generates JWT_SECRET and STRIPE_WEBHOOK_SECRET once; later runs reuse .dev/secrets.env.
+# A STRIPE_WEBHOOK_SECRET in the environment (e.g. from `stripe listen`) wins for this run.
 ensure_dev_secrets() {
-    local f="$DEV_DIR/secrets.env"
+    local f="$DEV_DIR/secrets.env" from_env="${STRIPE_WEBHOOK_SECRET:-}"
     JWT_SECRET="$(_env_get "$f" JWT_SECRET)"
     STRIPE_WEBHOOK_SECRET="$(_env_get "$f" STRIPE_WEBHOOK_SECRET)"
     if [[ -z "$JWT_SECRET" || -z "$STRIPE_WEBHOOK_SECRET" ]]; then
@@ -35,6 +36,8 @@ ensure_dev_secrets() {
         mv "$f.tmp" "$f"
         info "generated secrets in $f"
     fi
+    if [[ -n "$from_env" ]]; then STRIPE_WEBHOOK_SECRET="$from_env"; fi
+    return 0
 }
 
 # _pg_running_port DIR: the port a running cluster in DIR listens on (from postmaster.pid).
