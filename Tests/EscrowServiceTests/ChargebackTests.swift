@@ -54,6 +54,11 @@ import TestSupport
             try await service.publish(envelope: try chargeback(ChargebackChanged.closedType, payment, dispute: "dp_1", status: "lost"), topic: Topic.payments)
             #expect(try await driver.waitFor(order, status: "charged_back"))
             #expect(try await service.database.count("SELECT count(*) FROM simulated_reversals") == 1)
+            // The card network gave the money back: an admin refund now would pay twice.
+            #expect(try await service.call(
+                .post, "/api/v1/admin/escrows/\(order.uuidString)/refund", as: "admin-1", roles: ["admin"],
+                body: RefundBody(amount: 100, reason: "goodwill"), idempotencyKey: "rf-2"
+            ).status == .conflict)
             #expect(try await driver.balance("chargeback_losses") == -3250)
             // Reconciliation: the gateway paid the payout but its report (no webhook receiver in
             // this test) never arrived, so the ledger still has it in transit; nothing else differs.

@@ -76,12 +76,14 @@ func freePort() throws -> Int {
                 let frozenAt = ContinuousClock.now
                 var index = 0
                 do {
-                    while ContinuousClock.now - frozenAt < .seconds(10) {
+                    // At least 10 s, and at least 10 events, however slow a loaded machine writes.
+                    while ContinuousClock.now - frozenAt < .seconds(10) || index < 10 {
                         ids.append(try await database.append(topic: topic, aggregateId: "a\(index % 5)").id.uuidString)
                         index += 1
                         try await Task.sleep(for: .milliseconds(50))
                     }
-                    #expect(try await database.unpublishedCount() > 0)
+                    // Nothing written during the outage got out, and nothing was lost either (below).
+                    #expect(try await database.unpublishedCount() == index)
                 } catch {
                     broker.thaw()
                     throw error
@@ -93,8 +95,6 @@ func freePort() throws -> Int {
             let messages = try await TopicReader.read(topic, until: ids.count, timeout: .seconds(30), brokers: broker.brokers)
             let published = Set(messages.compactMap { $0.headers["event-id"] })
             #expect(published == Set(ids.map { $0.lowercased() }))
-            // The outage really overlapped writes (how many depends on the machine's load).
-            #expect(ids.count >= 30)
         }
     }
 

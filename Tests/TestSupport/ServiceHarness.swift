@@ -37,7 +37,7 @@ public struct ServiceHarness: Sendable {
         try await TestDatabase.withSchema(prefix: definition.identity.schema, migrations: []) { database in
             var environment = [
                 "APP_ENV": "test", "DATABASE_URL": TestEnvironment.databaseURL, "DATABASE_SCHEMA": database.schema,
-                "DATABASE_MAX_CONNECTIONS": "40", "KAFKA_BROKERS": TestEnvironment.brokers, "KAFKA_TOPIC_PREFIX": prefix,
+                "DATABASE_MAX_CONNECTIONS": "20", "KAFKA_BROKERS": TestEnvironment.brokers, "KAFKA_TOPIC_PREFIX": prefix,
                 "JWT_SECRET": secret,
             ]
             environment.merge(extra) { _, new in new }

@@ -71,7 +71,7 @@ start_postgres() {
         echo "listen_addresses = '127.0.0.1'"
         echo "port = $port"
         echo "unix_socket_directories = '$dir/run'"
-        echo "max_connections = 300"
+        echo "max_connections = 800"
         if [[ "$mode" == throwaway ]]; then
             echo "fsync = off"
             echo "synchronous_commit = off"

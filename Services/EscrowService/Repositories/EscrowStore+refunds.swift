@@ -47,6 +47,12 @@ extension EscrowStore {
     /// reversal (as far as their balance allows; the platform covers the rest), then the amount
     /// is refunded. `key` identifies the request, so a retry reverses nothing twice.
     func refundAfterRelease(_ escrow: Escrow, amount: Int64, reason: String, key: String, cause: Cause, on connection: PostgresConnection) async throws -> Escrow {
+        // A lost chargeback already gave the money back through the card network.
+        guard escrow.status == .released else {
+            throw Problem.conflict(
+                "The escrow is \(escrow.status.rawValue); only a released escrow can be refunded this way.",
+                extensions: ["currentState": escrow.status.rawValue])
+        }
         guard escrow.chargebackId == nil else {
             throw Problem.conflict("The charge is under a card chargeback; no refund may be issued until it closes.")
         }
