@@ -180,7 +180,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EscrowServiceTests",
-            dependencies: ["EscrowService", "PaymentService", "ServiceRuntime", "TestSupport", "EventContracts"],
+            dependencies: [
+                "EscrowService", "PaymentService", "ServiceRuntime", "TestSupport", "EventContracts",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             linkerSettings: rdkafkaLinkerSettings
         ),
         .testTarget(
