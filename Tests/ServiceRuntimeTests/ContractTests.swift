@@ -32,6 +32,9 @@ import TestSupport
                     "--header", "Authorization: Bearer \(token)",
                 ])
             #expect(status == 0, "schemathesis against \(definition.identity.name):\n\(output)")
+            // It must really have tested: a run that generated no case proves nothing.
+            let generated = output.firstMatch(of: /(\d+) generated/).flatMap { Int($0.1) } ?? 0
+            #expect(generated > 0, "schemathesis generated no test case:\n\(output)")
         }
     }
 
