@@ -13,9 +13,7 @@ import TestSupport
 /// generated input (valid and invalid), and every status, content type and body matches the
 /// service's OpenAPI document. Bounded to a few examples per operation to keep the suite fast.
 @Suite struct ContractTests {
-    static let definitions: [ServiceDefinition] = [.orderService, .paymentService, .escrowService, .notificationService]
-
-    @Test(arguments: definitions)
+    @Test(arguments: ServiceStartupTests.definitions)
     func schemathesisFindsNoServerErrorAndNoResponseOutsideTheDocument(_ definition: ServiceDefinition) async throws {
         let python = try ProcessInfo.processInfo.environment["TEST_PYTHON"].orThrow("TEST_PYTHON (run the tests with scripts/dev test)")
         let st = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("st").path

@@ -11,9 +11,7 @@ import TestSupport
 /// Every route a service registers is in its OpenAPI document, and the document describes no
 /// route the service lacks.
 @Suite struct OpenAPIDocumentTests {
-    static let definitions: [ServiceDefinition] = [.orderService, .paymentService, .escrowService, .notificationService]
-
-    @Test(arguments: definitions)
+    @Test(arguments: ServiceStartupTests.definitions)
     func theDocumentDescribesExactlyTheRegisteredRoutes(_ definition: ServiceDefinition) async throws {
         let routes = RouteList()
         var options = RuntimeOptions()
