@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // MARK: Shared libraries
@@ -76,6 +77,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Shared/HTTPSupport"
         ),
@@ -98,6 +100,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Shared/ServiceRuntime",
             resources: [.copy("Migrations")]
@@ -222,7 +226,8 @@ func service(_ name: String, extra: [Target.Dependency] = []) -> Target {
             .product(name: "Logging", package: "swift-log"),
         ] + extra,
         path: "Services/\(name)",
-        resources: [.copy("Migrations")],
+        // OpenAPI/openapi.json is the service's contract, served at /openapi.json.
+        resources: [.copy("Migrations"), .copy("OpenAPI")],
         linkerSettings: rdkafkaLinkerSettings
     )
 }

@@ -1,6 +1,8 @@
 import EventContracts
 import Foundation
+import Logging
 import Persistence
+import PostgresNIO
 import ServiceRuntime
 import StripeClient
 
@@ -11,6 +13,8 @@ extension ServiceDefinition {
         identity: ServiceIdentity(name: "escrow-service", schema: "escrow", defaultPort: 8083),
         migrations: { try Migration.load(source: "escrow", bundle: .module) },
         consumedTopics: [Topic.payments, Topic.orders],
+        openAPIDocument: { try OpenAPIDocument.load(bundle: .module) },
+        rateLimitedRoutes: ["POST /api/v1/payouts"],
         assemble: { dependencies in
             let configuration = dependencies.configuration
             let logger = dependencies.logger
@@ -60,10 +64,27 @@ extension ServiceDefinition {
                 ReconciliationController(reconciler: reconciler, postgres: dependencies.postgres).addRoutes(to: api)
             }
             parts.publicRoutes = { router in onboardingPages.addRoutes(to: router) }
+            parts.gauges = [{ try await heldGauges(postgres: dependencies.postgres, logger: logger) }]
             parts.services = [
                 EscrowTimers(escrows: escrows, payouts: payouts, postgres: dependencies.postgres, holdLimit: holdLimit, interval: timerInterval)
             ]
             return parts
         }
     )
+
+    /// Money held in escrow per currency: the balance of every `escrow_held` ledger account
+    /// (credits are negative in the journal, so the held amount is minus their sum).
+    static func heldGauges(postgres: PostgresClient, logger: Logger) async throws -> [GaugeFamily] {
+        let rows = try await postgres.query(
+            """
+            SELECT currency, (-sum(amount))::int8 FROM journal_entries
+            WHERE account LIKE \(LedgerAccount.Kind.escrowHeld.rawValue + ":%") GROUP BY currency ORDER BY currency
+            """, logger: logger
+        ).decode((String, Int64).self).all()
+        return [
+            GaugeFamily(
+                name: "escrow_held_minor_units", help: "Money held in escrow, in minor units, per currency.",
+                samples: rows.map { .init(labels: [("currency", $0.0)], value: Double($0.1)) })
+        ]
+    }
 }

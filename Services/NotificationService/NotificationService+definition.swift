@@ -10,6 +10,7 @@ extension ServiceDefinition {
         identity: ServiceIdentity(name: "notification-service", schema: "notifications", defaultPort: 8084),
         migrations: { try Migration.load(source: "notifications", bundle: .module) },
         consumedTopics: [Topic.orders, Topic.payments, Topic.escrow],
+        openAPIDocument: { try OpenAPIDocument.load(bundle: .module) },
         assemble: { dependencies in
             let settings = try NotificationSettings(dependencies.configuration)
             let logger = dependencies.logger

@@ -9,6 +9,7 @@ extension ServiceDefinition {
         identity: ServiceIdentity(name: "order-service", schema: "orders", defaultPort: 8081),
         migrations: { try Migration.load(source: "orders", bundle: .module) },
         consumedTopics: [Topic.payments, Topic.escrow],
+        openAPIDocument: { try OpenAPIDocument.load(bundle: .module) },
         assemble: { dependencies in
             let settings = try OrderSettings(dependencies.configuration)
             let store = OrderStore(logger: dependencies.logger, topic: dependencies.topic(Topic.orders))

@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Persistence
+import PostgresNIO
 import ServiceRuntime
 import StripeClient
 
@@ -16,6 +17,8 @@ extension ServiceDefinition {
         identity: ServiceIdentity(name: "payment-service", schema: "payments", defaultPort: 8082),
         migrations: { try Migration.load(source: "payments", bundle: .module) },
         consumedTopics: [Topic.orders, Topic.escrow],
+        openAPIDocument: { try OpenAPIDocument.load(bundle: .module) },
+        rateLimitedRoutes: ["POST /api/v1/payments/create-intent", "POST /api/v1/payments/confirm"],
         assemble: { dependencies in
             let configuration = dependencies.configuration
             let logger = dependencies.logger
@@ -62,6 +65,7 @@ extension ServiceDefinition {
                     return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"received":true}"#)))
                 }
             }
+            parts.gauges = [{ try await paymentGauges(postgres: dependencies.postgres, logger: logger) }]
             parts.services = [
                 WebhookProcessor(
                     postgres: dependencies.postgres, store: store, refunds: refunds, logger: logger, wakeups: wakeups, interval: .seconds(1)),
@@ -72,6 +76,18 @@ extension ServiceDefinition {
             return parts
         }
     )
+
+    /// Payments by status (succeeded, failed, …), counted from the payments table at scrape time.
+    static func paymentGauges(postgres: PostgresClient, logger: Logger) async throws -> [GaugeFamily] {
+        let rows = try await postgres.query("SELECT status, count(*)::int8 FROM payments GROUP BY status", logger: logger)
+            .decode((String, Int64).self).all()
+        let counts = Dictionary(rows, uniquingKeysWith: +)
+        return [
+            GaugeFamily(
+                name: "payments", help: "Payments by status.",
+                samples: PaymentStatus.allCases.map { .init(labels: [("status", $0.rawValue)], value: Double(counts[$0.rawValue] ?? 0)) })
+        ]
+    }
 
     /// `STRIPE_WEBHOOK_SECRET`, comma-separated while secrets rotate; required with real Stripe
     /// in production, a fixed local secret for the simulated gateway otherwise.

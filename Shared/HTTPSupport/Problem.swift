@@ -72,6 +72,10 @@ extension Problem {
         Problem(status: .conflict, type: "/problems/conflict", title: "Conflict", detail: detail, extensions: extensions)
     }
 
+    public static func tooManyRequests(_ detail: String) -> Problem {
+        Problem(status: .tooManyRequests, type: "/problems/rate-limited", title: "Too many requests", detail: detail)
+    }
+
     public static func internalError(requestId: String) -> Problem {
         Problem(
             status: .internalServerError, type: "/problems/internal", title: "Internal server error",

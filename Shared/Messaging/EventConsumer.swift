@@ -26,11 +26,13 @@ public struct EventConsumer: Service {
     let deadLetters: KafkaProducer
     let settings: Settings
     let logger: Logger
+    let monitor: ConsumerMonitor?
 
     /// - Parameter name: the consumer group id and the inbox's consumer name (e.g. `escrow-service`).
     public init(
         name: String, topics: [String], handlers: [EventHandler], client: PostgresClient,
-        kafka: KafkaConfiguration, deadLetters: KafkaProducer, settings: Settings = .init(), logger: Logger
+        kafka: KafkaConfiguration, deadLetters: KafkaProducer, settings: Settings = .init(), logger: Logger,
+        monitor: ConsumerMonitor? = nil
     ) {
         self.name = name
         self.topics = topics
@@ -40,10 +42,12 @@ public struct EventConsumer: Service {
         self.deadLetters = deadLetters
         self.settings = settings
         self.logger = logger
+        self.monitor = monitor
     }
 
     public func run() async throws {
         let consumer = try KafkaConsumer(configuration: kafka, groupId: name, topics: topics)
+        monitor?.attach(consumer)
         logger.info("consumer started", metadata: ["group": "\(name)", "topics": "\(topics)"])
         // Checked between batches: the messages in hand are finished before shutting down.
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -60,6 +64,7 @@ public struct EventConsumer: Service {
                 batch.append(next)
             }
             for message in await process(batch) {
+                monitor?.finished(topic: message.topic)
                 do {
                     try consumer.markDone(message)
                 } catch {
@@ -67,6 +72,7 @@ public struct EventConsumer: Service {
                 }
             }
         }
+        monitor?.attach(nil)
         await consumer.close()
         logger.info("consumer stopped", metadata: ["group": "\(name)"])
     }
@@ -189,6 +195,7 @@ public struct EventConsumer: Service {
         while true {
             switch await deadLetters.send([parked]).first {
             case .success?:
+                monitor?.deadLettered(topic: message.topic)
                 logger.error(
                     "message dead-lettered",
                     metadata: ["source": "\(message.topic)/\(message.partition)@\(message.offset)", "error": "\(error)"])

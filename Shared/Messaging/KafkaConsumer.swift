@@ -1,6 +1,7 @@
 import CRdKafka
 import Foundation
 import NIOPosix
+import Synchronization
 
 /// A message as read from the broker, copied out of librdkafka's memory.
 public struct ConsumedMessage: Sendable {
@@ -18,6 +19,8 @@ public final class KafkaConsumer: Sendable {
     private let handle: SendableOpaquePointer
     /// One dedicated thread for the blocking poll and close calls.
     private let thread: NIOThreadPool
+    /// Set on the consumer's thread just before the handle is freed; work queued behind the close checks it.
+    private let destroyed = Atomic<Bool>(false)
 
     public init(configuration: KafkaConfiguration, groupId: String, topics: [String]) throws {
         var properties: [String: String] = [
@@ -85,6 +88,7 @@ public final class KafkaConsumer: Sendable {
         let handle = self.handle
         _ = try? await thread.runIfActive {
             _ = rd_kafka_consumer_close(handle.pointer)
+            self.destroyed.store(true, ordering: .sequentiallyConsistent)
             rd_kafka_destroy(handle.pointer)
         }
         try? await thread.shutdownGracefully()
@@ -121,5 +125,44 @@ extension ConsumedMessage {
                 index += 1
             }
         }
+    }
+}
+
+extension KafkaConsumer {
+    /// Lag of each assigned partition: the high watermark (cached from the last fetch, no broker
+    /// round trip) minus the position of the next message to hand out. Before a partition has
+    /// handed anything out since assignment, its committed offset (asked of the broker, 2 s at
+    /// most) stands in for the position, or the low watermark when nothing was committed yet.
+    func lag() async -> [ConsumerMonitor.PartitionLag] {
+        let handle = self.handle
+        let result = try? await thread.runIfActive { () -> [ConsumerMonitor.PartitionLag] in
+            guard !self.destroyed.load(ordering: .sequentiallyConsistent) else { return [] }
+            var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+            guard rd_kafka_assignment(handle.pointer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else { return [] }
+            defer { rd_kafka_topic_partition_list_destroy(assignment) }
+            guard assignment.pointee.cnt > 0, rd_kafka_position(handle.pointer, assignment) == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                return []
+            }
+            let positions = (0..<Int(assignment.pointee.cnt)).map { assignment.pointee.elems[$0].offset }
+            let committed = rd_kafka_topic_partition_list_copy(assignment)!
+            defer { rd_kafka_topic_partition_list_destroy(committed) }
+            if positions.contains(where: { $0 < 0 }) {
+                _ = rd_kafka_committed(handle.pointer, committed, 2000)
+            }
+            var lags: [ConsumerMonitor.PartitionLag] = []
+            for index in 0..<Int(assignment.pointee.cnt) {
+                let entry = assignment.pointee.elems[index]
+                var low: Int64 = -1
+                var high: Int64 = -1
+                guard rd_kafka_get_watermark_offsets(handle.pointer, entry.topic, entry.partition, &low, &high)
+                    == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0
+                else { continue }
+                let stored = committed.pointee.elems[index].offset
+                let position = positions[index] >= 0 ? positions[index] : (stored >= 0 ? stored : max(low, 0))
+                lags.append(.init(topic: String(cString: entry.topic), partition: entry.partition, lag: max(0, high - position)))
+            }
+            return lags
+        }
+        return result ?? []
     }
 }

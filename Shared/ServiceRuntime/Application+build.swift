@@ -2,8 +2,10 @@ import HTTPSupport
 import Hummingbird
 import Logging
 import Messaging
+import Metrics
 import Persistence
 import PostgresNIO
+import Prometheus
 import ServiceLifecycle
 
 /// Options that tests change; production uses the defaults.
@@ -12,6 +14,11 @@ public struct RuntimeOptions: Sendable {
     public var consumer = EventConsumer.Settings()
     /// Extra librdkafka properties for the consumer (e.g. fast group timeouts in tests).
     public var consumerProperties: [String: String] = [:]
+    /// Where the application's metrics go and `/metrics` reads them; `ServiceMain` passes the
+    /// registry it bootstrapped swift-metrics with, tests get one per application.
+    public var metricsRegistry = PrometheusCollectorRegistry()
+    /// Filled with the registered routes when set (tests).
+    public var routes: RouteList?
 
     public init() {}
 }
@@ -29,6 +36,9 @@ public func buildApplication(
     let boundPort = BoundPort()
     let dependencies = ServiceDependencies(configuration: configuration, postgres: postgres, logger: logger, boundPort: boundPort)
     let migrations = try MessagingMigrations.all() + IdempotencyStore.migrations() + definition.migrations()
+    let openAPIDocument = try definition.openAPIDocument()
+    let metrics = PrometheusMetricsFactory(registry: options.metricsRegistry)
+    let consumerMonitor = ConsumerMonitor(factory: metrics)
 
     var services: [any Service] = [
         postgres,
@@ -60,21 +70,35 @@ public func buildApplication(
                     name: configuration.topicPrefix + configuration.serviceName,
                     topics: definition.consumedTopics.map(configuration.topic),
                     handlers: handlers, client: postgres, kafka: kafka, deadLetters: producer,
-                    settings: options.consumer, logger: logger)))
+                    settings: options.consumer, logger: logger, monitor: consumerMonitor)))
     }
 
     let router = Router(context: AppRequestContext.self)
+    if !configuration.corsAllowedOrigins.isEmpty {
+        router.add(middleware: AllowedOriginsCORSMiddleware(origins: configuration.corsAllowedOrigins))
+    }
     router.add(middleware: RequestIdMiddleware())
+    router.add(middleware: HTTPMetricsMiddleware(factory: metrics))
     router.add(middleware: ProblemMiddleware())
     HealthController(postgres: postgres, producer: producer, gate: gate).addRoutes(to: router)
+    MetricsController(
+        registry: options.metricsRegistry, postgres: postgres, monitor: consumerMonitor, collectors: parts.gauges, logger: logger
+    ).addRoutes(to: router)
+    OpenAPIDocument.addRoute(openAPIDocument, to: router)
     parts.publicRoutes(router)
     let authenticator = await JWTAuthenticator(secret: configuration.jwtSecret)
     let api = router.group("api/v1").add(middleware: AuthMiddleware(authenticator: authenticator))
+    if !definition.rateLimitedRoutes.isEmpty {
+        api.add(
+            middleware: RateLimitMiddleware(
+                limiter: RateLimiter(limit: configuration.rateLimit), routes: definition.rateLimitedRoutes))
+    }
     api.get("whoami") { _, context in
         let user = try context.requireUser()
         return WhoAmI(id: user.id, roles: user.roles.map(\.rawValue).sorted(), email: user.email)
     }
     parts.routes(api)
+    options.routes?.set(router.routes.map { "\($0.method.rawValue) \($0.path)" })
 
     return Application(
         router: router,

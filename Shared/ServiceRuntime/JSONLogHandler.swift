@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import Synchronization
 
-/// Writes one JSON object per line: time, level, service, label, message, and metadata.
+/// Writes one JSON object per line: time, level, service, label, message, and metadata, with
+/// secrets and card data masked (`LogRedaction`).
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
@@ -20,20 +21,24 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        guard var line = Self.line(event: event, metadata: metadata, service: service, label: label) else { return }
+        line.append(0x0A)
+        Self.output.withLock { _ in FileHandle.standardOutput.write(line) }
+    }
+
+    /// One log line's JSON (without the newline).
+    static func line(event: LogEvent, metadata: Logger.Metadata, service: String, label: String) -> Data? {
         var fields: [String: Any] = [
             "time": Date().formatted(Self.timeFormat),
             "level": event.level.rawValue,
             "service": service,
             "logger": label,
-            "message": "\(event.message)",
+            "message": LogRedaction.redact("\(event.message)"),
         ]
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new }) {
-            fields[key] = Self.unpack(value)
+            fields[key] = LogRedaction.isSensitive(key: key) ? LogRedaction.mask : unpack(value)
         }
-        guard var line = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])
-        else { return }
-        line.append(0x0A)
-        Self.output.withLock { _ in FileHandle.standardOutput.write(line) }
+        return try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])
     }
 
     private static let output = Mutex(())
@@ -41,10 +46,13 @@ public struct JSONLogHandler: LogHandler {
 
     private static func unpack(_ value: Logger.MetadataValue) -> Any {
         switch value {
-        case .string(let string): return string
-        case .stringConvertible(let convertible): return convertible.description
+        case .string(let string): return LogRedaction.redact(string)
+        case .stringConvertible(let convertible): return LogRedaction.redact(convertible.description)
         case .array(let array): return array.map(unpack)
-        case .dictionary(let dictionary): return dictionary.mapValues(unpack)
+        case .dictionary(let dictionary):
+            return Dictionary(uniqueKeysWithValues: dictionary.map { key, value in
+                (key, LogRedaction.isSensitive(key: key) ? LogRedaction.mask : unpack(value))
+            })
         }
     }
 }

@@ -27,6 +27,10 @@ public struct ServiceConfiguration: Sendable {
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
     public var outboxRetention: Duration
+    /// Browser origins allowed by CORS (exact matches, e.g. `https://shop.example`); none by default.
+    public var corsAllowedOrigins: [String] = []
+    /// The per-user limit on the rate-limited routes (payments, payouts), per instance.
+    public var rateLimit = RateLimiter.Limit(perMinute: 30, burst: 10)
     /// The whole environment, for a service's own settings (see `setting(_:default:)`).
     public var environment: [String: String] = [:]
 
@@ -53,7 +57,8 @@ public struct ServiceConfiguration: Sendable {
 
     /// Reads `APP_ENV`, `HTTP_HOST`, `HTTP_PORT`, `DATABASE_URL`, `DATABASE_SCHEMA`,
     /// `DATABASE_MAX_CONNECTIONS`, `KAFKA_BROKERS`, `KAFKA_TOPIC_PREFIX`, `JWT_SECRET`,
-    /// `LOG_LEVEL`, `LOG_FORMAT`, `OUTBOX_RETENTION_HOURS`.
+    /// `LOG_LEVEL`, `LOG_FORMAT`, `OUTBOX_RETENTION_HOURS`, `CORS_ALLOWED_ORIGINS` (comma-separated),
+    /// `RATE_LIMIT_PER_MINUTE`, `RATE_LIMIT_BURST`.
     public static func fromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment, service: ServiceIdentity
     ) throws -> ServiceConfiguration {
@@ -93,6 +98,12 @@ public struct ServiceConfiguration: Sendable {
             logFormat: try reader.parse("LOG_FORMAT", default: .json) { LogFormat(rawValue: $0.lowercased()) },
             outboxRetention: .seconds(3600 * (try reader.parse("OUTBOX_RETENTION_HOURS", default: 168) { Int($0) }))
         )
+        configuration.corsAllowedOrigins = (reader.value("CORS_ALLOWED_ORIGINS") ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let positive: (String) -> Int? = { Int($0).flatMap { $0 > 0 ? $0 : nil } }
+        configuration.rateLimit = RateLimiter.Limit(
+            perMinute: try reader.parse("RATE_LIMIT_PER_MINUTE", default: 30, positive),
+            burst: try reader.parse("RATE_LIMIT_BURST", default: 10, positive))
         configuration.environment = environment
         return configuration
     }

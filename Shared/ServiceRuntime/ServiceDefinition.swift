@@ -1,3 +1,4 @@
+import Foundation
 import HTTPSupport
 import Hummingbird
 import Logging
@@ -17,16 +18,25 @@ public struct ServiceDefinition: Sendable {
     public var consumedTopics: [String]
     /// Builds the service's handlers, routes and background work from the shared dependencies.
     public var assemble: @Sendable (ServiceDependencies) throws -> ServiceParts
+    /// The service's OpenAPI document (see `OpenAPIDocument.load`), served at `/openapi.json`.
+    public var openAPIDocument: @Sendable () throws -> Data
+    /// Routes limited per user (`RATE_LIMIT_PER_MINUTE`, `RATE_LIMIT_BURST`), as
+    /// `"<METHOD> <route pattern>"`, e.g. `"POST /api/v1/payouts"`.
+    public var rateLimitedRoutes: Set<String>
 
     public init(
         identity: ServiceIdentity,
         migrations: @escaping @Sendable () throws -> [Migration],
         consumedTopics: [String] = [],
+        openAPIDocument: @escaping @Sendable () throws -> Data,
+        rateLimitedRoutes: Set<String> = [],
         assemble: @escaping @Sendable (ServiceDependencies) throws -> ServiceParts = { _ in ServiceParts() }
     ) {
         self.identity = identity
         self.migrations = migrations
         self.consumedTopics = consumedTopics
+        self.openAPIDocument = openAPIDocument
+        self.rateLimitedRoutes = rateLimitedRoutes
         self.assemble = assemble
     }
 }
@@ -41,6 +51,8 @@ public struct ServiceParts {
     public var publicRoutes: (Router<AppRequestContext>) -> Void = { _ in }
     /// Background work (timers, processors) started after migrations, stopped before the relay.
     public var services: [any Service] = []
+    /// Domain gauges read at each `/metrics` scrape (e.g. money held per currency).
+    public var gauges: [GaugeCollector] = []
 
     public init() {}
 }
@@ -74,5 +86,19 @@ public final class BoundPort: Sendable {
 
     func set(_ value: Int?) {
         port.withLock { $0 = value }
+    }
+}
+
+/// The routes a built application registered, as `"<METHOD> <route pattern>"` (for tests that
+/// hold the router to the OpenAPI document).
+public final class RouteList: Sendable {
+    private let routes = Mutex<[String]>([])
+
+    public init() {}
+
+    public var all: [String] { routes.withLock { $0 } }
+
+    func set(_ value: [String]) {
+        routes.withLock { $0 = value }
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 
 /// The whole of a service's `main`: read configuration, set up logging once, build, run
 /// until SIGTERM/SIGINT.
@@ -21,6 +23,9 @@ public enum ServiceMain {
             handler.logLevel = configuration.logLevel
             return handler
         }
+        // One registry for the process: swift-metrics users (libraries) and /metrics share it.
+        let options = RuntimeOptions()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: options.metricsRegistry))
         var logger = Logger(label: configuration.serviceName)
         logger.logLevel = configuration.logLevel
         logger.info(
@@ -30,7 +35,7 @@ public enum ServiceMain {
                 "schema": "\(configuration.database.schema)", "brokers": "\(configuration.kafka.brokers)",
             ])
         do {
-            let app = try await buildApplication(definition, configuration: configuration, logger: logger)
+            let app = try await buildApplication(definition, configuration: configuration, options: options, logger: logger)
             try await app.runService()
         } catch {
             logger.critical("service stopped with an error", metadata: ["error": "\(error)"])

@@ -1,0 +1,56 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import ServiceRuntime
+
+@Suite struct LogRedactionTests {
+    func logged(_ message: Logger.Message, _ metadata: Logger.Metadata = [:]) throws -> [String: Any] {
+        let event = LogEvent(level: .info, message: message, metadata: metadata, source: "test", file: #file, function: #function, line: #line)
+        let line = try #require(JSONLogHandler.line(event: event, metadata: ["correlation_id": "req-1"], service: "svc", label: "test"))
+        return try #require(try JSONSerialization.jsonObject(with: line) as? [String: Any])
+    }
+
+    @Test func secretsUnderSensitiveKeysAreMaskedWhole() throws {
+        let fields = try logged(
+            "calling the gateway",
+            [
+                "authorization": "Basic dXNlcjpwYXNz", "smtp_password": "hunter2-hunter2", "STRIPE_WEBHOOK_SECRET": "abc",
+                "request": .dictionary(["api_key": "k-123", "path": "/api/v1/payments"]), "order_id": "o-1",
+            ])
+        #expect(fields["authorization"] as? String == "[REDACTED]")
+        #expect(fields["smtp_password"] as? String == "[REDACTED]")
+        #expect(fields["STRIPE_WEBHOOK_SECRET"] as? String == "[REDACTED]")
+        let request = try #require(fields["request"] as? [String: Any])
+        #expect(request["api_key"] as? String == "[REDACTED]")
+        #expect(request["path"] as? String == "/api/v1/payments")
+        #expect(fields["order_id"] as? String == "o-1")
+        #expect(fields["correlation_id"] as? String == "req-1")
+        #expect(fields["service"] as? String == "svc")
+        #expect(fields["level"] as? String == "info")
+    }
+
+    @Test func tokensKeysAndCardNumbersAreMaskedInsideAnyText() throws {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLWJ5dGVz"
+        let fields = try logged(
+            "header was Bearer \(jwt) and key sk_test_51Habc123XYZ",
+            [
+                "error": "stripe said: invalid whsec_abcDEF123 for pi_3Nabc_secret_xyz789; card 4242 4242 4242 4242 declined",
+                "amount": "424242424242",
+            ])
+        let message = try #require(fields["message"] as? String)
+        #expect(!message.contains(jwt) && !message.contains("eyJ") && !message.contains("sk_test_"))
+        #expect(message.hasPrefix("header was [REDACTED] and key [REDACTED]"))
+        let error = try #require(fields["error"] as? String)
+        #expect(!error.contains("whsec_abcDEF123") && !error.contains("_secret_xyz789") && !error.contains("4242 4242 4242 4242"))
+        #expect(error.contains("stripe said: invalid [REDACTED]"))
+        // Twelve digits is an amount, not a card number.
+        #expect(fields["amount"] as? String == "424242424242")
+    }
+
+    @Test func numbersThatFailTheLuhnCheckAreKept() {
+        #expect(LogRedaction.isLuhnValid("4242424242424242"))
+        #expect(!LogRedaction.isLuhnValid("4242424242424241"))
+        #expect(LogRedaction.redact("offset 4242424242424241 reached") == "offset 4242424242424241 reached")
+    }
+}
