@@ -34,7 +34,8 @@ import TestSupport
             #expect(try await driver.balance("seller_available:seller-c") == 1750)
 
             try await service.publish(envelope: try chargeback(ChargebackChanged.openedType, payment, dispute: "dp_1", status: "needs_response"), topic: Topic.payments)
-            #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM simulated_reversals") == 1 })
+            // The escrow's frozen state commits with the ledger (the gateway's record commits first).
+            #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM escrows WHERE chargeback_id = 'dp_1'") == 1 })
             // Reversed as far as the seller's balance allows; the platform loses the rest.
             #expect(try await service.database.count("SELECT amount::int FROM simulated_reversals") == 1750)
             #expect(try await service.database.count("SELECT amount_reversed::int FROM simulated_transfers") == 1750)
