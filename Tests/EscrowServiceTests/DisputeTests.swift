@@ -129,3 +129,36 @@ import TestSupport
         }
     }
 }
+
+@Suite struct CorrelationTests {
+    /// The request's `X-Request-ID` is the correlation id of every event it causes, and an event's
+    /// correlation id is carried into the events its handling causes.
+    @Test func theCorrelationIdFlowsFromTheRequestThroughEveryEventItCauses() async throws {
+        try await ServiceHarness.run(.escrowService, topics: EscrowDriver.topics) { service in
+            let driver = EscrowDriver(service: service)
+            try await driver.onboard("seller-k")
+            let (disputed, cancelled) = (UUID(), UUID())
+            try await driver.pay([(disputed, "seller-k", 1200), (cancelled, "seller-k", 800)], buyer: "buyer-k")
+
+            let body = try EventCoding.encoder.encode(DisputeTests.Open(orderId: disputed, reason: "damaged", description: "Cracked."))
+            let reply = try await service.post(
+                "/api/v1/disputes", bytes: Array(body),
+                headers: [
+                    .authorization: "Bearer \(try await service.token("buyer-k", ["buyer"]))", .contentType: "application/json",
+                    .requestId: "req-journey-42",
+                ])
+            #expect(reply.status == .created)
+            #expect(reply.headers[.requestId] == "req-journey-42")
+            #expect(try await service.database.count(
+                "SELECT count(*) FROM outbox WHERE event_type = 'dispute.opened' AND correlation_id = 'req-journey-42'") == 1)
+
+            // An order event's correlation id (the driver sends "test") is carried into the refund it causes.
+            try await driver.order("order.cancelled", cancelled, seller: "seller-k", buyer: "buyer-k", refundRequired: true)
+            #expect(try await service.eventually { try await service.outboxCount("refund.requested") == 1 })
+            #expect(try await service.database.count(
+                "SELECT count(*) FROM outbox WHERE event_type = 'refund.requested' AND correlation_id = 'test'") == 1)
+            #expect(try await service.database.count(
+                "SELECT count(*) FROM outbox WHERE correlation_id NOT IN ('req-journey-42', 'test') AND event_type NOT LIKE 'seller.%'") == 0)
+        }
+    }
+}
