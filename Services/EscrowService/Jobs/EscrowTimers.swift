@@ -35,11 +35,12 @@ struct EscrowTimers: Service, CustomStringConvertible {
 
     @discardableResult
     func runDue() async throws -> (flagged: Int, resubmitted: Int) {
+        let seconds = holdLimit.components.seconds
+        let reason = "held longer than " + (seconds % 86_400 == 0 ? "\(seconds / 86_400) days" : "\(seconds) seconds")
         let flagged = try await postgres.inTransaction(logger: logger) { connection in
             let rows = try await connection.query(
                 """
-                UPDATE escrows SET flagged_at = now(), updated_at = now(),
-                    flag_reason = 'held longer than ' || \(Int(holdLimit.components.seconds / 86_400)) || ' days'
+                UPDATE escrows SET flagged_at = now(), updated_at = now(), flag_reason = \(reason)
                 WHERE id IN (
                     SELECT id FROM escrows WHERE flagged_at IS NULL AND status IN ('held', 'parked')
                       AND created_at < now() - make_interval(secs => \(Double(holdLimit.components.seconds)))
