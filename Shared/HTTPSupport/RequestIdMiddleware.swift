@@ -1,3 +1,4 @@
+import EventContracts
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -16,7 +17,7 @@ public struct RequestIdMiddleware: RouterMiddleware {
         let requestId = request.headers[.requestId].flatMap(Self.accept) ?? UUID().uuidString.lowercased()
         context.requestId = requestId
         context.logger[metadataKey: "correlation_id"] = "\(requestId)"
-        var response = try await next(request, context)
+        var response = try await CorrelationScope.$id.withValue(requestId) { try await next(request, context) }
         response.headers[.requestId] = requestId
         return response
     }

@@ -179,7 +179,9 @@ public struct EventConsumer: Service {
             logger.debug("duplicate event ignored")
             return
         }
-        try await handler.handle(EventContext(envelope: envelope, connection: connection, logger: logger, producer: name))
+        try await CorrelationScope.$id.withValue(envelope.correlationId) {
+            try await handler.handle(EventContext(envelope: envelope, connection: connection, logger: logger, producer: name))
+        }
     }
 
     /// Parks the message on `<topic>.dlq`; retries the broker until it accepts or shutdown begins.

@@ -1,3 +1,4 @@
+import EventContracts
 import Foundation
 import Logging
 import Synchronization
@@ -7,6 +8,8 @@ import Synchronization
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
+    /// Metadata of the work in progress (the correlation id, see `CorrelationScope`).
+    public var metadataProvider: Logger.MetadataProvider?
     let label: String
     let service: String
 
@@ -21,9 +24,15 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        guard var line = Self.line(event: event, metadata: metadata, service: service, label: label) else { return }
+        guard var line = render(event) else { return }
         line.append(0x0A)
         Self.output.withLock { _ in FileHandle.standardOutput.write(line) }
+    }
+
+    /// The line for `event`, with the provider's metadata (the handler's own wins over it).
+    func render(_ event: LogEvent) -> Data? {
+        let metadata = (metadataProvider?.get() ?? [:]).merging(self.metadata) { _, own in own }
+        return Self.line(event: event, metadata: metadata, service: service, label: label)
     }
 
     /// One log line's JSON (without the newline).
@@ -54,5 +63,12 @@ public struct JSONLogHandler: LogHandler {
                 (key, LogRedaction.isSensitive(key: key) ? LogRedaction.mask : unpack(value))
             })
         }
+    }
+}
+
+extension Logger.MetadataProvider {
+    /// `correlation_id` of the request or event being handled, for every log line written meanwhile.
+    public static let correlation = Logger.MetadataProvider {
+        CorrelationScope.id.map { ["correlation_id": .string($0)] } ?? [:]
     }
 }

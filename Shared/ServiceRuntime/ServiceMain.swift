@@ -15,14 +15,16 @@ public enum ServiceMain {
             FileHandle.standardError.write(Data("\(definition.identity.name): \(error)\n".utf8))
             exit(78)  // EX_CONFIG
         }
-        LoggingSystem.bootstrap { label in
-            var handler: any LogHandler =
-                configuration.logFormat == .json
-                ? JSONLogHandler(label: label, service: configuration.serviceName)
-                : StreamLogHandler.standardOutput(label: label)
-            handler.logLevel = configuration.logLevel
-            return handler
-        }
+        LoggingSystem.bootstrap(
+            { label, provider in
+                var handler: any LogHandler =
+                    configuration.logFormat == .json
+                    ? JSONLogHandler(label: label, service: configuration.serviceName)
+                    : StreamLogHandler.standardOutput(label: label, metadataProvider: provider)
+                handler.metadataProvider = provider
+                handler.logLevel = configuration.logLevel
+                return handler
+            }, metadataProvider: .correlation)
         // One registry for the process: swift-metrics users (libraries) and /metrics share it.
         let options = RuntimeOptions()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: options.metricsRegistry))

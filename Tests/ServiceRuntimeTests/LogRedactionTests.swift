@@ -1,3 +1,4 @@
+import EventContracts
 import Foundation
 import Logging
 import Testing
@@ -52,5 +53,34 @@ import Testing
         #expect(LogRedaction.isLuhnValid("4242424242424242"))
         #expect(!LogRedaction.isLuhnValid("4242424242424241"))
         #expect(LogRedaction.redact("offset 4242424242424241 reached") == "offset 4242424242424241 reached")
+    }
+}
+
+@Suite struct CorrelationLoggingTests {
+    static func render(_ handler: JSONLogHandler) throws -> [String: Any] {
+        let event = LogEvent(level: .info, message: "work", metadata: nil, source: "test", file: #file, function: #function, line: #line)
+        let line = try #require(handler.render(event))
+        return try #require(try JSONSerialization.jsonObject(with: line) as? [String: Any])
+    }
+
+    /// Any logger, not only the request's, writes the correlation id of the work in progress.
+    @Test func everyLineWrittenDuringAPieceOfWorkCarriesItsCorrelationId() async throws {
+        var handler = JSONLogHandler(label: "store", service: "escrow-service")
+        handler.metadataProvider = .correlation
+        let outside = try Self.render(handler)
+        #expect(outside["correlation_id"] == nil)
+        try await CorrelationScope.$id.withValue("req-77") {
+            let line = try Self.render(handler)
+            #expect(line["correlation_id"] as? String == "req-77")
+            let child = handler
+            let inner = Task { try Self.render(child)["correlation_id"] as? String }
+            let fromChild = try await inner.value
+            #expect(fromChild == "req-77")
+        }
+        handler[metadataKey: "correlation_id"] = "explicit"
+        try await CorrelationScope.$id.withValue("req-78") {
+            let line = try Self.render(handler)
+            #expect(line["correlation_id"] as? String == "explicit")
+        }
     }
 }
