@@ -126,6 +126,9 @@ extension ServiceHarness {
                 RefundRequested(requestId: UUID(), orderId: orders[0], amount: 2500, currency: "usd", reason: "cancelled before shipment"),
                 topic: Topic.escrow, aggregateId: orders[0].uuidString)
             #expect(try await service.eventually { try await service.outboxCount("refund.succeeded") == 1 })
+            // The answer carries the request's correlation id (the harness publishes with "test").
+            #expect(try await service.database.count(
+                "SELECT count(*) FROM outbox WHERE event_type = 'refund.succeeded' AND correlation_id = 'test'") == 1)
             // Asking again for more than is left is refused with refund.failed, not an error loop.
             try await service.publish(
                 RefundRequested(requestId: UUID(), orderId: orders[0], amount: 1, currency: "usd", reason: "again"),

@@ -34,7 +34,8 @@ struct AdminRefundsController: Sendable {
         let response = try await idempotency.run(request: request, context: context, body: raw) { connection in
             let refund = try await refunds.request(
                 paymentId: body.paymentId, orderId: body.orderId, amount: body.amount, reason: reason,
-                requestedBy: "admin:\(admin.id)", key: "admin:\(admin.id):\(key)", on: connection, store: payments)
+                requestedBy: "admin:\(admin.id)", key: "admin:\(admin.id):\(key)", correlationId: context.requestId, on: connection,
+                store: payments)
             return try .init(status: .accepted, body: refund)
         }
         wake()

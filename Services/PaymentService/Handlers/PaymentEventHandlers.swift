@@ -26,6 +26,7 @@ struct PaymentEventHandlers: Sendable {
                     _ = try await refunds.request(
                         paymentId: paymentId, orderId: event.orderId, amount: event.amount, reason: event.reason,
                         requestedBy: "event:\(context.envelope.producer)", key: "event:\(event.requestId.uuidString.lowercased())",
+                        correlationId: context.envelope.correlationId,
                         on: context.connection, store: store)
                     wakeRefunds()
                 } catch let problem as Problem {

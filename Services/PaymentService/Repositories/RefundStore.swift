@@ -28,7 +28,7 @@ struct RefundStore: Sendable {
     /// Records a refund request, or throws a problem saying why it is refused. A request with
     /// a key seen before returns the refund it created.
     func request(
-        paymentId: UUID, orderId: UUID?, amount: Int64, reason: String, requestedBy: String, key: String,
+        paymentId: UUID, orderId: UUID?, amount: Int64, reason: String, requestedBy: String, key: String, correlationId: String,
         on connection: PostgresConnection, store: PaymentStore
     ) async throws -> RefundRecord {
         if let existing = try await find(key: key, on: connection) { return existing }
@@ -69,12 +69,19 @@ struct RefundStore: Sendable {
             status: "requested", stripeRefundId: nil, failureReason: nil)
         try await connection.query(
             """
-            INSERT INTO refunds (id, payment_id, order_id, amount, currency, reason, status, requested_by, request_key)
+            INSERT INTO refunds (id, payment_id, order_id, amount, currency, reason, status, requested_by, request_key, correlation_id)
             VALUES (\(refund.id), \(refund.paymentId), \(refund.orderId), \(amount), \(refund.currency), \(reason), 'requested',
-                \(requestedBy), \(key))
+                \(requestedBy), \(key), \(correlationId))
             """, logger: logger)
         try await store.trail(payment.id, "refund_requested", "\(amount) for order \(order.orderNumber): \(reason)", on: connection)
         return refund
+    }
+
+    /// The correlation id of what asked for the refund (older rows: the refund's own).
+    func correlationId(of id: UUID, on connection: PostgresConnection) async throws -> String {
+        let rows = try await connection.query("SELECT correlation_id FROM refunds WHERE id = \(id)", logger: logger)
+            .decode(String?.self).all()
+        return (rows.first ?? nil) ?? "refund:\(id.uuidString.lowercased())"
     }
 
     /// Refunds waiting for the gateway, oldest first.

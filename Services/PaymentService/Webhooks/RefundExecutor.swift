@@ -53,11 +53,12 @@ struct RefundExecutor: Service, CustomStringConvertible {
     private func execute(_ id: UUID) async throws {
         try await postgres.inTransaction(logger: logger) { connection in
             guard let refund = try await refunds.lock(id, on: connection), refund.status == "requested" else { return }
+            let correlation = try await refunds.correlationId(of: id, on: connection)
             let chargeId = try await connection.query(
                 "SELECT charge_id FROM payments WHERE id = \(refund.paymentId)", logger: logger
             ).decode(String?.self).all().first ?? nil
             guard let chargeId else {
-                try await refunds.failed(refund, reason: "no charge recorded", correlationId: "refund:\(id)", on: connection, store: payments)
+                try await refunds.failed(refund, reason: "no charge recorded", correlationId: correlation, on: connection, store: payments)
                 return
             }
             do {
@@ -65,12 +66,12 @@ struct RefundExecutor: Service, CustomStringConvertible {
                     chargeId: chargeId, amount: refund.amount, currency: refund.currency, reason: refund.reason,
                     idempotencyKey: "refund-\(refund.id.uuidString.lowercased())")
                 if result.status == "failed" || result.status == "canceled" {
-                    try await refunds.failed(refund, reason: "gateway: \(result.status ?? "failed")", correlationId: "refund:\(id)", on: connection, store: payments)
+                    try await refunds.failed(refund, reason: "gateway: \(result.status ?? "failed")", correlationId: correlation, on: connection, store: payments)
                 } else {
-                    try await refunds.succeeded(refund, stripeRefundId: result.id, correlationId: "refund:\(id)", on: connection, store: payments)
+                    try await refunds.succeeded(refund, stripeRefundId: result.id, correlationId: correlation, on: connection, store: payments)
                 }
             } catch let error as StripeError where !error.isRetriable {
-                try await refunds.failed(refund, reason: error.code ?? error.kind.rawValue, correlationId: "refund:\(id)", on: connection, store: payments)
+                try await refunds.failed(refund, reason: error.code ?? error.kind.rawValue, correlationId: correlation, on: connection, store: payments)
             }
         }
     }
