@@ -34,6 +34,22 @@ import TestSupport
         }
     }
 
+    /// The dispute's event can overtake the order's (different topics): the mail still names the amount.
+    @Test func aDisputeAheadOfItsOrderStillShowsTheAmount() async throws {
+        let admin = "ops-\(UUID().uuidString.prefix(8).lowercased())@escrowmarket.test"
+        try await ServiceHarness.notifications(environment: ["NOTIFY_ADMIN_EMAIL": admin]) { service in
+            let fixture = Fixture()
+            let dispute = DisputeOpened(
+                disputeId: UUID(), orderId: UUID(), reason: "damaged", buyerId: fixture.buyer, sellerId: fixture.seller,
+                description: nil, amount: 4_599, currency: "usd")
+            try await service.publish(dispute, topic: Topic.escrow, aggregateId: dispute.disputeId.uuidString)
+            let sink = MailSink.shared
+            #expect(try await service.eventually { try sink.messages(to: admin).contains { $0.kind == "admin_dispute_opened" } })
+            let mail = try sink.messages(to: admin).first { $0.kind == "admin_dispute_opened" }.orThrow("admin mail")
+            #expect(try mail.part("text/plain").orThrow("text").content.contains("($45.99)"))
+        }
+    }
+
     @Test func sellersHearAboutReleasesPayoutsAndOnboarding() async throws {
         try await ServiceHarness.notifications { service in
             let fixture = Fixture()

@@ -62,7 +62,7 @@ extension NotificationEventHandlers {
     func disputeOpened(_ event: DisputeOpened, _ context: EventContext) async throws {
         let order = try await projection.order(event.orderId, on: context.connection)
         var model: [String: Any] = [
-            "order": orderModel(event.orderId, order), "reason": event.reason,
+            "order": orderModel(event.orderId, order, amount: event.amount, currency: event.currency), "reason": event.reason,
             "disputeId": event.disputeId.uuidString.lowercased(),
             "link": models.link("/admin/disputes/\(event.disputeId.uuidString.lowercased())"),
         ]

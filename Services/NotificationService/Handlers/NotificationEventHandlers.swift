@@ -151,9 +151,13 @@ struct NotificationEventHandlers: Sendable {
     }
 
     /// The order's template values, or its id when its events have not arrived.
-    func orderModel(_ id: UUID, _ order: ProjectedOrder?) -> [String: Any] {
+    /// The order as projected; when its event has not arrived yet (topics are not ordered with
+    /// each other), its id and, where the event at hand carries it, the amount.
+    func orderModel(_ id: UUID, _ order: ProjectedOrder?, amount: Int64? = nil, currency: String? = nil) -> [String: Any] {
         if let order { return models.order(order) }
-        return ["orderNumber": id.uuidString.lowercased(), "url": models.link("/orders/\(id.uuidString.lowercased())")]
+        var model: [String: Any] = ["orderNumber": id.uuidString.lowercased(), "url": models.link("/orders/\(id.uuidString.lowercased())")]
+        if let amount, let currency { model["total"] = MoneyFormat.format(amount, currency) }
+        return model
     }
 }
 
