@@ -10,8 +10,8 @@ import TestSupport
 @testable import ServiceRuntime
 
 /// Runs schemathesis against each live service with a token holding every role: no 5xx for any
-/// generated input (valid and invalid), and every status, content type and body matches the
-/// service's OpenAPI document. Bounded to a few examples per operation to keep the suite fast.
+/// generated input (valid and invalid), input that breaks the document is refused, and every
+/// status, content type and body matches the service's OpenAPI document. Bounded to a few examples per operation to keep the suite fast.
 @Suite struct ContractTests {
     @Test(arguments: ServiceStartupTests.definitions)
     func schemathesisFindsNoServerErrorAndNoResponseOutsideTheDocument(_ definition: ServiceDefinition) async throws {
@@ -24,7 +24,7 @@ import TestSupport
                 st,
                 [
                     "run", "http://127.0.0.1:\(port)/openapi.json",
-                    "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+                    "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection",
                     "--max-examples", ProcessInfo.processInfo.environment["CONTRACT_MAX_EXAMPLES"] ?? "5",
                     "--seed", "20261121", "--workers", "2", "--request-timeout", "10", "--no-color",
                     "--header", "Authorization: Bearer \(token)",

@@ -114,8 +114,14 @@ struct PaymentsController: Sendable {
     func list(_ request: Request, _ context: AppRequestContext) async throws -> Page<Payment> {
         let user = try context.requireUser()
         let query = request.uri.queryParameters
-        let all = query.get("as") == "admin"
-        if all && !user.isAdmin { throw Problem.forbidden("Only admins can list every payment.") }
+        let all: Bool
+        switch query.get("as") {
+        case nil: all = false
+        case "admin":
+            guard user.isAdmin else { throw Problem.forbidden("Only admins can list every payment.") }
+            all = true
+        default: throw Problem.badRequest("as must be admin or left out.")
+        }
         let filter = try PaymentFilter(query: query, buyerId: all ? nil : user.id)
         let payments = try await postgres.withConnection { try await store.list(filter, on: $0) }
         return Page(
