@@ -83,6 +83,33 @@ import TestSupport
         }
     }
 
+    @Test func aChargebackWonAfterReleasePaysTheSellerBackWhatWasReversed() async throws {
+        try await ServiceHarness.run(.escrowService, topics: EscrowDriver.topics) { service in
+            let driver = EscrowDriver(service: service)
+            try await driver.onboard("seller-v")
+            let order = UUID()
+            let payment = try await driver.pay([(order, "seller-v", 2000)], buyer: "buyer-v")
+            try await driver.order("order.delivered", order, seller: "seller-v", buyer: "buyer-v")
+            #expect(try await driver.waitFor(order, status: "released"))
+            try await service.publish(envelope: try chargeback(ChargebackChanged.openedType, payment, dispute: "dp_3", status: "needs_response"), topic: Topic.payments)
+            #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM escrows WHERE chargeback_id = 'dp_3'") == 1 })
+            #expect(try await driver.balance("seller_available:seller-v") == 0)
+            #expect(try await driver.balance("chargeback_losses") == -100)
+
+            try await service.publish(envelope: try chargeback(ChargebackChanged.closedType, payment, dispute: "dp_3", status: "won"), topic: Topic.payments)
+            #expect(try await service.eventually {
+                try await service.database.count("SELECT count(*) FROM escrows WHERE chargeback_return_transfer_id IS NOT NULL AND chargeback_id IS NULL") == 1
+            })
+            #expect(try await driver.balance("seller_available:seller-v") == 1900)
+            #expect(try await driver.balance("chargeback_losses") == 0)
+            #expect(try await service.database.count("SELECT count(*) FROM simulated_transfers WHERE amount = 1900") == 2)
+            #expect(try await driver.status(order) == "released")
+            let report = try await service.call(.post, "/api/v1/admin/reconciliation", as: "admin-1", roles: ["admin"]).json()
+            #expect((report["discrepancies"] as? [Any])?.count == 0, "\(report)")
+            try await driver.expectBalanced()
+        }
+    }
+
     @Test func aChargebackFreezesHeldFundsUntilItIsWon() async throws {
         try await ServiceHarness.run(.escrowService, topics: EscrowDriver.topics) { service in
             let driver = EscrowDriver(service: service)

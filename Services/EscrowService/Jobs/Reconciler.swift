@@ -83,6 +83,21 @@ struct Reconciler: Sendable {
                 found.append(.init(kind: "transfer", reference: transferId, expected: "exists at the gateway", actual: "\(error.kind.rawValue): \(error.message)"))
             }
         }
+        // Transfers paying back what a won chargeback had reversed.
+        for escrow in escrowRows {
+            guard let transferId = escrow.chargebackReturnTransferId else { continue }
+            checked += 1
+            do {
+                let transfer = try await gateway.retrieveTransfer(transferId)
+                if transfer.amount - transfer.amount_reversed != escrow.chargebackReversed {
+                    found.append(.init(
+                        kind: "transfer", reference: transferId, expected: "amount \(escrow.chargebackReversed)",
+                        actual: "amount \(transfer.amount - transfer.amount_reversed)"))
+                }
+            } catch {
+                found.append(.init(kind: "transfer", reference: transferId, expected: "exists at the gateway", actual: "\(error.kind.rawValue): \(error.message)"))
+            }
+        }
         // Charges and their refunds (where the gateway can show them).
         for (chargeId, parts) in Dictionary(grouping: escrowRows.filter { $0.chargeId != nil }, by: { $0.chargeId ?? "" }) {
             let stripe: Charge?

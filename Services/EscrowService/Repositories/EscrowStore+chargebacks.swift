@@ -60,6 +60,10 @@ extension EscrowStore {
                             idempotencyKey: "escrow-\(id)-chargeback-won-\(event.disputeId)"
                         ).id
                     }
+                    if let transferId {
+                        try await connection.query(
+                            "UPDATE escrows SET chargeback_return_transfer_id = \(transferId) WHERE id = \(escrow.id)", logger: logger)
+                    }
                     try await post(
                         .chargebackWonAfterRelease(
                             escrow: escrow.id, seller: escrow.sellerId, gross: escrow.chargebackAmount,

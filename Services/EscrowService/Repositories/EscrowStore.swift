@@ -34,6 +34,8 @@ struct Escrow: Sendable, Equatable, Encodable, ResponseEncodable {
     /// Taken back from the seller through transfer reversals.
     var reversedAmount: Int64
     var transferId: String?
+    /// The transfer paying back what a won chargeback had reversed.
+    var chargebackReturnTransferId: String?
     var parkedReason: String?
     var flaggedAt: Date?
     var flagReason: String?
@@ -47,7 +49,8 @@ struct Escrow: Sendable, Equatable, Encodable, ResponseEncodable {
     static let columns = """
         id, order_id, payment_id, checkout_id, charge_id, buyer_id, seller_id, currency, gross_amount, fee_amount, net_amount,
         status, dispute_id, chargeback_id, chargeback_amount, chargeback_reversed, refund_requested, refunded_amount,
-        released_gross, released_fee, released_net, reversed_amount, transfer_id, parked_reason, flagged_at, flag_reason,
+        released_gross, released_fee, released_net, reversed_amount, transfer_id, chargeback_return_transfer_id, parked_reason,
+        flagged_at, flag_reason,
         delivered_at, released_at, created_at
         """
 
@@ -79,6 +82,7 @@ struct Escrow: Sendable, Equatable, Encodable, ResponseEncodable {
         releasedNet = try cells["released_net"].decode(Int64.self)
         reversedAmount = try cells["reversed_amount"].decode(Int64.self)
         transferId = try cells["transfer_id"].decode(String?.self)
+        chargebackReturnTransferId = try cells["chargeback_return_transfer_id"].decode(String?.self)
         parkedReason = try cells["parked_reason"].decode(String?.self)
         flaggedAt = try cells["flagged_at"].decode(Date?.self)
         flagReason = try cells["flag_reason"].decode(String?.self)
