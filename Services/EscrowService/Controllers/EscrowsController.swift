@@ -43,7 +43,8 @@ struct EscrowsController: Sendable {
         let body = try EventCoding.decoder.decode(AdminRefund.self, from: Data(buffer: raw))
         let reason = body.reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...500).contains(reason.count) else { throw Problem.validation("reason must be 1 to 500 characters.") }
-        let key = request.headers[.idempotencyKey] ?? ""
+        // The Idempotency-Key is unique per admin, so the gateway's keys are too.
+        let key = "\(admin.id):\(request.headers[.idempotencyKey] ?? "")"
         let cause = Cause(correlationId: context.requestId, causationId: nil)
         return try await idempotency.run(request: request, context: context, body: raw) { connection in
             guard let escrow = try await escrows.lock(orderId: orderId, on: connection) else {

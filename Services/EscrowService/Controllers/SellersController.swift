@@ -103,12 +103,11 @@ struct SellersController: Sendable {
             """, logger: context.logger
         ).decode((String, Int64).self).all()
         var result: [String: Balance] = [:]
-        func entry(_ currency: String) -> Balance {
-            result[currency] ?? Balance(currency: currency, pending: 0, available: 0, inTransit: 0, paidOut: 0)
+        for (currency, amount) in pending {
+            result[currency, default: Balance(currency: currency, pending: 0, available: 0, inTransit: 0, paidOut: 0)].pending = amount
         }
-        for (currency, amount) in pending { result[currency] = { var b = entry(currency); b.pending = amount; return b }() }
         for (currency, account, amount) in ledger {
-            var balance = entry(currency)
+            var balance = result[currency] ?? Balance(currency: currency, pending: 0, available: 0, inTransit: 0, paidOut: 0)
             switch account.split(separator: ":").first {
             case "seller_available": balance.available = amount
             case "seller_in_transit": balance.inTransit = amount

@@ -59,7 +59,12 @@ struct EscrowTimers: Service, CustomStringConvertible {
         }
         let stale = try await postgres.withConnection { try await payouts.stalePending(olderThan: .seconds(30), on: $0) }
         for payout in stale {
-            _ = try await payouts.submit(payout, cause: Cause(correlationId: "timer:payout-retry", causationId: nil))
+            do {
+                _ = try await payouts.submit(payout, cause: Cause(correlationId: "timer:payout-retry", causationId: nil))
+            } catch {
+                // Still no answer from the gateway: the next round tries again; the others go on.
+                logger.warning("payout still not accepted by the gateway", metadata: ["payout_id": "\(payout.id)", "error": "\(error)"])
+            }
         }
         return (flagged, stale.count)
     }

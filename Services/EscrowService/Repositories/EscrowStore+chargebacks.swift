@@ -17,15 +17,7 @@ extension EscrowStore {
             guard escrow.chargebackId != event.disputeId else { continue }
             var reversed: Int64 = 0
             if escrow.releasedGross > 0 {
-                _ = try await sellerAccount(sellerId: escrow.sellerId, lock: true, on: connection)
-                let available = try await balance(of: .sellerAvailable(escrow.sellerId), currency: escrow.currency, on: connection)
-                reversed = max(0, min(share, escrow.releasedNet - escrow.reversedAmount, available))
-                if reversed > 0, let transfer = escrow.transferId {
-                    _ = try await gateway.reverseTransfer(
-                        transfer, amount: reversed, idempotencyKey: "escrow-\(escrow.id.uuidString.lowercased())-chargeback-\(event.disputeId)")
-                } else {
-                    reversed = 0
-                }
+                reversed = try await reverseFromSeller(escrow, upTo: share, purpose: "chargeback-\(event.disputeId)", on: connection)
                 try await post(
                     .chargebackAfterRelease(escrow: escrow.id, seller: escrow.sellerId, gross: share, reversed: reversed, currency: escrow.currency),
                     source: "chargeback:\(event.disputeId):\(escrow.id.uuidString.lowercased())", on: connection)
@@ -52,22 +44,22 @@ extension EscrowStore {
             escrow.chargebackId = nil
             if escrow.releasedGross > 0 {
                 if won {
-                    var transferId: String?
-                    if escrow.chargebackReversed > 0, let account = try await sellerAccount(sellerId: escrow.sellerId, on: connection) {
-                        transferId = try await gateway.transfer(
+                    // What was reversed goes back to the seller (whose account the release paid).
+                    if escrow.chargebackReversed > 0 {
+                        guard let account = try await sellerAccount(sellerId: escrow.sellerId, on: connection) else {
+                            throw StoredValueError(column: "seller_accounts (released escrow \(id) has no seller account)")
+                        }
+                        let transfer = try await gateway.transfer(
                             amount: escrow.chargebackReversed, currency: escrow.currency, destination: account.accountId,
                             sourceTransaction: nil, transferGroup: escrow.checkoutId.uuidString.lowercased(),
-                            idempotencyKey: "escrow-\(id)-chargeback-won-\(event.disputeId)"
-                        ).id
-                    }
-                    if let transferId {
+                            idempotencyKey: "escrow-\(id)-chargeback-won-\(event.disputeId)")
                         try await connection.query(
-                            "UPDATE escrows SET chargeback_return_transfer_id = \(transferId) WHERE id = \(escrow.id)", logger: logger)
+                            "UPDATE escrows SET chargeback_return_transfer_id = \(transfer.id) WHERE id = \(escrow.id)", logger: logger)
                     }
                     try await post(
                         .chargebackWonAfterRelease(
                             escrow: escrow.id, seller: escrow.sellerId, gross: escrow.chargebackAmount,
-                            reversed: transferId == nil ? 0 : escrow.chargebackReversed, currency: escrow.currency),
+                            reversed: escrow.chargebackReversed, currency: escrow.currency),
                         source: "chargeback-won:\(event.disputeId):\(id)", on: connection)
                 } else {
                     escrow.status = .chargedBack

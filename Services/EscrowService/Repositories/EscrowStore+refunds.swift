@@ -45,7 +45,8 @@ extension EscrowStore {
 
     /// Admin refund of a released escrow: the seller's part comes back through a transfer
     /// reversal (as far as their balance allows; the platform covers the rest), then the amount
-    /// is refunded. `key` identifies the request, so a retry reverses nothing twice.
+    /// is refunded. `key` identifies the request (unique per admin and Idempotency-Key), so a
+    /// retry reverses nothing twice.
     func refundAfterRelease(_ escrow: Escrow, amount: Int64, reason: String, key: String, cause: Cause, on connection: PostgresConnection) async throws -> Escrow {
         // A lost chargeback already gave the money back through the card network.
         guard escrow.status == .released else {
@@ -65,14 +66,7 @@ extension EscrowStore {
         let needed = max(0, amount - held)
         var reversed: Int64 = 0
         if needed > 0 {
-            _ = try await sellerAccount(sellerId: escrow.sellerId, lock: true, on: connection)
-            let available = try await balance(of: .sellerAvailable(escrow.sellerId), currency: escrow.currency, on: connection)
-            reversed = max(0, min(needed, escrow.releasedNet - escrow.reversedAmount, available))
-            if reversed > 0, let transfer = escrow.transferId {
-                _ = try await gateway.reverseTransfer(transfer, amount: reversed, idempotencyKey: "escrow-\(escrow.id.uuidString.lowercased())-refund-\(key)")
-            } else {
-                reversed = 0
-            }
+            reversed = try await reverseFromSeller(escrow, upTo: needed, purpose: "refund-\(key)", on: connection)
             try await post(
                 .rehold(escrow: escrow.id, seller: escrow.sellerId, amount: needed, reversed: reversed, currency: escrow.currency),
                 source: "rehold:\(escrow.id.uuidString.lowercased()):\(key)", on: connection)

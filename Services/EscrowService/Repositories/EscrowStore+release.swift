@@ -59,34 +59,26 @@ extension EscrowStore {
         try await release(escrow, cause: cause, on: connection)
     }
 
-    enum ReleaseResult: Equatable {
-        case released(transfer: String?)
-        case parked(ReleaseBlocker)
-        /// Nothing left to release (already released, refunded, …).
-        case nothingToRelease
-    }
-
     /// Releases what the escrow still holds unallocated: a transfer of the net to the seller's
     /// connected account (funded by the charge, grouped by checkout, keyed by the escrow id so
     /// a retry can never pay twice), then the ledger moves held → fee + seller available and
     /// `escrow.released` is published. A blocked release is parked with its reason.
-    @discardableResult
-    func release(_ escrow: Escrow, cause: Cause, on connection: PostgresConnection) async throws -> ReleaseResult {
+    func release(_ escrow: Escrow, cause: Cause, on connection: PostgresConnection) async throws {
         let gross = escrow.unallocated
         // Released once, or everything held is promised to the buyer: nothing for the seller.
-        guard escrow.status.holdsFunds, escrow.releasedGross == 0, gross > 0 else { return .nothingToRelease }
+        guard escrow.status.holdsFunds, escrow.releasedGross == 0, gross > 0 else { return }
         let account = try await sellerAccount(sellerId: escrow.sellerId, on: connection)
         if let blocker = ReleaseBlocker.first(
             disputeOpen: escrow.disputeId != nil, chargebackOpen: escrow.chargebackId != nil, hasAccount: account != nil,
             payoutsEnabled: account?.payoutsEnabled ?? false)
         {
             try await park(escrow, blocker, cause: cause, on: connection)
-            return .parked(blocker)
+            return
         }
         let fee = Settlement.feeShare(of: escrow.feeAmount, gross: escrow.grossAmount, released: gross)
         let net = gross - fee
         var transferId: String?
-        if net > 0, let account {
+        if net > 0, let account {  // an account exists: no blocker
             let transfer = try await gateway.transfer(
                 amount: net, currency: escrow.currency, destination: account.accountId, sourceTransaction: escrow.chargeId,
                 transferGroup: escrow.checkoutId.uuidString.lowercased(), idempotencyKey: "escrow-\(escrow.id.uuidString.lowercased())-release")
@@ -109,7 +101,6 @@ extension EscrowStore {
         logger.info(
             "escrow released",
             metadata: ["escrow_id": "\(escrow.id)", "order_id": "\(escrow.orderId)", "transfer": "\(transferId ?? "-")", "net": "\(net)"])
-        return .released(transfer: transferId)
     }
 
     private func park(_ escrow: Escrow, _ blocker: ReleaseBlocker, cause: Cause, on connection: PostgresConnection) async throws {
@@ -124,6 +115,20 @@ extension EscrowStore {
                 aggregateId: escrow.orderId.uuidString.lowercased(), cause: cause, on: connection)
         }
         logger.info("escrow release parked", metadata: ["escrow_id": "\(escrow.id)", "reason": "\(reason)"])
+    }
+
+    /// Takes up to `amount` of a released escrow's transfer back from the seller, as far as
+    /// their available balance allows (under a lock on the seller, so payouts cannot race it);
+    /// returns what was reversed. `purpose` keys the reversal, so a retry reverses nothing twice.
+    func reverseFromSeller(_ escrow: Escrow, upTo amount: Int64, purpose: String, on connection: PostgresConnection) async throws -> Int64 {
+        guard let transfer = escrow.transferId else { return 0 }
+        _ = try await sellerAccount(sellerId: escrow.sellerId, lock: true, on: connection)
+        let available = try await balance(of: .sellerAvailable(escrow.sellerId), currency: escrow.currency, on: connection)
+        let reversed = max(0, min(amount, escrow.releasedNet - escrow.reversedAmount, available))
+        guard reversed > 0 else { return 0 }
+        _ = try await gateway.reverseTransfer(
+            transfer, amount: reversed, idempotencyKey: "escrow-\(escrow.id.uuidString.lowercased())-\(purpose)")
+        return reversed
     }
 
     /// Tries again every parked release of a seller (their account changed).
