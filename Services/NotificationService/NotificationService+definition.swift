@@ -30,7 +30,7 @@ extension ServiceDefinition {
                     store: receipts, postgres: dependencies.postgres,
                     platform: .init(name: settings.platformName, address: settings.platformAddress)
                 ).addRoutes(to: api)
-                NotificationsController(postgres: dependencies.postgres, logger: logger).addRoutes(to: api)
+                NotificationsController(postgres: dependencies.postgres).addRoutes(to: api)
             }
             parts.services = [
                 DeliveryLoop(

@@ -54,3 +54,16 @@ import Testing
         #expect(stuffed == "..first\r\nmiddle\r\n..\r\nlast\r\n.\r\n")
     }
 }
+
+@Suite struct SMTPErrorTests {
+    /// Only a refusal of the message itself ends it; a misconfigured session must not kill the queue.
+    @Test func onlyMessageLevelRefusalsArePermanent() {
+        #expect(SMTPError(.rejected, "RCPT TO refused", replyCode: 550, aboutMessage: true).isPermanent)
+        #expect(SMTPError(.rejected, "message refused", replyCode: 554, aboutMessage: true).isPermanent)
+        #expect(!SMTPError(.rejected, "RCPT TO refused", replyCode: 451, aboutMessage: true).isPermanent)
+        #expect(!SMTPError(.rejected, "AUTH refused", replyCode: 535).isPermanent)
+        #expect(!SMTPError(.rejected, "MAIL FROM refused", replyCode: 550).isPermanent)
+        #expect(!SMTPError(.connection, "refused").isPermanent)
+        #expect(SMTPError(.invalidAddress, "bad").isPermanent)
+    }
+}

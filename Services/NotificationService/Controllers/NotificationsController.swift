@@ -7,7 +7,6 @@ import PostgresNIO
 /// newest first; an admin with `as=admin` sees every one, including those to the admin address.
 struct NotificationsController: Sendable {
     let postgres: PostgresClient
-    let logger: Logger
 
     struct Item: Encodable, Sendable {
         var id: UUID

@@ -24,15 +24,15 @@ struct DeliveryLoop: Service, CustomStringConvertible {
         }
     }
 
-    /// One pass: reminders, interrupted sends, then every due notification.
-    func runDue(batch: Int = 20) async throws {
+    /// One pass: reminders, interrupted sends, then every due notification, claimed one at a
+    /// time so that no claim waits behind other sends (and outlives `sendingTimeout`).
+    func runDue() async throws {
         try await reminders.fireDue()
-        let requeued = try await store.requeueInterrupted(olderThan: settings.sendingTimeout, postgres: postgres)
+        let requeued = try await store.requeueInterrupted(
+            olderThan: settings.sendingTimeout, maximumAttempts: settings.maximumAttempts, postgres: postgres)
         if requeued > 0 { logger.warning("notifications interrupted while sending are retried", metadata: ["count": "\(requeued)"]) }
-        while !Task.isCancelled {
-            let claimed = try await store.claim(limit: batch, postgres: postgres)
-            for notification in claimed { try await deliver(notification) }
-            if claimed.count < batch { return }
+        while !Task.isCancelled, let notification = try await store.claim(postgres: postgres) {
+            try await deliver(notification)
         }
     }
 
@@ -52,17 +52,28 @@ struct DeliveryLoop: Service, CustomStringConvertible {
                     extraHeaders: [("X-Notification-Kind", notification.kind)]))
         } catch {
             let smtp = error as? SMTPError
-            // An unknown address may still be learnt from a later event: retried, not dead.
+            // An unknown address may still be learnt from a later event (which wakes it): it
+            // waits, backing off, and is never dead for it.
             let unknownAddress = notification.email == nil
-            let dead = (smtp?.isPermanent == true && !unknownAddress) || notification.attempts >= settings.maximumAttempts
+            let dead = !unknownAddress && (smtp?.isPermanent == true || notification.attempts >= settings.maximumAttempts)
             let retryIn = settings.backoff(afterAttempts: notification.attempts)
-            try await store.markFailed(notification.id, error: "\(error)", dead: dead, retryIn: retryIn, postgres: postgres)
+            try await store.markFailed(notification, error: "\(error)", dead: dead, retryIn: retryIn, postgres: postgres)
             logger.warning(
                 dead ? "notification is dead" : "notification failed; will retry",
                 metadata: metadata.merging(["error": "\(error)", "retry_in_seconds": "\(Int(retryIn))"]) { _, new in new })
             return
         }
-        try await store.markSent(notification.id, postgres: postgres)
+        // The server has it: record that now, retrying a failing database briefly, since every
+        // moment between the two is the window in which a crash would send it again.
+        for attempt in 1...5 {
+            do {
+                try await store.markSent(notification, postgres: postgres)
+                break
+            } catch {
+                if attempt == 5 { throw error }
+                try await Task.sleep(for: .milliseconds(200 * attempt))
+            }
+        }
         logger.info("notification sent", metadata: metadata)
     }
 }

@@ -20,11 +20,13 @@ enum MoneyFormat {
         return 2
     }
 
-    static func format(_ money: Money) -> String {
-        format(money.amount, money.currency)
+    /// Symbols a PDF's standard fonts (WinAnsi) can print; others fall back to the code there.
+    static func printable(_ symbol: String) -> Bool {
+        symbol.unicodeScalars.allSatisfy { $0.isASCII || "€£¥".unicodeScalars.contains($0) }
     }
 
-    static func format(_ amount: Int64, _ currency: String) -> String {
+    /// `forPDF`: only symbols the PDF's fonts can print (₹ and ₩ become INR and KRW).
+    static func format(_ amount: Int64, _ currency: String, forPDF: Bool = false) -> String {
         let code = currency.lowercased()
         let decimals = decimals(of: code)
         // Magnitude as UInt64 so Int64.min cannot overflow.
@@ -38,7 +40,7 @@ enum MoneyFormat {
             number += "." + String(repeating: "0", count: decimals - fraction.count) + fraction
         }
         let sign = amount < 0 ? "-" : ""
-        if let symbol = symbols[code] { return sign + symbol + number }
+        if let symbol = symbols[code], !forPDF || printable(symbol) { return sign + symbol + number }
         return sign + code.uppercased() + " " + number
     }
 

@@ -28,7 +28,7 @@ extension NotificationEventHandlers {
             .escrowReleased, to: .user(event.sellerId), order: event.orderId, source: context.envelope.id,
             model: [
                 "order": orderModel(event.orderId, order),
-                "gross": MoneyFormat.format(event.grossAmount ?? event.amount + fee, event.currency),
+                "gross": MoneyFormat.format(event.grossAmount ?? Money.sum([event.amount, fee]) ?? event.amount, event.currency),
                 "fee": MoneyFormat.format(fee, event.currency), "net": MoneyFormat.format(event.amount, event.currency),
             ], on: context.connection)
     }

@@ -27,12 +27,11 @@ struct SMTPSettings: Sendable {
 struct SMTPClient: Sendable {
     let settings: SMTPSettings
     let logger: Logger
-    var group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
 
     func send(_ message: MailMessage) async throws {
         guard message.from.isValid else { throw SMTPError(.invalidAddress, "invalid sender address") }
         guard message.to.isValid else { throw SMTPError(.invalidAddress, "invalid recipient address") }
-        let connection = try await SMTPConnection.open(settings: settings, group: group)
+        let connection = try await SMTPConnection.open(settings: settings, group: MultiThreadedEventLoopGroup.singleton)
         do {
             try await connection.expect(connection.reply(), 220, "greeting")
             var capabilities = try await connection.ehlo(settings.heloName)
@@ -53,9 +52,9 @@ struct SMTPClient: Sendable {
             }
             try await connection.expect(connection.command("MAIL FROM:<\(message.from.email)>"), 250, "MAIL FROM")
             let rcpt = try await connection.command("RCPT TO:<\(message.to.email)>")
-            guard rcpt.code == 250 || rcpt.code == 251 else { throw connection.refused(rcpt, "RCPT TO") }
-            try await connection.expect(connection.command("DATA"), 354, "DATA")
-            try await connection.expect(connection.data(Self.dotStuffed(message.rendered())), 250, "message")
+            guard rcpt.code == 250 || rcpt.code == 251 else { throw connection.refused(rcpt, "RCPT TO", aboutMessage: true) }
+            try await connection.expect(connection.command("DATA"), 354, "DATA", aboutMessage: true)
+            try await connection.expect(connection.data(Self.dotStuffed(message.rendered())), 250, "message", aboutMessage: true)
         } catch {
             await connection.close()
             throw error
@@ -162,21 +161,27 @@ struct SMTPConnection: Sendable {
         let serverName = host.allSatisfy { $0.isNumber || $0 == "." || $0 == ":" } ? nil : host
         let channel = self.channel
         do {
+            let handler = self.handler
             try await channel.eventLoop.submit {
+                guard !handler.value.hasBufferedInput else {
+                    throw SMTPError(.protocolViolation, "the server sent data before the TLS handshake")
+                }
                 try channel.pipeline.syncOperations.addHandler(
                     try NIOSSLClientHandler(context: context, serverHostname: serverName), position: .first)
             }.get()
+        } catch let error as SMTPError {
+            throw error
         } catch {
             throw SMTPError(.tls, "STARTTLS failed: \(error)")
         }
     }
 
-    func expect(_ reply: SMTPReply, _ code: Int, _ step: String) throws {
-        guard reply.code == code else { throw refused(reply, step) }
+    func expect(_ reply: SMTPReply, _ code: Int, _ step: String, aboutMessage: Bool = false) throws {
+        guard reply.code == code else { throw refused(reply, step, aboutMessage: aboutMessage) }
     }
 
-    func refused(_ reply: SMTPReply, _ step: String) -> SMTPError {
-        SMTPError(.rejected, "\(step) refused: \(reply.text)", replyCode: reply.code)
+    func refused(_ reply: SMTPReply, _ step: String, aboutMessage: Bool = false) -> SMTPError {
+        SMTPError(.rejected, "\(step) refused: \(reply.text)", replyCode: reply.code, aboutMessage: aboutMessage)
     }
 
     func quit() async {

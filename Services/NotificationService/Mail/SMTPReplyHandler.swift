@@ -32,6 +32,10 @@ final class SMTPReplyHandler: ChannelInboundHandler {
         }
     }
 
+    /// Bytes received but not yet taken by a command. Must be none when STARTTLS begins:
+    /// anything sent in clear after the server's 220 would be read as a reply under TLS.
+    var hasBufferedInput: Bool { !partial.isEmpty || !lines.isEmpty || !ready.isEmpty }
+
     /// Fails every waiting command (e.g. on timeout) and every later one.
     func fail(_ error: SMTPError) {
         if failure == nil { failure = error }
@@ -102,16 +106,22 @@ struct SMTPError: Error, CustomStringConvertible, Sendable {
     var message: String
     /// The server's reply code, when the server refused.
     var replyCode: Int?
+    /// The refusal was about this message (its recipient or content), not about the session
+    /// (greeting, EHLO, AUTH, sender policy): only then can a 5xx be final for the message.
+    var aboutMessage: Bool
 
-    init(_ code: Code, _ message: String, replyCode: Int? = nil) {
+    init(_ code: Code, _ message: String, replyCode: Int? = nil, aboutMessage: Bool = false) {
         self.code = code
         self.message = message
         self.replyCode = replyCode
+        self.aboutMessage = aboutMessage
     }
 
+    /// Retrying this message cannot help. A misconfigured server (a wrong password, a relay
+    /// refusing our sender) is not permanent: fixing it must let every queued email go out.
     var isPermanent: Bool {
         if code == .invalidAddress { return true }
-        if let replyCode { return (500..<600).contains(replyCode) }
+        if let replyCode, aboutMessage { return (500..<600).contains(replyCode) }
         return false
     }
 

@@ -85,7 +85,7 @@ struct ReceiptDocument: Encodable, ResponseEncodable, Sendable {
 
     /// The printed receipt: platform, number and date, each order with its lines, totals, refunds.
     var pdfLines: [PDFLine] {
-        let money = { (amount: Int64) in MoneyFormat.format(amount, currency) }
+        let money = { (amount: Int64) in MoneyFormat.format(amount, currency, forPDF: true) }
         var lines = [
             PDFLine(text: platform.name, size: 18, bold: true),
             PDFLine(text: platform.address, size: 10),

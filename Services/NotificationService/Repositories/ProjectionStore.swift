@@ -71,6 +71,12 @@ struct ProjectionStore: Sendable {
             ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, updated_at = now()
             WHERE contacts.email <> EXCLUDED.email
             """, logger: logger)
+        // Emails that waited for this address go out on the next pass, not after their backoff.
+        try await connection.query(
+            """
+            UPDATE notifications SET next_attempt_at = now()
+            WHERE recipient_id = \(userId) AND recipient_email IS NULL AND status = 'failed'
+            """, logger: logger)
     }
 
     func order(_ id: UUID, on connection: PostgresConnection) async throws -> ProjectedOrder? {

@@ -41,8 +41,13 @@ struct Receipt: Sendable {
         return "R-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
     }
 
-    var refundedAmount: Int64 { refunds.reduce(0) { $0 + $1.amount } }
-    var netAmount: Int64 { totalAmount - refundedAmount }
+    /// Refunds never exceed what was paid (PaymentService refuses more), so these cannot
+    /// overflow; saturating keeps a malformed event from trapping the consumer all the same.
+    var refundedAmount: Int64 { Money.sum(refunds.map(\.amount)) ?? .max }
+    var netAmount: Int64 {
+        let (net, overflow) = totalAmount.subtractingReportingOverflow(refundedAmount)
+        return overflow ? .min : net
+    }
     /// Every order's lines are known, so the receipt can be emailed.
     var isComplete: Bool { orders.allSatisfy { $0.projected != nil } }
 }
