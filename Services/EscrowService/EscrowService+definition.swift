@@ -37,10 +37,9 @@ extension ServiceDefinition {
                         logger: logger))
             } else {
                 // Its webhooks go to PaymentService, the only receiver of gateway events.
-                let target = SimulatedWebhookTarget(
-                    url: configuration.stringSetting("STRIPE_WEBHOOK_URL"),
-                    secret: configuration.stringSetting("STRIPE_WEBHOOK_SECRET")?.split(separator: ",").first.map(String.init)
-                        ?? SimulatedWebhooks.localSecret)
+                let secrets = try SimulatedWebhooks.webhookSecrets(
+                    configuration.stringSetting("STRIPE_WEBHOOK_SECRET"), production: configuration.mode == .production)
+                let target = SimulatedWebhookTarget(url: configuration.stringSetting("STRIPE_WEBHOOK_URL"), secret: secrets[0])
                 simulated = SimulatedEscrowGateway(
                     postgres: dependencies.postgres, logger: logger, webhooks: target,
                     links: OnboardingLinkSigner(secret: configuration.jwtSecret), publicBaseURL: publicBaseURL)

@@ -26,7 +26,8 @@ extension ServiceDefinition {
             let refunds = RefundStore(logger: logger, topic: dependencies.topic(Topic.payments))
             let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
             let (refundWakeups, refundWake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-            let secrets = try webhookSecrets(configuration)
+            let secrets = try SimulatedWebhooks.webhookSecrets(
+                configuration.stringSetting("STRIPE_WEBHOOK_SECRET"), production: configuration.mode == .production)
             let receiver = WebhookReceiver(postgres: dependencies.postgres, secrets: secrets, logger: logger) { wake.yield() }
 
             let gateway: any PaymentGateway
@@ -87,17 +88,5 @@ extension ServiceDefinition {
                 name: "payments", help: "Payments by status.",
                 samples: PaymentStatus.allCases.map { .init(labels: [("status", $0.rawValue)], value: Double(counts[$0.rawValue] ?? 0)) })
         ]
-    }
-
-    /// `STRIPE_WEBHOOK_SECRET`, comma-separated while secrets rotate; required with real Stripe
-    /// in production, a fixed local secret for the simulated gateway otherwise.
-    static func webhookSecrets(_ configuration: ServiceConfiguration) throws -> [String] {
-        let secrets = (configuration.stringSetting("STRIPE_WEBHOOK_SECRET") ?? "")
-            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        if !secrets.isEmpty { return secrets }
-        if configuration.mode == .production && configuration.stringSetting("STRIPE_SECRET_KEY") != nil {
-            throw ConfigurationError(variable: "STRIPE_WEBHOOK_SECRET", message: "is required with STRIPE_SECRET_KEY in production")
-        }
-        return [SimulatedWebhooks.localSecret]
     }
 }

@@ -11,6 +11,22 @@ public enum SimulatedWebhooks {
     /// The signing secret when none is configured (local development and tests only).
     public static let localSecret = "whsec_escrowmarket_local_simulated_gateway"
 
+    /// The secrets in `STRIPE_WEBHOOK_SECRET` (comma-separated while secrets rotate). In
+    /// production one is required whatever the gateway: `localSecret` is public, so anyone could
+    /// sign events with it, e.g. `payment_intent.succeeded` for their own payment.
+    public static func webhookSecrets(_ text: String?, production: Bool) throws -> [String] {
+        let secrets = (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if !secrets.isEmpty { return secrets }
+        guard !production else { throw MissingWebhookSecret() }
+        return [localSecret]
+    }
+
+    public struct MissingWebhookSecret: Error, CustomStringConvertible {
+        public var description: String {
+            "configuration error: STRIPE_WEBHOOK_SECRET is required in production (the local default is public)"
+        }
+    }
+
     /// A random id suffix, like Stripe's.
     public static func token() -> String {
         UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24).description

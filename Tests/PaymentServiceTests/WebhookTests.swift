@@ -88,6 +88,25 @@ import TestSupport
             #expect(try await service.outboxCount("payment.succeeded") == 1)
         }
     }
+
+    /// More than a page of events that wait for payments we will never know (another app on
+    /// the same Stripe account) must not stop the events behind them.
+    @Test func eventsThatWaitForeverDoNotBlockTheOnesBehindThem() async throws {
+        try await ServiceHarness.payments { service in
+            for index in 0..<105 {
+                let stranger = Self.event(id: "evt_stranger_\(index)", type: "payment_intent.succeeded", intent: "pi_unknown_\(index)", status: "succeeded")
+                #expect(try await deliver(stranger, service).status == .ok)
+            }
+            let (checkout, _) = try await service.announceCheckout(buyer: "buyer-behind")
+            try await service.database.client.query(
+                "UPDATE payments SET intent_id = 'pi_sim_behind', status = 'processing' WHERE checkout_id = \(checkout)",
+                logger: TestEnvironment.logger)
+            let mine = Self.event(id: "evt_mine", type: "payment_intent.succeeded", intent: "pi_sim_behind", status: "succeeded")
+            #expect(try await deliver(mine, service).status == .ok)
+            #expect(try await service.eventually { try await service.paymentStatus(checkout: checkout) == "succeeded" })
+            #expect(try await service.database.count("SELECT count(*) FROM stripe_events WHERE processed_at IS NULL AND waiting_for IS NOT NULL") == 105)
+        }
+    }
 }
 
 extension HTTPField.Name {

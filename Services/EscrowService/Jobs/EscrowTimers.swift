@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import ServiceRuntime
 
 /// Periodic work that must survive restarts, driven by rows in Postgres: escrows held longer
 /// than the limit (Stripe can hold funds for manual payouts only so long) are flagged for
@@ -18,19 +19,9 @@ struct EscrowTimers: Service, CustomStringConvertible {
     var description: String { "EscrowTimers" }
 
     func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                while !Task.isCancelled {
-                    do {
-                        try await runDue()
-                    } catch {
-                        if Task.isCancelled { return }
-                        logger.warning("escrow timers failed; retrying", metadata: ["error": "\(error)"])
-                    }
-                    try await Task.sleep(for: interval)
-                }
-            }
-        } catch is CancellationError {}
+        try await runPeriodically(every: interval, logger: logger, failure: "escrow timers failed; retrying") {
+            try await runDue()
+        }
     }
 
     @discardableResult

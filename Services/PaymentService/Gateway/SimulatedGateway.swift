@@ -36,13 +36,13 @@ struct SimulatedGateway: PaymentGateway {
 
     func createIntent(_ request: IntentRequest) async throws(StripeError) -> PaymentIntent {
         do {
-            let id = "pi_sim_\(Self.token())"
+            let id = "pi_sim_\(SimulatedWebhooks.token())"
             let metadata = String(decoding: try JSONEncoder().encode(request.metadata), as: UTF8.self)
             try await postgres.query(
                 """
                 INSERT INTO simulated_intents (id, amount, currency, status, client_secret, metadata, idempotency_key, created)
                 VALUES (\(id), \(request.amount), \(request.currency), 'requires_payment_method',
-                    \("\(id)_secret_\(Self.token())"), \(metadata)::jsonb, \(request.idempotencyKey), \(Int64(Date().timeIntervalSince1970)))
+                    \("\(id)_secret_\(SimulatedWebhooks.token())"), \(metadata)::jsonb, \(request.idempotencyKey), \(Int64(Date().timeIntervalSince1970)))
                 ON CONFLICT (idempotency_key) DO NOTHING
                 """, logger: logger)
             return try await load(idempotencyKey: request.idempotencyKey)
@@ -65,7 +65,7 @@ struct SimulatedGateway: PaymentGateway {
                 guard current.status != "succeeded" else { return (current, nil) }
                 switch outcome {
                 case .success:
-                    let charge = "ch_sim_\(Self.token())"
+                    let charge = "ch_sim_\(SimulatedWebhooks.token())"
                     try await connection.query(
                         "UPDATE simulated_intents SET status = 'succeeded', charge_id = \(charge) WHERE id = \(id)", logger: logger)
                     let updated = try await lock(id, on: connection)
@@ -82,7 +82,7 @@ struct SimulatedGateway: PaymentGateway {
             throw StripeError(kind: .api, httpStatus: 500, message: "simulated gateway: \(error)")
         }
         if let event {
-            let payload = Self.eventPayload(type: event.type, object: event.object)
+            let payload = SimulatedWebhooks.event(type: event.type, object: event.object)
             await deliver(payload)
         }
         if case .failure(let decline) = outcome, intent.status != "succeeded" { throw decline }
@@ -152,9 +152,4 @@ struct SimulatedGateway: PaymentGateway {
         return .object(object)
     }
 
-    private static func eventPayload(type: String, object: JSONValue) -> [UInt8] {
-        SimulatedWebhooks.event(type: type, object: object)
-    }
-
-    static func token() -> String { SimulatedWebhooks.token() }
 }

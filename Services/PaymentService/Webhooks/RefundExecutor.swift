@@ -3,6 +3,7 @@ import Logging
 import Persistence
 import PostgresNIO
 import ServiceLifecycle
+import ServiceRuntime
 import StripeClient
 
 /// Sends requested refunds to the gateway. The idempotency key is the refund's id, so a retry
@@ -20,21 +21,9 @@ struct RefundExecutor: Service, CustomStringConvertible {
     var description: String { "RefundExecutor" }
 
     func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { for await _ in wakeups { try await executePending() } }
-                    group.addTask {
-                        while !Task.isCancelled {
-                            try await Task.sleep(for: interval)
-                            try await executePending()
-                        }
-                    }
-                    try await group.next()
-                    group.cancelAll()
-                }
-            }
-        } catch is CancellationError {}
+        try await runPeriodically(every: interval, wakeups: wakeups, logger: logger, failure: "refunds not executed; retrying") {
+            try await executePending()
+        }
     }
 
     func executePending() async throws {

@@ -4,6 +4,7 @@ import Logging
 import Messaging
 import PostgresNIO
 import ServiceLifecycle
+import ServiceRuntime
 import StripeClient
 
 /// Applies stored Stripe events in the order Stripe created them, each in its own transaction.
@@ -20,41 +21,29 @@ struct WebhookProcessor: Service, CustomStringConvertible {
     var description: String { "WebhookProcessor" }
 
     func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for await _ in wakeups { try await processPending() }
-                    }
-                    group.addTask {
-                        while !Task.isCancelled {
-                            try await Task.sleep(for: interval)
-                            try await processPending()
-                        }
-                    }
-                    try await group.next()
-                    group.cancelAll()
-                }
-            }
-        } catch is CancellationError {}
+        try await runPeriodically(every: interval, wakeups: wakeups, logger: logger, failure: "stripe events not processed; retrying") {
+            try await processPending()
+        }
     }
 
-    /// Processes every pending event once; returns how many were applied.
+    /// Tries every pending event once, in Stripe's order, a page at a time; returns how many
+    /// were applied. Events that still wait (or fail) do not stop the ones behind them.
     @discardableResult
     func processPending() async throws -> Int {
         var applied = 0
+        var after: (created: Int64, receivedAt: Date, id: String)?
         while true {
-            let ids = try await postgres.query(
-                "SELECT id FROM stripe_events WHERE processed_at IS NULL ORDER BY created, received_at LIMIT 100",
-                logger: logger
-            ).decode(String.self).all()
-            var progressed = false
-            for id in ids {
+            let page = try await postgres.query(
+                """
+                SELECT created, received_at, id FROM stripe_events
+                WHERE processed_at IS NULL
+                  AND (\(after?.created)::bigint IS NULL OR (created, received_at, id) > (\(after?.created), \(after?.receivedAt), \(after?.id)))
+                ORDER BY created, received_at, id LIMIT 100
+                """, logger: logger
+            ).decode((Int64, Date, String).self).all()
+            for (_, _, id) in page {
                 do {
-                    if try await process(id) {
-                        applied += 1
-                        progressed = true
-                    }
+                    if try await process(id) { applied += 1 }
                 } catch {
                     if Task.isCancelled { throw CancellationError() }
                     logger.error("stripe event failed", metadata: ["stripe_event": "\(id)", "error": "\(error)"])
@@ -63,7 +52,8 @@ struct WebhookProcessor: Service, CustomStringConvertible {
                         logger: logger)
                 }
             }
-            if ids.count < 100 || !progressed { return applied }
+            guard let last = page.last, page.count == 100 else { return applied }
+            after = last
         }
     }
 
