@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Keeps secrets and card data out of logs, whatever a caller passes: metadata under a sensitive
 /// key is replaced whole, and bearer tokens, JWTs, Stripe keys and client secrets, webhook
@@ -52,5 +53,54 @@ enum LogRedaction {
             sum += digit
         }
         return sum % 10 == 0
+    }
+}
+
+/// Masks secrets before any other handler (the text format) sees a line, as JSONLogHandler does.
+struct RedactingLogHandler: LogHandler {
+    var wrapped: any LogHandler
+
+    var metadata: Logger.Metadata {
+        get { wrapped.metadata }
+        set { wrapped.metadata = newValue }
+    }
+
+    var logLevel: Logger.Level {
+        get { wrapped.logLevel }
+        set { wrapped.logLevel = newValue }
+    }
+
+    var metadataProvider: Logger.MetadataProvider? {
+        get { wrapped.metadataProvider }
+        set { wrapped.metadataProvider = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { wrapped[metadataKey: key] }
+        set { wrapped[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var event = event
+        event.message = "\(LogRedaction.redact("\(event.message)"))"
+        event.metadata = event.metadata.map(Self.redacted)
+        var handler = wrapped
+        handler.metadata = Self.redacted(handler.metadata)
+        handler.log(event: event)
+    }
+
+    static func redacted(_ metadata: Logger.Metadata) -> Logger.Metadata {
+        metadata.reduce(into: [:]) { result, entry in
+            result[entry.key] = LogRedaction.isSensitive(key: entry.key) ? .string(LogRedaction.mask) : redacted(entry.value)
+        }
+    }
+
+    static func redacted(_ value: Logger.MetadataValue) -> Logger.MetadataValue {
+        switch value {
+        case .string(let string): .string(LogRedaction.redact(string))
+        case .stringConvertible(let convertible): .string(LogRedaction.redact(convertible.description))
+        case .array(let array): .array(array.map(redacted))
+        case .dictionary(let dictionary): .dictionary(redacted(dictionary))
+        }
     }
 }

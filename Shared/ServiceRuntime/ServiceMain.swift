@@ -20,7 +20,7 @@ public enum ServiceMain {
                 var handler: any LogHandler =
                     configuration.logFormat == .json
                     ? JSONLogHandler(label: label, service: configuration.serviceName)
-                    : StreamLogHandler.standardOutput(label: label, metadataProvider: provider)
+                    : RedactingLogHandler(wrapped: StreamLogHandler.standardOutput(label: label, metadataProvider: provider))
                 handler.metadataProvider = provider
                 handler.logLevel = configuration.logLevel
                 return handler

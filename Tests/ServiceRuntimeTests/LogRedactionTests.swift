@@ -84,3 +84,37 @@ import Testing
         }
     }
 }
+
+@Suite struct TextLogRedactionTests {
+    final class Capture: @unchecked Sendable {
+        var events: [LogEvent] = []
+    }
+
+    struct CapturingHandler: LogHandler {
+        let capture: Capture
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            var event = event
+            event.metadata = metadata.merging(event.metadata ?? [:]) { _, new in new }
+            capture.events.append(event)
+        }
+    }
+
+    /// LOG_FORMAT=text masks what the JSON format masks.
+    @Test func theTextFormatMasksSecretsToo() throws {
+        let capture = Capture()
+        var logger = Logger(label: "text") { _ in RedactingLogHandler(wrapped: CapturingHandler(capture: capture)) }
+        logger[metadataKey: "authorization"] = "Bearer abc.def.ghi"
+        logger.info("charging card 4242 4242 4242 4242 with key sk_test_51Hxyzabcdefghijklmnop", metadata: ["note": "whsec_abcdefghijklmnop1234"])
+        let event = try #require(capture.events.first)
+        let message = "\(event.message)"
+        #expect(!message.contains("4242 4242 4242 4242") && !message.contains("sk_test_51Hxyz"))
+        #expect(event.metadata?["authorization"] == .string(LogRedaction.mask))
+        #expect(event.metadata?["note"].map { "\($0)".contains("whsec_abcdefghijklmnop1234") } == false)
+    }
+}
