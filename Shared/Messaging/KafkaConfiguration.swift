@@ -23,4 +23,12 @@ public struct KafkaConfiguration: Sendable {
         "heartbeat.interval.ms": "500",
         "max.poll.interval.ms": "7000",
     ]
+
+    /// For the local broker (Tansu): it answers a fetch only when the fetch's wait runs out, even
+    /// if data arrived sooner, so a long wait is pure latency. Apache Kafka answers as soon as
+    /// data arrives, so deployments keep librdkafka's default (no idle fetch storm).
+    public static let localBrokerProperties: [String: String] = ["fetch.wait.max.ms": "5"]
+
+    /// Tests and benchmarks on the local broker.
+    public static let testConsumerProperties = fastGroupProperties.merging(localBrokerProperties) { _, new in new }
 }

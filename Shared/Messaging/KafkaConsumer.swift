@@ -32,9 +32,6 @@ public final class KafkaConsumer: Sendable {
             "enable.auto.offset.store": "false",
             "auto.offset.reset": "earliest",
             "enable.partition.eof": "false",
-            // Tansu answers a fetch only when its wait expires, even if data arrived sooner, so a
-            // long wait is pure latency; against Apache Kafka a short wait costs idle fetches only.
-            "fetch.wait.max.ms": "5",
         ]
         properties.merge(configuration.properties) { _, override in override }
         properties.merge(configuration.consumerProperties) { _, override in override }

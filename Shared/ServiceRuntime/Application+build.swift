@@ -12,8 +12,6 @@ import ServiceLifecycle
 public struct RuntimeOptions: Sendable {
     public var relay = OutboxRelay.Settings()
     public var consumer = EventConsumer.Settings()
-    /// Extra librdkafka properties for the consumer (e.g. fast group timeouts in tests).
-    public var consumerProperties: [String: String] = [:]
     /// Where the application's metrics go and `/metrics` reads them; `ServiceMain` passes the
     /// registry it bootstrapped swift-metrics with, tests get one per application.
     public var metricsRegistry = PrometheusCollectorRegistry()
@@ -60,8 +58,7 @@ public func buildApplication(
     services += parts.services.map { GatedService(gate: gate, service: $0) }
     let handlers = parts.handlers
     if !definition.consumedTopics.isEmpty {
-        var kafka = configuration.kafka
-        kafka.consumerProperties.merge(options.consumerProperties) { _, new in new }
+        let kafka = configuration.kafka
         services.append(
             GatedService(
                 gate: gate,

@@ -27,7 +27,7 @@ struct EventProbe {
         let database = try DatabaseConfiguration(url: value("PROBE_DATABASE_URL"), schema: schema)
         let postgres = PostgresClient(configuration: database.clientConfiguration, backgroundLogger: logger)
         var kafka = KafkaConfiguration(brokers: value("PROBE_BROKERS"), clientId: "event-probe")
-        kafka.consumerProperties = KafkaConfiguration.fastGroupProperties
+        kafka.consumerProperties = KafkaConfiguration.testConsumerProperties
         let producer = try KafkaProducer(configuration: kafka)
 
         let worker: any Service

@@ -49,7 +49,7 @@ import Glibc
                 "APP_ENV": "development", "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "\(ports[index])",
                 "DATABASE_URL": TestEnvironment.databaseURL, "DATABASE_SCHEMA": "\(run)_\(schema)", "DATABASE_MAX_CONNECTIONS": "10",
                 "KAFKA_BROKERS": TestEnvironment.brokers, "KAFKA_TOPIC_PREFIX": prefix,
-                "KAFKA_CONSUMER_PROPERTIES": KafkaConfiguration.fastGroupProperties.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+                "KAFKA_CONSUMER_PROPERTIES": KafkaConfiguration.testConsumerProperties.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
                 "JWT_SECRET": secret, "LOG_FORMAT": "json", "LOG_LEVEL": "info",
                 "STRIPE_WEBHOOK_URL": "\(url(1))/api/v1/stripe/webhook", "PUBLIC_BASE_URL": url(index),
                 "SMTP_HOST": try Self.require("TEST_SMTP_HOST"), "SMTP_PORT": try Self.require("TEST_SMTP_PORT"),

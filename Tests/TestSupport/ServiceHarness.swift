@@ -43,8 +43,10 @@ public struct ServiceHarness: Sendable {
             environment.merge(extra) { _, new in new }
             var configuration = try ServiceConfiguration.fromEnvironment(environment, service: definition.identity)
             configuration.httpPort = 0
-            var options = RuntimeOptions()
-            options.consumerProperties = KafkaConfiguration.fastGroupProperties
+            let options = RuntimeOptions()
+            // Short group timeouts and fetch waits for the local broker; a test's own settings win.
+            configuration.kafka.consumerProperties = KafkaConfiguration.testConsumerProperties
+                .merging(configuration.kafka.consumerProperties) { _, own in own }
             let app = try await buildApplication(definition, configuration: configuration, options: options, logger: TestEnvironment.logger)
             // A failing body must still stop the service gracefully: thrown out of `app.test`, its
             // error would cancel every service at once, and a consumer waiting for a database

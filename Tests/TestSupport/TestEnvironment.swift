@@ -36,7 +36,7 @@ public enum TestEnvironment {
     /// Kafka settings for the test broker, with fast consumer-group timeouts.
     public static func kafka(clientId: String = "tests", brokers: String? = nil) -> KafkaConfiguration {
         KafkaConfiguration(
-            brokers: brokers ?? self.brokers, clientId: clientId, consumerProperties: KafkaConfiguration.fastGroupProperties)
+            brokers: brokers ?? self.brokers, clientId: clientId, consumerProperties: KafkaConfiguration.testConsumerProperties)
     }
 
     /// Creates uniquely named topics (3 partitions) and their dead-letter siblings.

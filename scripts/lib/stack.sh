@@ -208,6 +208,7 @@ stack_up() {
             DATABASE_URL="postgres://$role:$role@127.0.0.1:$pg_port/escrowmarket" \
             DATABASE_SCHEMA="$role" \
             KAFKA_BROKERS="127.0.0.1:$kafka_port" \
+            KAFKA_CONSUMER_PROPERTIES="fetch.wait.max.ms=5" \
             JWT_SECRET="$JWT_SECRET" \
             STRIPE_WEBHOOK_SECRET="$STRIPE_WEBHOOK_SECRET" \
             STRIPE_WEBHOOK_URL="http://127.0.0.1:8082/api/v1/stripe/webhook" \
