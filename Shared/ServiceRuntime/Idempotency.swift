@@ -8,19 +8,20 @@ import Persistence
 import PostgresNIO
 
 /// `Idempotency-Key` handling for POSTs that create things: a retry with the same key and body
-/// gets the first response; the same key with another body is 422; a retry racing the first
-/// request is 409. The business transaction records the response, so the effect and the
-/// record commit together. Keys are kept for at least 24 hours.
+/// gets the first response; the same key with another body is 422. The key is claimed inside
+/// the business transaction, so the effect and the record commit (or roll back) together: a
+/// retry racing the first request waits for it (then replays its answer), or gets 409 after a
+/// few seconds; a crash leaves nothing behind. Keys are kept for at least 24 hours.
 public struct IdempotencyStore: Sendable {
     let client: PostgresClient
     let logger: Logger
-    /// A claim older than this whose request never finished (a crash) may be taken over.
-    let staleAfter: Duration
+    /// How long a retry waits for the first request with its key before answering 409.
+    let waitForFirst: Duration
 
-    public init(client: PostgresClient, logger: Logger, staleAfter: Duration = .seconds(60)) {
+    public init(client: PostgresClient, logger: Logger, waitForFirst: Duration = .seconds(5)) {
         self.client = client
         self.logger = logger
-        self.staleAfter = staleAfter
+        self.waitForFirst = waitForFirst
     }
 
     public static func migrations() throws -> [Migration] {
@@ -51,67 +52,66 @@ public struct IdempotencyStore: Sendable {
         let hash = SHA256.hash(data: Data("\(request.method.rawValue) \(request.uri.path)\n".utf8) + Data(buffer: body))
             .map { String(format: "%02x", $0) }.joined()
 
-        if let replay = try await claim(userId: user.id, key: key, hash: hash) {
-            return Self.response(status: replay.status, body: replay.body, replayed: true)
-        }
         do {
-            let outcome = try await client.inTransaction(logger: logger) { connection in
+            let outcome = try await client.inTransaction(logger: logger) { connection -> Outcome? in
+                // A concurrent request with this key holds it uncommitted: wait for it, a while.
+                try await connection.query(
+                    "SELECT set_config('lock_timeout', \("\(waitForFirst.components.seconds * 1000)ms"), true)", logger: logger)
+                let claimed = try await connection.query(
+                    """
+                    INSERT INTO idempotency_keys (user_id, key, request_hash, state) VALUES (\(user.id), \(key), \(hash), 'in_progress')
+                    ON CONFLICT (user_id, key) DO NOTHING RETURNING 1
+                    """, logger: logger
+                ).collect()
+                guard !claimed.isEmpty else { return nil }
+                try await connection.query("SELECT set_config('lock_timeout', '0', true)", logger: logger)
                 let outcome = try await operation(connection)
-                try await record(userId: user.id, key: key, status: outcome.status.code, body: outcome.body, on: connection)
+                try await record(userId: user.id, key: key, hash: hash, status: outcome.status.code, body: outcome.body, on: connection)
                 return outcome
             }
-            return Self.response(status: outcome.status.code, body: outcome.body, replayed: false)
+            if let outcome { return Self.response(status: outcome.status.code, body: outcome.body, replayed: false) }
+            let replay = try await stored(userId: user.id, key: key, hash: hash)
+            return Self.response(status: replay.status, body: replay.body, replayed: true)
         } catch let problem as Problem where (400..<500).contains(problem.status.code) {
             // A refusal is an answer too: the same request gets it again.
             let body = try problem.jsonBody(instance: request.uri.path)
             try await client.inTransaction(logger: logger) { connection in
-                try await record(userId: user.id, key: key, status: problem.status.code, body: body, on: connection)
+                try await record(userId: user.id, key: key, hash: hash, status: problem.status.code, body: body, on: connection)
             }
             throw problem
-        } catch {
-            // Nothing committed: free the key so a retry can run the request again.
-            _ = try? await client.query(
-                "DELETE FROM idempotency_keys WHERE user_id = \(user.id) AND key = \(key) AND state = 'in_progress'",
-                logger: logger)
-            throw error
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55P03" {
+            throw Problem.conflict("A request with this Idempotency-Key is still in progress; retry shortly.")
         }
     }
 
-    /// Claims the key, or returns the stored response to replay; throws 409/422 problems.
-    private func claim(userId: String, key: String, hash: String) async throws -> (status: Int, body: Data)? {
-        let staleSeconds = Double(staleAfter.components.seconds)
-        let claimed = try await client.query(
-            """
-            INSERT INTO idempotency_keys (user_id, key, request_hash, state) VALUES (\(userId), \(key), \(hash), 'in_progress')
-            ON CONFLICT (user_id, key) DO UPDATE SET created_at = now()
-            WHERE idempotency_keys.state = 'in_progress' AND idempotency_keys.request_hash = \(hash)
-              AND idempotency_keys.created_at < now() - make_interval(secs => \(staleSeconds))
-            RETURNING 1
-            """, logger: logger
-        ).collect()
-        if !claimed.isEmpty { return nil }
+    /// The committed answer to a key; 422 when it was used with another request.
+    private func stored(userId: String, key: String, hash: String) async throws -> (status: Int, body: Data) {
         let rows = try await client.query(
-            "SELECT request_hash, state, response_status, response_body FROM idempotency_keys WHERE user_id = \(userId) AND key = \(key)",
+            "SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE user_id = \(userId) AND key = \(key)",
             logger: logger
-        ).decode((String, String, Int?, Data?).self).all()
-        guard let (storedHash, state, status, body) = rows.first else {
-            throw Problem.conflict("This Idempotency-Key is being used by another request; retry shortly.")
+        ).decode((String, Int?, Data?).self).all()
+        guard let (storedHash, status, body) = rows.first else {
+            throw Problem.conflict("A request with this Idempotency-Key is still in progress; retry shortly.")
         }
         guard storedHash == hash else {
             throw Problem.validation("This Idempotency-Key was already used with a different request.")
         }
-        guard state == "completed", let status, let body else {
+        guard let status, let body else {
             throw Problem.conflict("A request with this Idempotency-Key is still in progress; retry shortly.")
         }
         return (status, body)
     }
 
-    private func record(userId: String, key: String, status: Int, body: Data, on connection: PostgresConnection) async throws {
+    /// Records the answer: in the business transaction (after the claim), or alone for a
+    /// refusal (the business transaction rolled back, claim included).
+    private func record(userId: String, key: String, hash: String, status: Int, body: Data, on connection: PostgresConnection) async throws {
         try await connection.query(
             """
-            UPDATE idempotency_keys SET state = 'completed', response_status = \(status), response_body = \(body),
-                completed_at = now()
-            WHERE user_id = \(userId) AND key = \(key)
+            INSERT INTO idempotency_keys (user_id, key, request_hash, state, response_status, response_body, completed_at)
+            VALUES (\(userId), \(key), \(hash), 'completed', \(status), \(body), now())
+            ON CONFLICT (user_id, key) DO UPDATE SET state = 'completed', response_status = EXCLUDED.response_status,
+                response_body = EXCLUDED.response_body, completed_at = now()
+            WHERE idempotency_keys.state = 'in_progress'
             """, logger: logger)
     }
 
