@@ -193,7 +193,7 @@ let package = Package(
         .testTarget(
             name: "NotificationServiceTests",
             dependencies: [
-                "NotificationService", "ServiceRuntime", "TestSupport", "EventContracts", "HTTPSupport",
+                "NotificationService", "ServiceRuntime", "TestSupport", "EventContracts", "HTTPSupport", "Messaging",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             linkerSettings: rdkafkaLinkerSettings

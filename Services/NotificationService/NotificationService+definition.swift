@@ -14,30 +14,22 @@ extension ServiceDefinition {
         assemble: { dependencies in
             let settings = try NotificationSettings(dependencies.configuration)
             let logger = dependencies.logger
-            let projection = ProjectionStore(logger: logger)
-            let receipts = ReceiptStore(logger: logger, projection: projection)
-            let reminders = ReminderStore(logger: logger)
-            let store = NotificationStore(logger: logger, messageIdDomain: settings.messageIdDomain)
-            let notifier = Notifier(
-                renderer: try EmailRenderer(platformName: settings.platformName, platformAddress: settings.platformAddress),
-                store: store, models: EmailModels(linkBaseURL: settings.linkBaseURL), adminEmail: settings.adminEmail)
+            let handlers = try NotificationEventHandlers(settings: settings, logger: logger)
             var parts = ServiceParts()
-            parts.handlers = NotificationEventHandlers(
-                projection: projection, receipts: receipts, reminders: reminders, notifier: notifier, settings: settings
-            ).all
+            parts.handlers = handlers.all
             parts.routes = { api in
                 ReceiptsController(
-                    store: receipts, postgres: dependencies.postgres,
+                    store: handlers.receipts, postgres: dependencies.postgres,
                     platform: .init(name: settings.platformName, address: settings.platformAddress)
                 ).addRoutes(to: api)
                 NotificationsController(postgres: dependencies.postgres).addRoutes(to: api)
             }
             parts.services = [
                 DeliveryLoop(
-                    store: store,
+                    store: handlers.notifier.store,
                     reminders: ReminderFiring(
-                        reminders: reminders, projection: projection, notifier: notifier, postgres: dependencies.postgres,
-                        logger: logger),
+                        reminders: handlers.reminders, projection: handlers.projection, notifier: handlers.notifier,
+                        postgres: dependencies.postgres, logger: logger),
                     client: SMTPClient(settings: settings.smtp, logger: logger), settings: settings,
                     postgres: dependencies.postgres, logger: logger)
             ]

@@ -12,6 +12,13 @@ public struct EventContext: Sendable {
     /// Name of the producing service, for envelopes of follow-up events.
     public let producer: String
 
+    public init(envelope: EventEnvelope, connection: PostgresConnection, logger: Logger, producer: String) {
+        self.envelope = envelope
+        self.connection = connection
+        self.logger = logger
+        self.producer = producer
+    }
+
     /// Appends a follow-up event in the same transaction, with correlation and causation set.
     public func publish<Payload: DomainEventPayload>(
         _ payload: Payload, aggregateId: String, topic: String

@@ -81,4 +81,6 @@ public enum AdvisoryLock {
     public static let migrations: Int32 = 70_001
     public static let outboxRelay: Int32 = 70_002
     public static let outboxAggregate: Int32 = 70_003
+    /// NotificationService: a checkout's receipt and its orders' events, one at a time.
+    public static let receiptCheckout: Int32 = 70_004
 }

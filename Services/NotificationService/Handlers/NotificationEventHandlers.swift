@@ -1,5 +1,6 @@
 import EventContracts
 import Foundation
+import Logging
 import Messaging
 import PostgresNIO
 
@@ -17,6 +18,18 @@ struct NotificationEventHandlers: Sendable {
         "order.placed", "order.paid", "order.shipped", "order.delivered", "order.completed", "order.cancelled",
         "order.disputed", "order.refunded", "order.tracking_updated",
     ]
+
+    /// The handlers and the stores they write, as the service assembles them.
+    init(settings: NotificationSettings, logger: Logger) throws {
+        projection = ProjectionStore(logger: logger)
+        receipts = ReceiptStore(logger: logger, projection: projection)
+        reminders = ReminderStore(logger: logger)
+        notifier = Notifier(
+            renderer: try EmailRenderer(platformName: settings.platformName, platformAddress: settings.platformAddress),
+            store: NotificationStore(logger: logger, messageIdDomain: settings.messageIdDomain),
+            models: EmailModels(linkBaseURL: settings.linkBaseURL), adminEmail: settings.adminEmail)
+        self.settings = settings
+    }
 
     var models: EmailModels { notifier.models }
 
@@ -38,6 +51,7 @@ struct NotificationEventHandlers: Sendable {
     func orderChanged(_ context: EventContext) async throws {
         let event = try context.envelope.decodePayload(as: OrderEvent.self)
         let connection = context.connection
+        try await receipts.lockCheckout(event.order.checkoutId, on: connection)
         try await projection.apply(event, occurredAt: context.envelope.occurredAt, on: connection)
         // The email describes the order as this event saw it, even if a newer event came first.
         let order = ProjectedOrder(event.order, autoConfirmAt: event.autoConfirmAt)
@@ -78,6 +92,7 @@ struct NotificationEventHandlers: Sendable {
 
     func paymentSucceeded(_ event: PaymentSucceeded, _ context: EventContext) async throws {
         let connection = context.connection
+        try await receipts.lockCheckout(event.checkoutId, on: connection)
         let buyer = try await projection.checkout(event.checkoutId, on: connection)?.buyerId
         let buyerId = event.buyerId ?? buyer
         guard let id = try await receipts.issue(for: event, buyerId: buyerId, source: context.envelope.id, on: connection),

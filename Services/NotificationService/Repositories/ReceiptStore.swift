@@ -1,6 +1,7 @@
 import EventContracts
 import Foundation
 import Logging
+import Persistence
 import PostgresNIO
 
 /// A receipt as issued, with its orders (and their lines, once known) and later refunds.
@@ -102,6 +103,15 @@ struct ReceiptStore: Sendable {
 
     func receipt(paymentId: UUID, on connection: PostgresConnection) async throws -> Receipt? {
         try await receipts("SELECT \(unescaped: Self.columns) FROM receipts WHERE payment_id = \(paymentId)", on: connection).first
+    }
+
+    /// Serialises, until commit, the handlers that decide whether a checkout's receipt can be
+    /// emailed: without it, a payment and its last order event handled at once (two instances,
+    /// or one batch each) could each miss the other's uncommitted row, and nobody would email it.
+    func lockCheckout(_ checkoutId: UUID, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            "SELECT pg_advisory_xact_lock(\(AdvisoryLock.receiptCheckout), hashtext(\(checkoutId.uuidString.lowercased())))",
+            logger: logger)
     }
 
     /// Receipts of a checkout still waiting for their orders before they are emailed, locked.
