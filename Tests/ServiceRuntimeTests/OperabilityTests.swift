@@ -84,3 +84,53 @@ struct AnyEncodable: Encodable, ExpressibleByIntegerLiteral, ExpressibleByString
 
     func encode(to encoder: any Encoder) throws { try encodeValue(encoder) }
 }
+
+/// `/metrics` is unauthenticated: however many scrapes arrive, the gauges' queries run once per TTL.
+@Suite struct GaugeCacheTests {
+    /// Counts computations; each waits until the test lets it finish.
+    actor Source {
+        var computations = 0
+        var waiting: [CheckedContinuation<Void, Never>] = []
+
+        func compute() async -> [GaugeFamily] {
+            computations += 1
+            let number = computations
+            await withCheckedContinuation { waiting.append($0) }
+            return [GaugeFamily(name: "computation", help: "n", samples: [.init(value: Double(number))])]
+        }
+
+        func finishAll() {
+            waiting.forEach { $0.resume() }
+            waiting = []
+        }
+    }
+
+    @Test func concurrentScrapesShareOneComputationAndFreshValuesAreReused() async throws {
+        let source = Source()
+        let cache = GaugeCache(ttl: .seconds(3600)) { await source.compute() }
+        let values = await withTaskGroup(of: Double.self) { group in
+            for _ in 0..<10 { group.addTask { await cache.families()[0].samples[0].value } }
+            while await source.waiting.isEmpty { await Task.yield() }
+            // Give every scrape the chance to start its own computation before the first ends.
+            for _ in 0..<100 { await Task.yield() }
+            await source.finishAll()
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(values == Array(repeating: 1, count: 10))
+        #expect(await source.computations == 1)
+        #expect(await cache.families()[0].samples[0].value == 1)
+        #expect(await source.computations == 1)
+    }
+
+    @Test func staleValuesAreComputedAgain() async throws {
+        let source = Source()
+        let cache = GaugeCache(ttl: .zero) { await source.compute() }
+        for expected in 1...3 {
+            async let families = cache.families()
+            while await source.waiting.isEmpty { await Task.yield() }
+            await source.finishAll()
+            #expect(await families[0].samples[0].value == Double(expected))
+        }
+        #expect(await source.computations == 3)
+    }
+}
