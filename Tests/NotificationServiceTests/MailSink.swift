@@ -20,6 +20,9 @@ struct ReceivedMail: Decodable, Sendable {
     var contentType: String
     var headers: [String: String]
     var parts: [Part]
+    /// Whether it came over a connection upgraded with STARTTLS, and the user that logged in.
+    var tls: Bool
+    var authenticatedAs: String?
 
     var kind: String? { headers["X-Notification-Kind"] }
 
@@ -58,16 +61,19 @@ struct MailSink: Sendable {
     }
 }
 
-/// A sink of the test's own, which it can stop and start again on the same port (an outage).
+/// A sink of the test's own, which it can stop and start again on the same port (an outage),
+/// or which demands STARTTLS and AUTH (`--starttls`, `--auth USER:PASSWORD`).
 final class OwnMailSink: Sendable {
     let sink: MailSink
+    private let arguments: [String]
     private let process = LockedProcess()
 
-    init() throws {
+    init(arguments: [String] = []) throws {
+        self.arguments = arguments
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("mail"), withIntermediateDirectories: true)
         let portFile = directory.appendingPathComponent("port")
-        let first = try Self.launch(port: 0, maildir: directory.appendingPathComponent("mail"), portFile: portFile)
+        let first = try Self.launch(port: 0, maildir: directory.appendingPathComponent("mail"), portFile: portFile, arguments: arguments)
         let port = try Self.waitForPort(portFile)
         sink = MailSink(host: "127.0.0.1", port: port, maildir: directory.appendingPathComponent("mail"))
         process.set(first)
@@ -86,7 +92,7 @@ final class OwnMailSink: Sendable {
     func start() throws {
         let portFile = sink.maildir.deletingLastPathComponent().appendingPathComponent("port-again")
         try? FileManager.default.removeItem(at: portFile)
-        process.set(try Self.launch(port: sink.port, maildir: sink.maildir, portFile: portFile))
+        process.set(try Self.launch(port: sink.port, maildir: sink.maildir, portFile: portFile, arguments: arguments))
         _ = try Self.waitForPort(portFile)
     }
 
@@ -109,14 +115,14 @@ final class OwnMailSink: Sendable {
         }
     }
 
-    private static func launch(port: Int, maildir: URL, portFile: URL) throws -> Process {
+    private static func launch(port: Int, maildir: URL, portFile: URL, arguments: [String]) throws -> Process {
         let environment = ProcessInfo.processInfo.environment
         guard let python = environment["TEST_PYTHON"], let script = environment["TEST_SMTP_SINK_SCRIPT"] else {
             throw HarnessError("TEST_PYTHON and TEST_SMTP_SINK_SCRIPT are not set: run the tests with scripts/dev test")
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script, "--port", String(port), "--maildir", maildir.path, "--port-file", portFile.path]
+        process.arguments = [script, "--port", String(port), "--maildir", maildir.path, "--port-file", portFile.path] + arguments
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         return process

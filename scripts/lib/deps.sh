@@ -14,6 +14,8 @@ DEPS_APT_PACKAGES=(
     postgresql-15 postgresql-client-15
     python3 python3-venv
     curl ca-certificates
+    # openssl makes the self-signed certificate of the STARTTLS test sink (scripts/lib/smtp_sink.py).
+    openssl
     # pdftotext reads the receipt PDFs back in NotificationService's tests.
     poppler-utils
 )

@@ -4,8 +4,12 @@
 Every message it accepts is written to MAILDIR as NAME.eml (the raw message) and NAME.json
 (envelope, headers and each MIME part decoded by Python's email package), written atomically so
 readers never see half a file. Stopping and restarting it on the same port simulates an outage.
+With --starttls it offers STARTTLS with a self-signed certificate (made with openssl) and requires
+it; with --auth USER:PASSWORD it requires AUTH (only over TLS). Each message records whether it
+came over TLS and as whom.
 
     smtp_sink.py --port 1025 --maildir .dev/mail [--port-file F] [--reject REGEX]
+                 [--starttls] [--auth USER:PASSWORD]
 """
 import argparse
 import email
@@ -15,11 +19,15 @@ import os
 import re
 import signal
 import socket
+import ssl
+import subprocess
+import tempfile
 import threading
 import time
 from email import policy
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Sink:
@@ -56,6 +64,8 @@ class Sink:
             "contentType": message.get_content_type(),
             "headers": {key: str(value) for key, value in message.items()},
             "parts": parts,
+            "tls": session.ssl is not None,
+            "authenticatedAs": session.auth_data.login.decode() if session.authenticated else None,
         }
         name = f"{time.time_ns()}-{os.getpid()}-{next(self.counter)}"
         for suffix, data in ((".eml", raw), (".json", json.dumps(document, indent=1).encode())):
@@ -64,6 +74,29 @@ class Sink:
                 handle.write(data)
             os.rename(tmp, os.path.join(self.maildir, name + suffix))
         return "250 2.0.0 Message accepted for delivery"
+
+
+def self_signed_context():
+    """A server TLS context with a fresh self-signed certificate for localhost."""
+    directory = tempfile.mkdtemp(prefix="smtp-sink-tls-")
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", cert],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def authenticator(expected):
+    user, _, password = expected.partition(":")
+
+    def check(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user \
+            and auth_data.password.decode() == password
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
+    return check
 
 
 def free_port(host):
@@ -79,10 +112,17 @@ def main():
     parser.add_argument("--maildir", required=True)
     parser.add_argument("--port-file", help="written with the port once the server accepts connections")
     parser.add_argument("--reject", help="recipients matching this regex get 550")
+    parser.add_argument("--starttls", action="store_true", help="offer and require STARTTLS (self-signed)")
+    parser.add_argument("--auth", metavar="USER:PASSWORD", help="require AUTH PLAIN/LOGIN with these credentials")
     args = parser.parse_args()
     os.makedirs(args.maildir, exist_ok=True)
     port = args.port or free_port(args.host)
-    controller = Controller(Sink(args.maildir, args.reject), hostname=args.host, port=port)
+    options = {}
+    if args.starttls:
+        options.update(tls_context=self_signed_context(), require_starttls=True)
+    if args.auth:
+        options.update(authenticator=authenticator(args.auth), auth_required=True)
+    controller = Controller(Sink(args.maildir, args.reject), hostname=args.host, port=port, **options)
     controller.start()
     if args.port_file:
         with open(args.port_file + ".tmp", "w") as handle:

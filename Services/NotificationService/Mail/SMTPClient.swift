@@ -160,6 +160,7 @@ struct SMTPConnection: Sendable {
         // SNI takes a name, never an IP literal.
         let serverName = host.allSatisfy { $0.isNumber || $0 == "." || $0 == ":" } ? nil : host
         let channel = self.channel
+        let handshake = channel.eventLoop.makePromise(of: Void.self)
         do {
             let handler = self.handler
             try await channel.eventLoop.submit {
@@ -168,11 +169,23 @@ struct SMTPConnection: Sendable {
                 }
                 try channel.pipeline.syncOperations.addHandler(
                     try NIOSSLClientHandler(context: context, serverHostname: serverName), position: .first)
+                // Still on the event loop: the handshake cannot finish before this is set.
+                handler.value.awaitHandshake(handshake)
             }.get()
-        } catch let error as SMTPError {
-            throw error
         } catch {
-            throw SMTPError(.tls, "STARTTLS failed: \(error)")
+            handshake.fail(error)  // nobody else holds it
+            throw error as? SMTPError ?? SMTPError(.tls, "STARTTLS failed: \(error)")
+        }
+        let (seconds, handler) = (timeout, self.handler)
+        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(seconds.components.seconds) * 1_000_000_000)) {
+            handler.value.fail(SMTPError(.timeout, "no TLS handshake within \(seconds)"))
+            channel.close(promise: nil)
+        }
+        defer { timer.cancel() }
+        do {
+            try await handshake.futureResult.get()
+        } catch {
+            throw error as? SMTPError ?? SMTPError(.tls, "TLS handshake failed: \(error)")
         }
     }
 

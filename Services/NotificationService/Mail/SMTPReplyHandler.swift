@@ -1,4 +1,5 @@
 import NIOCore
+import NIOTLS
 
 /// One SMTP reply: the code and the text of each line (`250-…` lines then `250 …`).
 struct SMTPReply: Sendable, Equatable {
@@ -18,6 +19,8 @@ final class SMTPReplyHandler: ChannelInboundHandler {
     private var ready: [Result<SMTPReply, any Error>] = []
     private var waiting: [EventLoopPromise<SMTPReply>] = []
     private var failure: SMTPError?
+    /// Completed when the TLS handshake after STARTTLS finishes (or fails).
+    private var handshake: EventLoopPromise<Void>?
     /// Bounds what a misbehaving server can make us buffer.
     private static let maximumLineLength = 4096
 
@@ -36,12 +39,32 @@ final class SMTPReplyHandler: ChannelInboundHandler {
     /// anything sent in clear after the server's 220 would be read as a reply under TLS.
     var hasBufferedInput: Bool { !partial.isEmpty || !lines.isEmpty || !ready.isEmpty }
 
+    /// Completes `promise` once the TLS handshake has finished, so a refused certificate is
+    /// reported as such at STARTTLS rather than as a closed channel at the next command.
+    func awaitHandshake(_ promise: EventLoopPromise<Void>) {
+        if let failure {
+            promise.fail(failure)
+        } else {
+            handshake = promise
+        }
+    }
+
     /// Fails every waiting command (e.g. on timeout) and every later one.
     func fail(_ error: SMTPError) {
         if failure == nil { failure = error }
         let pending = waiting
         waiting = []
         for promise in pending { promise.fail(error) }
+        handshake?.fail(error)
+        handshake = nil
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            handshake?.succeed()
+            handshake = nil
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -69,7 +92,8 @@ final class SMTPReplyHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(SMTPError(.connection, "\(error)"))
+        // During the handshake the error is the TLS layer's: e.g. an untrusted certificate.
+        fail(handshake == nil ? SMTPError(.connection, "\(error)") : SMTPError(.tls, "TLS handshake failed: \(error)"))
         context.close(promise: nil)
     }
 
