@@ -89,11 +89,15 @@ public struct EventConsumer: Service {
             }
             if planned.count == batch.count {
                 do {
+                    let afterCommit = AfterCommit()
                     try await client.inTransaction(logger: logger) { connection in
                         for (message, envelope, handler) in planned {
-                            try await apply(envelope, message: message, handler: handler, logger: logger(for: envelope), on: connection)
+                            try await apply(
+                                envelope, message: message, handler: handler, logger: logger(for: envelope), on: connection,
+                                afterCommit: afterCommit)
                         }
                     }
+                    afterCommit.run()
                     return batch
                 } catch {
                     logger.debug("batch failed; applying its messages one by one", metadata: ["error": "\(error)"])
@@ -158,15 +162,17 @@ public struct EventConsumer: Service {
     private func handleOnce(
         _ envelope: EventEnvelope, message: ConsumedMessage, handler: EventHandler, logger: Logger
     ) async throws {
+        let afterCommit = AfterCommit()
         try await client.inTransaction(logger: logger) { connection in
-            try await apply(envelope, message: message, handler: handler, logger: logger, on: connection)
+            try await apply(envelope, message: message, handler: handler, logger: logger, on: connection, afterCommit: afterCommit)
         }
+        afterCommit.run()
     }
 
     /// The inbox row and the handler's effect, on the caller's transaction.
     private func apply(
         _ envelope: EventEnvelope, message: ConsumedMessage, handler: EventHandler, logger: Logger,
-        on connection: PostgresConnection
+        on connection: PostgresConnection, afterCommit: AfterCommit
     ) async throws {
         let inserted = try await connection.query(
             """
@@ -180,7 +186,8 @@ public struct EventConsumer: Service {
             return
         }
         try await CorrelationScope.$id.withValue(envelope.correlationId) {
-            try await handler.handle(EventContext(envelope: envelope, connection: connection, logger: logger, producer: name))
+            try await handler.handle(
+                EventContext(envelope: envelope, connection: connection, logger: logger, producer: name, afterCommit: afterCommit))
         }
     }
 

@@ -2,6 +2,7 @@ import EventContracts
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// What a handler gets: the event, the open transaction its effect must use, and a logger
 /// that carries the event's correlation id.
@@ -11,12 +12,24 @@ public struct EventContext: Sendable {
     public let logger: Logger
     /// Name of the producing service, for envelopes of follow-up events.
     public let producer: String
+    let afterCommit: AfterCommit
 
     public init(envelope: EventEnvelope, connection: PostgresConnection, logger: Logger, producer: String) {
+        self.init(envelope: envelope, connection: connection, logger: logger, producer: producer, afterCommit: AfterCommit())
+    }
+
+    init(envelope: EventEnvelope, connection: PostgresConnection, logger: Logger, producer: String, afterCommit: AfterCommit) {
         self.envelope = envelope
         self.connection = connection
         self.logger = logger
         self.producer = producer
+        self.afterCommit = afterCommit
+    }
+
+    /// Runs `action` once the transaction has committed, e.g. to wake a worker that reads what
+    /// the handler wrote (woken earlier, it would find nothing). Dropped if it rolls back.
+    public func onCommit(_ action: @escaping @Sendable () -> Void) {
+        afterCommit.append(action)
     }
 
     /// Appends a follow-up event in the same transaction, with correlation and causation set.
@@ -52,5 +65,23 @@ public struct EventHandler: Sendable {
         EventHandler(eventType: Payload.eventType, maximumSchemaVersion: Payload.schemaVersion) { context in
             try await handle(try context.envelope.decodePayload(as: Payload.self), context)
         }
+    }
+}
+
+/// What a consumer transaction's handlers asked to run after it commits.
+final class AfterCommit: Sendable {
+    private let actions = Mutex<[@Sendable () -> Void]>([])
+
+    func append(_ action: @escaping @Sendable () -> Void) {
+        actions.withLock { $0.append(action) }
+    }
+
+    /// Runs them, once: call after the commit succeeded.
+    func run() {
+        let due = actions.withLock { actions in
+            defer { actions = [] }
+            return actions
+        }
+        for action in due { action() }
     }
 }

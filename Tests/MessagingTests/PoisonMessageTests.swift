@@ -3,6 +3,7 @@ import Foundation
 import Messaging
 import Persistence
 import PostgresNIO
+import Synchronization
 import Testing
 import TestSupport
 
@@ -12,8 +13,12 @@ import TestSupport
         try await TestDatabase.withSchema(migrations: probeMigrations()) { database in
             let producer = try KafkaProducer(configuration: TestEnvironment.kafka())
             let relay = OutboxRelay(client: database.client, schema: database.schema, producer: producer, logger: logger)
+            // What handlers ask to run after commit runs once per committed event, never for one rolled back.
+            let committed = Mutex<[UUID]>([])
             let record = EventHandler.on(ProbeRecorded.self) { event, context in
                 struct PoisonRefused: Error {}
+                let id = context.envelope.id
+                context.onCommit { committed.withLock { $0.append(id) } }
                 if event.poison { throw PoisonRefused() }
                 try await context.connection.query(
                     "INSERT INTO handled (event_id, aggregate_id) VALUES (\(context.envelope.id), \(context.envelope.aggregateId))",
@@ -41,6 +46,7 @@ import TestSupport
             let handled = try await database.client.query("SELECT event_id FROM handled ORDER BY seq", logger: logger)
                 .decode(UUID.self).all()
             #expect(handled == [before.id] + after)
+            #expect(committed.withLock { $0 } == handled)
             // The poison event failed every attempt and was not recorded as handled.
             #expect(try await database.count("SELECT count(*) FROM inbox WHERE event_id = \(poison.id)") == 0)
 

@@ -14,7 +14,8 @@ struct PaymentEventHandlers: Sendable {
             // One payment per checkout, for its total, whatever the number of sellers.
             .on(CheckoutCreated.self) { event, context in
                 try await store.create(from: event, on: context.connection)
-                wakeWebhooks()
+                // Gateway events may be waiting for this payment.
+                context.onCommit(wakeWebhooks)
             },
             // EscrowService decides when money goes back; a refused request is answered with refund.failed.
             .on(RefundRequested.self) { event, context in
@@ -28,7 +29,7 @@ struct PaymentEventHandlers: Sendable {
                         requestedBy: "event:\(context.envelope.producer)", key: "event:\(event.requestId.uuidString.lowercased())",
                         correlationId: context.envelope.correlationId,
                         on: context.connection, store: store)
-                    wakeRefunds()
+                    context.onCommit(wakeRefunds)
                 } catch let problem as Problem {
                     try await context.publish(
                         RefundFailed(refundId: event.requestId, paymentId: paymentId, orderId: event.orderId, amount: event.amount,
