@@ -31,7 +31,7 @@ import Glibc
                 try await connection.query("CREATE SCHEMA \(unescaped: "\(run)_\(schema)")", logger: TestEnvironment.logger)
             }
         }
-        let ports = try Self.services.map { _ in try Self.freePort() }
+        let ports = try TestEnvironment.reservePorts(Self.services.count)
         let url = { (index: Int) in "http://127.0.0.1:\(ports[index])" }
         let secret = ServiceHarness.secret
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(run)
@@ -68,6 +68,11 @@ import Glibc
         }
         for index in Self.services.indices {
             #expect(try await Self.waitReady(url(index)), "\(Self.services[index].0) did not become ready")
+        }
+        // A service that could not start (e.g. its port taken) must fail here, not as a 404 from another.
+        guard processes.allSatisfy(\.isRunning) else {
+            Issue.record("a service exited at start:\n\(Self.tails(directory))")
+            return
         }
 
         let stackEnv = directory.appendingPathComponent("stack.env")
@@ -125,22 +130,5 @@ import Glibc
             let text = (try? String(contentsOf: directory.appendingPathComponent("\(binary).log"), encoding: .utf8)) ?? ""
             return "--- \(binary)\n" + text.split(separator: "\n").suffix(15).joined(separator: "\n")
         }.joined(separator: "\n")
-    }
-
-    /// A port nothing listens on now (the kernel's choice for an ephemeral bind).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError("socket failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw HarnessError("bind failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

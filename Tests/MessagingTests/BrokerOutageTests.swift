@@ -14,7 +14,7 @@ final class PrivateBroker: Sendable {
     let brokers: String
 
     init() throws {
-        let port = try freePort()
+        let port = try TestEnvironment.reservePorts(1)[0]
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestEnvironment.tansuBinary)
         process.arguments = [
@@ -36,24 +36,6 @@ final class PrivateBroker: Sendable {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
-}
-
-/// Asks the kernel for a free TCP port on loopback.
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-        }
-    }
-    guard bound else { throw POSIXError(.EADDRINUSE) }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 @Suite struct BrokerOutageTests {

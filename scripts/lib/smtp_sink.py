@@ -16,6 +16,7 @@ import email
 import itertools
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -100,9 +101,22 @@ def authenticator(expected):
 
 
 def free_port(host):
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
+    """A free port below the kernel's ephemeral range: a test stops and restarts the sink on the
+    same port (an outage), and meanwhile an outgoing connection could take an ephemeral one."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as handle:
+            ephemeral_start = int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_start = 32768
+    for _ in range(1000):
+        port = random.randrange(10000, max(10001, ephemeral_start))
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise SystemExit("no free port")
 
 
 def main():
