@@ -14,6 +14,8 @@ public struct EventContext: Sendable {
     public let producer: String
     let afterCommit: AfterCommit
 
+    /// A context outside a consumer (to call a handler directly, as tests do): the caller owns the
+    /// transaction, and actions given to `onCommit` are not run.
     public init(envelope: EventEnvelope, connection: PostgresConnection, logger: Logger, producer: String) {
         self.init(envelope: envelope, connection: connection, logger: logger, producer: producer, afterCommit: AfterCommit())
     }
