@@ -7,17 +7,7 @@ public struct ChargebackChanged: Codable, Sendable, Equatable {
     public static let openedType = "chargeback.opened"
     public static let closedType = "chargeback.closed"
 
-    public struct Part: Codable, Sendable, Equatable {
-        public var orderId: UUID
-        public var sellerId: String
-        public var amount: Int64
-
-        public init(orderId: UUID, sellerId: String, amount: Int64) {
-            self.orderId = orderId
-            self.sellerId = sellerId
-            self.amount = amount
-        }
-    }
+    public typealias Part = OrderShare
 
     public var paymentId: UUID
     public var chargeId: String

@@ -1,22 +1,26 @@
 import Foundation
 
+/// One order's share of a payment: its seller and its amount in minor units (the payment's
+/// currency). The parts of `payment.succeeded` and of a chargeback.
+public struct OrderShare: Codable, Sendable, Equatable {
+    public var orderId: UUID
+    public var sellerId: String
+    public var amount: Int64
+
+    public init(orderId: UUID, sellerId: String, amount: Int64) {
+        self.orderId = orderId
+        self.sellerId = sellerId
+        self.amount = amount
+    }
+}
+
 /// `payment.succeeded`: the checkout's charge went through (from the webhook, not the client).
 public struct PaymentSucceeded: DomainEventPayload, Equatable {
     public static let eventType = "payment.succeeded"
     public static let schemaVersion = 1
     public static let aggregateType = "payment"
 
-    public struct Part: Codable, Sendable, Equatable {
-        public var orderId: UUID
-        public var sellerId: String
-        public var amount: Int64
-
-        public init(orderId: UUID, sellerId: String, amount: Int64) {
-            self.orderId = orderId
-            self.sellerId = sellerId
-            self.amount = amount
-        }
-    }
+    public typealias Part = OrderShare
 
     public var paymentId: UUID
     public var checkoutId: UUID
