@@ -34,19 +34,19 @@ import TestSupport
                     EventContext(envelope: payment, connection: first, logger: TestEnvironment.logger, producer: "tests"))
 
                 // Meanwhile the order event is handled on another connection.
-                let (pids, pid) = AsyncStream.makeStream(of: Int32.self)
+                let (backends, reportBackend) = AsyncStream.makeStream(of: Int32.self)
                 let other = Task {
                     try await database.client.withConnection { second in
                         let backend = try await second.query("SELECT pg_backend_pid()", logger: TestEnvironment.logger)
                             .decode(Int32.self).all()[0]
-                        pid.yield(backend)
+                        reportBackend.yield(backend)
                         try await second.query("BEGIN", logger: TestEnvironment.logger)
                         try await handlers.orderChanged(
                             EventContext(envelope: placed, connection: second, logger: TestEnvironment.logger, producer: "tests"))
                         try await second.query("COMMIT", logger: TestEnvironment.logger)
                     }
                 }
-                var iterator = pids.makeAsyncIterator()
+                var iterator = backends.makeAsyncIterator()
                 let backend = try #require(await iterator.next())
                 // It either finishes without the payment's receipt in sight, or waits for it.
                 var waiting = false
