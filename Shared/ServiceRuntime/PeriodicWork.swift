@@ -1,4 +1,5 @@
 import Logging
+import Persistence
 import ServiceLifecycle
 
 /// Runs `pass` now and then every `interval` (or sooner, on each of `wakeups`) until graceful
@@ -9,31 +10,28 @@ public func runPeriodically(
     every interval: Duration, wakeups: AsyncStream<Void>? = nil, logger: Logger, failure message: Logger.Message,
     _ pass: @escaping @Sendable () async throws -> Void
 ) async throws {
+    let signal = WakeSignal()
     do {
         try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await pass()
-                } catch {
-                    if Task.isCancelled { return }
-                    logger.warning(message, metadata: ["error": "\(error)"])
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                if let wakeups {
+                    // One iterator for the loop's whole life: cancelling a task waiting in an
+                    // AsyncStream iterator finishes the stream, so it must not race the sleep.
+                    group.addTask {
+                        for await _ in wakeups { signal.signal() }
+                    }
                 }
-                try await nextTick(after: interval, or: wakeups)
+                while !Task.isCancelled {
+                    do {
+                        try await pass()
+                    } catch {
+                        if Task.isCancelled { break }
+                        logger.warning(message, metadata: ["error": "\(error)"])
+                    }
+                    try await signal.wait(upTo: interval)
+                }
+                group.cancelAll()
             }
         }
     } catch is CancellationError {}
-}
-
-/// Waits for `interval` or the next wake-up, whichever comes first.
-private func nextTick(after interval: Duration, or wakeups: AsyncStream<Void>?) async throws {
-    guard let wakeups else { return try await Task.sleep(for: interval) }
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await Task.sleep(for: interval) }
-        group.addTask {
-            var iterator = wakeups.makeAsyncIterator()
-            _ = await iterator.next()
-        }
-        _ = try await group.next()
-        group.cancelAll()
-    }
 }
