@@ -14,6 +14,10 @@ public struct PageCursor: Sendable, Equatable {
             .replacingOccurrences(of: "=", with: "")
     }
 
+    /// 1970-01-01 to 9999-12-31: every timestamp we write, and far inside what Date and Postgres
+    /// can encode (a cursor holding Int64.min used to trap in the query's Date encoding).
+    static let validMicroseconds: ClosedRange<Int64> = 0...253_402_300_799_999_999
+
     public init(createdAt: Date, id: UUID) {
         self.createdAt = createdAt
         self.id = id
@@ -26,11 +30,19 @@ public struct PageCursor: Sendable, Equatable {
             throw Problem.badRequest("The cursor is not valid.")
         }
         let parts = text.split(separator: ".", maxSplits: 1)
-        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else {
+        guard parts.count == 2, let micros = Int64(parts[0]), Self.validMicroseconds.contains(micros),
+              let id = UUID(uuidString: String(parts[1]))
+        else {
             throw Problem.badRequest("The cursor is not valid.")
         }
         self.init(createdAt: Date(timeIntervalSince1970: Double(micros) / 1_000_000), id: id)
     }
+}
+
+extension Date {
+    /// Dates a request may carry into a query: 1970-01-01 to 9999-12-31 (Date's own range is far
+    /// wider than what converts to Postgres' microseconds without trapping).
+    public static let storableRange = Date(timeIntervalSince1970: 0)...Date(timeIntervalSince1970: 253_402_300_799.999_999)
 }
 
 /// One page of results and the cursor for the next, if any.

@@ -32,11 +32,11 @@ struct PaymentFilter: Sendable {
         }
         let dates = Date.ISO8601FormatStyle()
         from = try query.get("from").map { text in
-            guard let date = try? dates.parse(text) else { throw Problem.badRequest("from must be an ISO 8601 date-time.") }
+            guard let date = try? dates.parse(text), Date.storableRange.contains(date) else { throw Problem.badRequest("from must be an ISO 8601 date-time from 1970 to 9999.") }
             return date
         }
         to = try query.get("to").map { text in
-            guard let date = try? dates.parse(text) else { throw Problem.badRequest("to must be an ISO 8601 date-time.") }
+            guard let date = try? dates.parse(text), Date.storableRange.contains(date) else { throw Problem.badRequest("to must be an ISO 8601 date-time from 1970 to 9999.") }
             return date
         }
         switch query.get("sort") ?? "desc" {

@@ -1,0 +1,36 @@
+import Foundation
+import HTTPSupport
+import Testing
+
+@Suite struct PaginationTests {
+    private func token(_ text: String) -> String {
+        Data(text.utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    @Test func aCursorRoundTrips() throws {
+        let cursor = PageCursor(createdAt: Date(timeIntervalSince1970: 1_700_000_000.123456), id: UUID())
+        let read = try PageCursor(token: cursor.token)
+        #expect(read.id == cursor.id)
+        #expect(abs(read.createdAt.timeIntervalSince(cursor.createdAt)) < 0.000_002)
+    }
+
+    @Test(arguments: [
+        "-9223372036854775808.00000000-0000-0000-0000-000000000000",
+        "9223372036854775807.00000000-0000-0000-0000-000000000000",
+        "-1.00000000-0000-0000-0000-000000000000",
+        "253402300800000000.00000000-0000-0000-0000-000000000000",
+        "99999999999999999999999.00000000-0000-0000-0000-000000000000",
+        "1.not-a-uuid",
+        "nodot",
+    ])
+    func aCursorOutsideTheStorableRangeIsABadRequest(_ text: String) {
+        #expect(throws: Problem.self) { try PageCursor(token: token(text)) }
+    }
+
+    @Test func theLastStorableInstantIsAccepted() throws {
+        let read = try PageCursor(token: token("253402300799999999.00000000-0000-0000-0000-000000000000"))
+        #expect(Date.storableRange.contains(read.createdAt))
+    }
+}
