@@ -51,6 +51,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Shared/Persistence"
         ),
@@ -84,7 +85,7 @@ let package = Package(
         .target(
             name: "StripeClient",
             dependencies: [
-                "EventContracts",
+                "EventContracts", "Persistence",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -152,7 +153,10 @@ let package = Package(
         ),
         .testTarget(
             name: "MessagingTests",
-            dependencies: ["Messaging", "Persistence", "EventContracts", "TestSupport", "EventProbe"],
+            dependencies: [
+                "Messaging", "Persistence", "EventContracts", "TestSupport", "EventProbe",
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             linkerSettings: rdkafkaLinkerSettings
         ),
         .testTarget(

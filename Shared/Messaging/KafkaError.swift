@@ -1,7 +1,8 @@
 import CRdKafka
+import Persistence
 
 /// An error from librdkafka or from our use of it.
-public struct KafkaError: Error, CustomStringConvertible, Sendable {
+public struct KafkaError: RetriableError, CustomStringConvertible, Sendable {
     public var code: Int32
     public var message: String
     /// True when trying the same operation again later may succeed (broker down, timeouts).

@@ -1,7 +1,8 @@
 import Foundation
+import Persistence
 
 /// A failed Stripe call, typed by what the caller can do about it.
-public struct StripeError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct StripeError: RetriableError, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable, Equatable {
         /// The card was declined; `declineCode` says why (e.g. `insufficient_funds`).
         case cardDeclined = "card_declined"

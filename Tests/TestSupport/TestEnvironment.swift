@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Logging
 import Messaging
@@ -47,4 +48,23 @@ public enum TestEnvironment {
             names + names.map { "\($0).dlq" }, partitions: partitions, configuration: kafka(brokers: brokers))
         return names
     }
+}
+
+/// A counter or flag that tasks and handlers share in a test.
+public final class SharedCounter: Sendable {
+    private let value: Mutex<Int>
+
+    public init(_ initial: Int = 0) {
+        value = Mutex(initial)
+    }
+
+    public func add(_ amount: Int = 1) {
+        value.withLock { $0 += amount }
+    }
+
+    public func set(_ newValue: Int) {
+        value.withLock { $0 = newValue }
+    }
+
+    public var current: Int { value.withLock { $0 } }
 }
