@@ -12,8 +12,19 @@ public final class ConsumerMonitor: Sendable {
         public var lag: Int64
     }
 
+    /// A partition held back by a failing message.
+    public struct HeldPartition: Sendable, Equatable {
+        public var topic: String
+        public var partition: Int32
+        public var kind: String
+        public var attempts: Int
+        /// Since the message first failed.
+        public var heldSeconds: Double
+    }
+
     private let factory: any MetricsFactory
     private let consumer = Mutex<KafkaConsumer?>(nil)
+    private let heldPartitions = Mutex<[TopicPartition: PartitionQueues.Failure]>([:])
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
@@ -23,6 +34,26 @@ public final class ConsumerMonitor: Sendable {
     public func lag() async -> [PartitionLag] {
         guard let consumer = consumer.withLock({ $0 }) else { return [] }
         return await consumer.lag()
+    }
+
+    /// Partitions waiting on a failed message, with how long and how often it failed.
+    public func held() -> [HeldPartition] {
+        let now = ContinuousClock.now
+        return heldPartitions.withLock { $0 }.sorted { $0.key.description < $1.key.description }.map { key, failure in
+            let age = now - failure.firstFailedAt
+            return HeldPartition(
+                topic: key.topic, partition: key.partition, kind: failure.kind.rawValue, attempts: failure.attempts,
+                heldSeconds: Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18)
+        }
+    }
+
+    func held(_ failures: [TopicPartition: PartitionQueues.Failure]) {
+        heldPartitions.withLock { $0 = failures }
+    }
+
+    /// A failed attempt that will be retried.
+    func retried(topic: String, kind: FailureKind) {
+        Counter(label: "events_retried_total", dimensions: [("topic", topic), ("failure", kind.rawValue)], factory: factory).increment()
     }
 
     func attach(_ consumer: KafkaConsumer?) {

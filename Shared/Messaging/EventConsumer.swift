@@ -7,12 +7,19 @@ import ServiceLifecycle
 
 /// Consumes topics as one consumer group and applies each event exactly once: the handler's
 /// effect and the inbox row commit together, and the offset is stored only after that commit.
-/// A message that keeps failing goes to `<topic>.dlq` after bounded retries.
+///
+/// A failure holds back only its own partition, and nothing behind it there is applied or
+/// marked until it succeeds: transient and unclassified failures are retried without limit
+/// (capped backoff), an event newer than this build waits for an upgrade, and only poison
+/// (undecodable, or rejected by its handler with `EventRejected`) goes to `<topic>.dlq` after
+/// `maximumAttempts`. Other partitions keep flowing meanwhile.
 public struct EventConsumer: Service {
     public struct Settings: Sendable {
+        /// Attempts at a poison message before it is dead-lettered.
         public var maximumAttempts = 5
         public var initialBackoff: Duration = .milliseconds(200)
-        public var maximumBackoff: Duration = .seconds(5)
+        /// The longest pause between two attempts at a failing message.
+        public var maximumBackoff: Duration = .seconds(10)
         /// Messages already fetched are applied together in one transaction, up to this many.
         public var batchSize = 100
         public init() {}
@@ -49,173 +56,77 @@ public struct EventConsumer: Service {
         let consumer = try KafkaConsumer(configuration: kafka, groupId: name, topics: topics)
         monitor?.attach(consumer)
         logger.info("consumer started", metadata: ["group": "\(name)", "topics": "\(topics)"])
-        // Checked between batches: the messages in hand are finished before shutting down.
+        var queues = PartitionQueues()
+        // Checked between rounds: the messages in hand are finished before shutting down.
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let first: ConsumedMessage
+            let now = ContinuousClock.now
+            let waitLimit: Duration = queues.ready(at: now, limit: 1).isEmpty
+                ? min(.milliseconds(100), max(.zero, (queues.nextRetry ?? now + .seconds(1)) - now)) : .zero
             do {
-                guard let next = try await consumer.poll() else { continue }
-                first = next
+                if let first = try await consumer.poll(timeout: waitLimit) {
+                    queues.enqueue(first)
+                    var polled = 1
+                    while polled < settings.batchSize, let next = try await consumer.poll(timeout: .zero) {
+                        queues.enqueue(next)
+                        polled += 1
+                    }
+                }
             } catch {
                 logger.debug("consumer poll error", metadata: ["error": "\(error)"])
-                continue
             }
-            var batch = [first]
-            while batch.count < settings.batchSize, let next = try? await consumer.poll(timeout: .zero) {
-                batch.append(next)
-            }
-            for message in await process(batch) {
-                monitor?.finished(topic: message.topic)
-                do {
-                    try consumer.markDone(message)
-                } catch {
-                    logger.warning("could not store offset; the message will be redelivered", metadata: ["error": "\(error)"])
+            let ready = queues.ready(at: .now, limit: settings.batchSize)
+            guard !ready.isEmpty else { continue }
+            for outcome in await process(ready, queues: queues) {
+                switch outcome {
+                case .finished(let message):
+                    queues.finished(message)
+                    monitor?.finished(topic: message.topic)
+                    do {
+                        try consumer.markDone(message)
+                    } catch {
+                        logger.warning("could not store offset; the message will be redelivered", metadata: ["error": "\(error)"])
+                    }
+                case .failed(let message, let kind, let error):
+                    let attempts = queues.attempts(for: message) + 1
+                    let delay = backoff(kind: kind, attempt: attempts)
+                    let failure = queues.failed(message, kind: kind, error: error, at: .now, retryIn: delay)
+                    monitor?.retried(topic: message.topic, kind: kind)
+                    logFailure(message, failure: failure, retryIn: delay)
                 }
             }
+            let changes = queues.pauseChanges
+            for key in changes.pause where (try? await consumer.pause(key)) != nil { queues.setPaused(key, true) }
+            for key in changes.resume where (try? await consumer.resume(key)) != nil { queues.setPaused(key, false) }
+            monitor?.held(queues.failures)
         }
+        monitor?.held([:])
         monitor?.attach(nil)
         await consumer.close()
         logger.info("consumer stopped", metadata: ["group": "\(name)"])
     }
 
-    /// Applies a batch and returns the messages that are finished, in order. When every message
-    /// has a handler the batch is one transaction; if it fails, each message is retried alone.
-    func process(_ batch: [ConsumedMessage]) async -> [ConsumedMessage] {
-        if batch.count > 1 {
-            let planned = batch.compactMap { message -> (ConsumedMessage, EventEnvelope, EventHandler)? in
-                guard let envelope = try? EventEnvelope.decode(from: Data(message.value)),
-                      let handler = handlers[envelope.type], envelope.schemaVersion <= handler.maximumSchemaVersion
-                else { return nil }
-                return (message, envelope, handler)
-            }
-            if planned.count == batch.count {
-                do {
-                    let afterCommit = AfterCommit()
-                    try await client.inTransaction(logger: logger) { connection in
-                        for (message, envelope, handler) in planned {
-                            try await apply(
-                                envelope, message: message, handler: handler, logger: logger(for: envelope), on: connection,
-                                afterCommit: afterCommit)
-                        }
-                    }
-                    afterCommit.run()
-                    return batch
-                } catch {
-                    logger.debug("batch failed; applying its messages one by one", metadata: ["error": "\(error)"])
-                }
-            }
-        }
-        var finished: [ConsumedMessage] = []
-        for message in batch {
-            guard await process(message) else { break }
-            finished.append(message)
-        }
-        return finished
+    /// Capped exponential backoff with jitter; a newer schema only changes with a deployment.
+    private func backoff(kind: FailureKind, attempt: Int) -> Duration {
+        if kind == .unsupportedVersion { return settings.maximumBackoff }
+        let exponential = settings.initialBackoff * Double(1 << min(attempt - 1, 20))
+        return min(exponential, settings.maximumBackoff) * Double.random(in: 0.5...1.0)
     }
 
-    private func logger(for envelope: EventEnvelope) -> Logger {
-        var logger = self.logger
-        logger[metadataKey: "correlation_id"] = "\(envelope.correlationId)"
-        logger[metadataKey: "event_id"] = "\(envelope.id)"
-        logger[metadataKey: "event_type"] = "\(envelope.type)"
-        return logger
-    }
-
-    /// Returns true when the message is finished (handled, skipped or dead-lettered).
-    func process(_ message: ConsumedMessage) async -> Bool {
-        let envelope: EventEnvelope
-        do {
-            envelope = try EventEnvelope.decode(from: Data(message.value))
-        } catch {
-            return await deadLetter(message, error: "undecodable envelope: \(error)")
-        }
-        let logger = logger(for: envelope)
-        guard let handler = handlers[envelope.type] else {
-            logger.debug("skipping event type this consumer does not handle")
-            return true
-        }
-        guard envelope.schemaVersion <= handler.maximumSchemaVersion else {
-            logger.warning(
-                "skipping event with a newer schema version",
-                metadata: ["schema_version": "\(envelope.schemaVersion)", "supported": "\(handler.maximumSchemaVersion)"])
-            return true
-        }
-
-        var backoff = Backoff(initial: settings.initialBackoff, maximum: settings.maximumBackoff)
-        for attempt in 1...settings.maximumAttempts {
-            do {
-                try await handleOnce(envelope, message: message, handler: handler, logger: logger)
-                return true
-            } catch {
-                logger.warning(
-                    "event handler failed",
-                    metadata: ["attempt": "\(attempt)", "error": "\(String(reflecting: error))"])
-                if attempt == settings.maximumAttempts {
-                    return await deadLetter(message, error: "\(error)")
-                }
-                if Task.isShuttingDownGracefully { return false }
-                try? await Task.sleep(for: backoff.next())
-            }
-        }
-        return false
-    }
-
-    private func handleOnce(
-        _ envelope: EventEnvelope, message: ConsumedMessage, handler: EventHandler, logger: Logger
-    ) async throws {
-        let afterCommit = AfterCommit()
-        try await client.inTransaction(logger: logger) { connection in
-            try await apply(envelope, message: message, handler: handler, logger: logger, on: connection, afterCommit: afterCommit)
-        }
-        afterCommit.run()
-    }
-
-    /// The inbox row and the handler's effect, on the caller's transaction.
-    private func apply(
-        _ envelope: EventEnvelope, message: ConsumedMessage, handler: EventHandler, logger: Logger,
-        on connection: PostgresConnection, afterCommit: AfterCommit
-    ) async throws {
-        let inserted = try await connection.query(
-            """
-            INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)
-            VALUES (\(name), \(envelope.id), \(envelope.type), \(message.topic), \(message.partition), \(message.offset))
-            ON CONFLICT DO NOTHING RETURNING 1
-            """, logger: logger
-        ).collect()
-        guard !inserted.isEmpty else {
-            logger.debug("duplicate event ignored")
-            return
-        }
-        try await CorrelationScope.$id.withValue(envelope.correlationId) {
-            try await handler.handle(
-                EventContext(envelope: envelope, connection: connection, logger: logger, producer: name, afterCommit: afterCommit))
-        }
-    }
-
-    /// Parks the message on `<topic>.dlq`; retries the broker until it accepts or shutdown begins.
-    private func deadLetter(_ message: ConsumedMessage, error: String) async -> Bool {
-        let parked = OutgoingMessage(
-            topic: Topic.deadLetter(of: message.topic), key: message.key ?? "", value: message.value,
-            headers: message.headers.map { ($0.key, $0.value) } + [
-                (EventHeader.dlqError, String(error.prefix(2000))),
-                (EventHeader.dlqConsumer, name),
-                (EventHeader.dlqSource, "\(message.topic)/\(message.partition)@\(message.offset)"),
-            ])
-        var backoff = Backoff(initial: settings.initialBackoff, maximum: settings.maximumBackoff)
-        while true {
-            switch await deadLetters.send([parked]).first {
-            case .success?:
-                monitor?.deadLettered(topic: message.topic)
-                logger.error(
-                    "message dead-lettered",
-                    metadata: ["source": "\(message.topic)/\(message.partition)@\(message.offset)", "error": "\(error)"])
-                return true
-            case .failure(let failure)?:
-                logger.warning("dead-letter publish failed", metadata: ["error": "\(failure)"])
-            case nil:
-                return false
-            }
-            if Task.isShuttingDownGracefully || Task.isCancelled { return false }
-            try? await Task.sleep(for: backoff.next())
+    private func logFailure(_ message: ConsumedMessage, failure: PartitionQueues.Failure, retryIn delay: Duration) {
+        var metadata: Logger.Metadata = [
+            "source": "\(message.topic)/\(message.partition)@\(message.offset)", "attempt": "\(failure.attempts)",
+            "failure": "\(failure.kind.rawValue)", "error": "\(failure.error)", "retry_in": "\(delay)",
+            "held_for_seconds": "\((ContinuousClock.now - failure.firstFailedAt).components.seconds)",
+        ]
+        if let correlation = message.headers[EventHeader.correlationId] { metadata["correlation_id"] = "\(correlation)" }
+        if let type = message.headers[EventHeader.eventType] { metadata["event_type"] = "\(type)" }
+        switch failure.kind {
+        case .transient where failure.attempts < 10:
+            logger.warning("event handling failed for a transient reason; retrying, its partition waits", metadata: metadata)
+        case .unsupportedVersion:
+            logger.error("event has a newer schema version than this build; its partition waits for an upgrade", metadata: metadata)
+        default:
+            logger.error("event handling keeps failing; retrying, its partition waits", metadata: metadata)
         }
     }
 }

@@ -80,6 +80,31 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// Stops fetching a partition (what was fetched but not handed out is dropped, and fetching
+    /// resumes after the last message handed out).
+    func pause(_ partition: TopicPartition) async throws {
+        try await pauseOrResume(partition, pause: true)
+    }
+
+    func resume(_ partition: TopicPartition) async throws {
+        try await pauseOrResume(partition, pause: false)
+    }
+
+    private func pauseOrResume(_ partition: TopicPartition, pause: Bool) async throws {
+        let handle = self.handle
+        try await thread.runIfActive {
+            guard !self.destroyed.load(ordering: .sequentiallyConsistent) else { return }
+            let list = rd_kafka_topic_partition_list_new(1)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let entry = rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)!
+            let error = pause ? rd_kafka_pause_partitions(handle.pointer, list) : rd_kafka_resume_partitions(handle.pointer, list)
+            let result = error == RD_KAFKA_RESP_ERR_NO_ERROR ? entry.pointee.err : error
+            guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError(result, context: "\(pause ? "pause" : "resume") \(partition)")
+            }
+        }
+    }
+
     /// Leaves the group after committing stored offsets, then frees the handle.
     public func close() async {
         let handle = self.handle

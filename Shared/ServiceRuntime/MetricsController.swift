@@ -20,13 +20,13 @@ struct MetricsController {
     let gauges: GaugeCache
 
     init(
-        registry: PrometheusCollectorRegistry, postgres: PostgresClient, monitor: ConsumerMonitor, collectors: [GaugeCollector],
-        logger: Logger
+        registry: PrometheusCollectorRegistry, postgres: PostgresClient, monitor: ConsumerMonitor, relay: RelayStatus,
+        collectors: [GaugeCollector], logger: Logger
     ) {
         self.registry = registry
-        let collectors = [Self.outbox(postgres, logger)] + collectors
+        let collectors = [Self.outbox(postgres, relay, logger)] + collectors
         gauges = GaugeCache(ttl: Self.gaugeTTL) {
-            var families = [Self.lagFamily(await monitor.lag())]
+            var families = [Self.lagFamily(await monitor.lag())] + Self.heldFamilies(monitor.held())
             for collector in collectors {
                 do {
                     families += try await collector()
@@ -52,7 +52,7 @@ struct MetricsController {
     }
 
     /// Unpublished outbox rows and the age of the oldest: a growing age means the relay is stuck.
-    private static func outbox(_ postgres: PostgresClient, _ logger: Logger) -> GaugeCollector {
+    private static func outbox(_ postgres: PostgresClient, _ relay: RelayStatus, _ logger: Logger) -> GaugeCollector {
         {
             let rows = try await postgres.query(
                 """
@@ -66,8 +66,31 @@ struct MetricsController {
                 GaugeFamily(
                     name: "outbox_oldest_unpublished_age_seconds", help: "Age of the oldest unpublished outbox row (0 when none).",
                     samples: [.init(value: age)]),
+                GaugeFamily(
+                    name: "outbox_relay_active", help: "1 when this instance's relay holds the lock and publishes the outbox.",
+                    samples: [.init(value: relay.isActive ? 1 : 0)]),
             ]
         }
+    }
+
+    /// Partitions the consumer holds back on a failing message: a stalled partition is the first
+    /// thing to look at when events stop arriving.
+    static func heldFamilies(_ held: [ConsumerMonitor.HeldPartition]) -> [GaugeFamily] {
+        let labels = { (held: ConsumerMonitor.HeldPartition) in
+            [("topic", held.topic), ("partition", "\(held.partition)"), ("failure", held.kind)]
+        }
+        return [
+            GaugeFamily(
+                name: "kafka_consumer_stalled_partitions", help: "Partitions held back by a message that keeps failing.",
+                samples: [.init(value: Double(held.count))]),
+            GaugeFamily(
+                name: "kafka_consumer_oldest_unhandled_age_seconds",
+                help: "Per held partition: seconds since its first unhandled message first failed.",
+                samples: held.map { .init(labels: labels($0), value: $0.heldSeconds) }),
+            GaugeFamily(
+                name: "kafka_consumer_retry_attempts", help: "Per held partition: failed attempts at its first unhandled message.",
+                samples: held.map { .init(labels: labels($0), value: Double($0.attempts)) }),
+        ]
     }
 
     static func lagFamily(_ lags: [ConsumerMonitor.PartitionLag]) -> GaugeFamily {

@@ -1,6 +1,7 @@
 import EventContracts
 import Foundation
 import Messaging
+import Metrics
 import Persistence
 import PostgresNIO
 import Synchronization
@@ -16,10 +17,9 @@ import TestSupport
             // What handlers ask to run after commit runs once per committed event, never for one rolled back.
             let committed = Mutex<[UUID]>([])
             let record = EventHandler.on(ProbeRecorded.self) { event, context in
-                struct PoisonRefused: Error {}
                 let id = context.envelope.id
                 context.onCommit { committed.withLock { $0.append(id) } }
-                if event.poison { throw PoisonRefused() }
+                if event.poison { throw EventRejected("probe marked as poison") }
                 try await context.connection.query(
                     "INSERT INTO handled (event_id, aggregate_id) VALUES (\(context.envelope.id), \(context.envelope.aggregateId))",
                     logger: context.logger)
@@ -59,7 +59,7 @@ import TestSupport
         }
     }
 
-    @Test func unknownTypesAndNewerSchemaVersionsAreSkippedNotDeadLettered() async throws {
+    @Test func unknownTypesAreSkippedButANewerSchemaVersionHoldsItsPartitionUntilAnUpgrade() async throws {
         let topic = try await TestEnvironment.makeTopics(["skips"], partitions: 1)[0]
         try await TestDatabase.withSchema(migrations: probeMigrations()) { database in
             let producer = try KafkaProducer(configuration: TestEnvironment.kafka())
@@ -69,24 +69,52 @@ import TestSupport
                     "INSERT INTO handled (event_id, aggregate_id) VALUES (\(context.envelope.id), \(context.envelope.aggregateId))",
                     logger: context.logger)
             }
-            let consumer = EventConsumer(
-                name: TestEnvironment.uniqueName("skips"), topics: [topic], handlers: [record], client: database.client,
-                kafka: TestEnvironment.kafka(), deadLetters: producer, logger: logger)
+            let first = try await database.append(topic: topic, aggregateId: "k")
             for envelope in [
                 EventEnvelope(type: "probe.unknown", aggregateType: "probe", aggregateId: "k", correlationId: "c", producer: "t", payload: .object([:])),
-                EventEnvelope(type: ProbeRecorded.eventType, schemaVersion: 2, aggregateType: "probe", aggregateId: "k", correlationId: "c", producer: "t", payload: .object([:])),
+                EventEnvelope(
+                    type: ProbeRecorded.eventType, schemaVersion: 2, aggregateType: "probe", aggregateId: "k", correlationId: "c",
+                    producer: "t", payload: try JSONValue(encoding: ProbeRecorded(version: 2))),
             ] {
                 try await database.client.inTransaction(logger: logger) {
                     try await Outbox.append(envelope, topic: topic, on: $0, logger: logger)
                 }
             }
             let last = try await database.append(topic: topic, aggregateId: "k")
-            try await withServices([producer, relay, consumer]) {
-                let done = try await database.eventually { try await database.handledCount() == 1 }
-                #expect(done)
+            let group = TestEnvironment.uniqueName("skips")
+            var settings = EventConsumer.Settings()
+            settings.maximumBackoff = .milliseconds(300)
+            let monitor = ConsumerMonitor(factory: NOOPMetricsHandler.instance)
+            let oldBuild = EventConsumer(
+                name: group, topics: [topic], handlers: [record], client: database.client, kafka: TestEnvironment.kafka(),
+                deadLetters: producer, settings: settings, logger: logger, monitor: monitor)
+            try await withServices([producer, relay, oldBuild]) {
+                let first = try await database.eventually { try await database.handledCount() == 1 }
+                #expect(first)
+                // The v2 event is neither skipped nor dead-lettered: nothing behind it is applied.
+                let held = try await database.eventually { (monitor.held().first?.attempts ?? 0) >= 3 }
+                #expect(held)
+                #expect(monitor.held().map(\.kind) == ["unsupported_version"])
+                let handled = try await database.handledCount()
+                #expect(handled == 1)
             }
-            #expect(try await database.count("SELECT count(*) FROM handled WHERE event_id = \(last.id)") == 1)
-            let parked = try await TopicReader.read(Topic.deadLetter(of: topic), until: 1, timeout: .seconds(8))
+            #expect(try await database.count("SELECT count(*) FROM handled WHERE event_id = \(first.id)") == 1)
+
+            // The upgraded build reads v2: the partition moves on, in order, from where it stopped.
+            var upgraded = record
+            upgraded.maximumSchemaVersion = 2
+            let newBuild = EventConsumer(
+                name: group, topics: [topic], handlers: [upgraded], client: database.client, kafka: TestEnvironment.kafka(),
+                deadLetters: producer, settings: settings, logger: logger)
+            try await withServices([producer, newBuild]) {
+                let all = try await database.eventually { try await database.handledCount() == 3 }
+                #expect(all)
+            }
+            let handled = try await database.client.query("SELECT event_id FROM handled ORDER BY seq", logger: logger)
+                .decode(UUID.self).all()
+            #expect(handled.first == first.id)
+            #expect(handled.last == last.id)
+            let parked = try await TopicReader.read(Topic.deadLetter(of: topic), until: 1, timeout: .seconds(5))
             #expect(parked.isEmpty)
         }
     }
