@@ -56,28 +56,38 @@ public final class KafkaProducer: Service, Sendable {
     public func send(_ messages: [OutgoingMessage]) async -> [Result<Void, KafkaError>] {
         guard !messages.isEmpty else { return [] }
         let batch = DeliveryBatch(count: messages.count)
-        let errors = await withCheckedContinuation { (continuation: CheckedContinuation<[KafkaError?], Never>) in
-            batch.start(continuation)
-            for (index, message) in messages.enumerated() {
-                let token = Unmanaged.passRetained(DeliverySlot(batch: batch, index: index)).toOpaque()
-                let headers = rd_kafka_headers_new(message.headers.count)
-                for (name, value) in message.headers {
-                    rd_kafka_header_add(headers, name, -1, value, value.utf8.count)
-                }
-                let result = message.key.withCString { key in
-                    message.value.withUnsafeBytes { value in
-                        em_produce(
-                            handle.pointer, message.topic, key, strlen(key), value.baseAddress, value.count, headers, token)
-                    }
-                }
-                if result != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    rd_kafka_headers_destroy(headers)
-                    Unmanaged<DeliverySlot>.fromOpaque(token).release()
-                    batch.complete(index, KafkaError(result, context: "produce to \(message.topic) refused"))
-                }
+        // A cancelled caller stops waiting (every unanswered message counts as failed); reports
+        // that arrive later are dropped. What was handed to librdkafka may still be delivered.
+        let errors = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<[KafkaError?], Never>) in
+                batch.start(continuation)
+                produce(messages, batch: batch)
             }
+        } onCancel: {
+            batch.abandon()
         }
         return errors.map { error in error.map { .failure($0) } ?? .success(()) }
+    }
+
+    private func produce(_ messages: [OutgoingMessage], batch: DeliveryBatch) {
+        for (index, message) in messages.enumerated() {
+            let token = Unmanaged.passRetained(DeliverySlot(batch: batch, index: index)).toOpaque()
+            let headers = rd_kafka_headers_new(message.headers.count)
+            for (name, value) in message.headers {
+                rd_kafka_header_add(headers, name, -1, value, value.utf8.count)
+            }
+            let result = message.key.withCString { key in
+                message.value.withUnsafeBytes { value in
+                    em_produce(
+                        handle.pointer, message.topic, key, strlen(key), value.baseAddress, value.count, headers, token)
+                }
+            }
+            if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+                rd_kafka_headers_destroy(headers)
+                Unmanaged<DeliverySlot>.fromOpaque(token).release()
+                batch.complete(index, KafkaError(result, context: "produce to \(message.topic) refused"))
+            }
+        }
     }
 
     /// Lives until graceful shutdown, then flushes and closes (after the services using it stopped).
@@ -115,6 +125,8 @@ final class DeliveryBatch: Sendable {
     private struct State {
         var errors: [KafkaError?]
         var remaining: Int
+        var answered: Set<Int> = []
+        var abandoned = false
         var continuation: CheckedContinuation<[KafkaError?], Never>?
     }
 
@@ -125,12 +137,32 @@ final class DeliveryBatch: Sendable {
     }
 
     func start(_ continuation: CheckedContinuation<[KafkaError?], Never>) {
-        state.withLock { $0.continuation = continuation }
+        let abandoned = state.withLock { state -> Bool in
+            guard !state.abandoned else { return true }
+            state.continuation = continuation
+            return false
+        }
+        if abandoned { continuation.resume(returning: Array(repeating: Self.cancelled, count: state.withLock { $0.errors.count })) }
+    }
+
+    static let cancelled = KafkaError(code: -2, message: "stopped waiting for the delivery report", isRetriable: true)
+
+    /// The caller stops waiting: it gets a failure for every message not yet answered.
+    func abandon() {
+        let finished: (CheckedContinuation<[KafkaError?], Never>, [KafkaError?])? = state.withLock { state in
+            state.abandoned = true
+            guard let continuation = state.continuation else { return nil }
+            state.continuation = nil
+            let errors = state.errors.enumerated().map { index, error in state.answered.contains(index) ? error : Self.cancelled }
+            return (continuation, errors)
+        }
+        if let (continuation, errors) = finished { continuation.resume(returning: errors) }
     }
 
     func complete(_ index: Int, _ error: KafkaError?) {
         let finished: (CheckedContinuation<[KafkaError?], Never>, [KafkaError?])? = state.withLock { state in
             state.errors[index] = error
+            state.answered.insert(index)
             state.remaining -= 1
             guard state.remaining == 0, let continuation = state.continuation else { return nil }
             state.continuation = nil

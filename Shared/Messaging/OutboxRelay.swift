@@ -4,11 +4,14 @@ import Logging
 import Persistence
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// Publishes a schema's outbox rows to Kafka, in id order, marking them only after the broker
-/// acknowledged them. One relay per schema is active at a time (a session advisory lock), it
-/// wakes on NOTIFY from committing writers and polls slowly as a fallback. The producer is
-/// shared and outlives the relay (list it before the relay in the service group).
+/// acknowledged them, and never a row behind one that failed. One relay per schema is active at
+/// a time (a session advisory lock); it checks every few seconds that its connection still holds
+/// the lock (a database restart or a network cut releases it), and otherwise stops relaying and
+/// competes for it again. It wakes on NOTIFY from committing writers and polls slowly as a
+/// fallback. The producer is shared and outlives the relay (list it before the relay).
 public struct OutboxRelay: Service {
     public struct Settings: Sendable {
         public var batchSize = 500
@@ -17,6 +20,11 @@ public struct OutboxRelay: Service {
         /// How often a standby instance tries to become the active relay.
         public var standbyInterval: Duration = .seconds(2)
         public var maximumBackoff: Duration = .seconds(5)
+        /// How often the active relay checks that it still holds the lock, and how long it waits.
+        public var leaseCheckInterval: Duration = .seconds(2)
+        public var leaseCheckTimeout: Duration = .seconds(5)
+        /// How long a batch waits for the broker's delivery reports before it is retried.
+        public var deliveryTimeout: Duration = .seconds(10)
         public init() {}
     }
 
@@ -29,16 +37,18 @@ public struct OutboxRelay: Service {
     let settings: Settings
     let logger: Logger
     let afterDelivery: AfterDelivery?
+    let status: RelayStatus
 
     public init(
         client: PostgresClient, schema: String, producer: KafkaProducer, settings: Settings = .init(),
-        logger: Logger, afterDelivery: AfterDelivery? = nil
+        logger: Logger, status: RelayStatus = RelayStatus(), afterDelivery: AfterDelivery? = nil
     ) {
         self.client = client
         self.schema = schema
         self.producer = producer
         self.settings = settings
         self.logger = logger
+        self.status = status
         self.afterDelivery = afterDelivery
     }
 
@@ -73,53 +83,79 @@ public struct OutboxRelay: Service {
             ).decode(Bool.self).first { _ in true } ?? false
             guard locked else { return false }
             logger.info("outbox relay active", metadata: ["schema": "\(schema)"])
+            status.setActive(true)
+            defer { status.setActive(false) }
             do {
                 try await connection.listen(on: Outbox.channel(schema: schema)) { notifications in
-                    try await relay(notifications: notifications, producer: producer)
+                    try await relay(notifications: notifications, producer: producer, leader: connection)
                 }
             } catch {
-                _ = try? await connection.query(
-                    "SELECT pg_advisory_unlock(\(AdvisoryLock.outboxRelay), hashtext(\(schema)))", logger: logger)
+                // The session lock goes with the session: close it rather than send an unlock,
+                // which on a connection whose server went away may never be answered.
+                Task { try? await connection.close() }
                 throw error
             }
             return true
         }
     }
 
-    /// Drains the outbox on every notification and on every poll tick.
-    private func relay(notifications: PostgresNotificationSequence, producer: KafkaProducer) async throws {
-        let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    /// Drains the outbox on every notification and on every poll tick, while the lock holds.
+    private func relay(
+        notifications: PostgresNotificationSequence, producer: KafkaProducer, leader: PostgresConnection
+    ) async throws {
+        let wake = WakeSignal()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for try await _ in notifications { wake.yield() }
+                for try await _ in notifications { wake.signal() }
                 throw PersistenceError(code: "listen_ended", message: "notification stream ended", isRetriable: true)
             }
             group.addTask {
-                while !Task.isCancelled {
-                    wake.yield()
-                    try await Task.sleep(for: settings.pollInterval)
+                while true {
+                    try await Task.sleep(for: settings.leaseCheckInterval)
+                    try await checkLease(on: leader)
                 }
             }
             group.addTask {
                 var backoff = Backoff(maximum: settings.maximumBackoff)
-                for await _ in wakeups {
+                while true {
                     do {
                         try await drain(producer: producer)
                         backoff.reset()
+                        try await wake.wait(upTo: settings.pollInterval)
                     } catch let error as RelayStop {
                         throw error
                     } catch {
+                        if Task.isCancelled { throw CancellationError() }
                         let delay = backoff.next()
                         logger.warning(
                             "outbox publish failed; backing off",
                             metadata: ["error": "\(error)", "retry_in": "\(delay)"])
                         try await Task.sleep(for: delay)
-                        wake.yield()
                     }
                 }
             }
             try await group.next()
             group.cancelAll()
+        }
+    }
+
+    /// Throws unless the leader's connection answers in time and still holds the relay lock. A
+    /// connection whose server went away may never answer (nor honour cancellation), so the
+    /// probe is not awaited past the timeout, and the connection is closed.
+    private func checkLease(on connection: PostgresConnection) async throws {
+        let schema = self.schema
+        let logger = self.logger
+        let holds = await FirstAnswer.within(settings.leaseCheckTimeout) {
+            try await connection.query(
+                """
+                SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
+                    AND classid = \(AdvisoryLock.outboxRelay)::oid AND objid = hashtext(\(schema))::oid
+                    AND objsubid = 2 AND granted)
+                """, logger: logger
+            ).decode(Bool.self).first { _ in true } ?? false
+        }
+        guard holds == true else {
+            throw LeaseLost(reason: holds == nil ? "the relay's connection did not answer" : "the lock is no longer held")
         }
     }
 
@@ -143,10 +179,8 @@ public struct OutboxRelay: Service {
                         (EventHeader.correlationId, row.5),
                     ])
             }
-            let results = await producer.send(messages)
-            let delivered = zip(rows, results).compactMap { row, result in
-                (try? result.get()).map { row.0 }
-            }
+            let results = await send(messages)
+            let delivered = Self.markable(rows.map(\.0), results: results)
             do {
                 try await afterDelivery?(delivered)
             } catch {
@@ -163,6 +197,75 @@ public struct OutboxRelay: Service {
                 throw failure
             }
             if rows.count < settings.batchSize { return }
+        }
+    }
+}
+
+extension OutboxRelay {
+    /// The rows that may be marked published: those acknowledged before the first failure. A row
+    /// behind a failed one stays unpublished, so the retry sends both again in their order (the
+    /// consumers' inbox drops the copy) instead of the later one overtaking.
+    static func markable(_ ids: [Int64], results: [Result<Void, KafkaError>]) -> [Int64] {
+        Array(zip(ids, results).prefix { _, result in (try? result.get()) != nil }.map(\.0))
+    }
+
+    /// Sends a batch, giving up waiting after `deliveryTimeout` (a stalled broker): every message
+    /// not yet acknowledged then counts as failed and is sent again later.
+    private func send(_ messages: [OutgoingMessage]) async -> [Result<Void, KafkaError>] {
+        await withTaskGroup(of: [Result<Void, KafkaError>]?.self) { group in
+            group.addTask { await producer.send(messages) }
+            group.addTask {
+                try? await Task.sleep(for: settings.deliveryTimeout)
+                return nil
+            }
+            var results: [Result<Void, KafkaError>]?
+            for await first in group {
+                results = first
+                group.cancelAll()
+                if let first { return first }
+            }
+            return results ?? []
+        }
+    }
+}
+
+/// Whether this instance's relay holds the lock and publishes (for readiness and metrics).
+public final class RelayStatus: Sendable {
+    private let active = Atomic<Bool>(false)
+
+    public init() {}
+
+    public var isActive: Bool { active.load(ordering: .relaxed) }
+
+    func setActive(_ value: Bool) { active.store(value, ordering: .relaxed) }
+}
+
+/// The active relay lost its lock (its session ended) or its connection stopped answering.
+struct LeaseLost: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { "relay lease lost: \(reason)" }
+}
+
+/// The value of an operation if it answers within a timeout, else nil; the operation is not
+/// awaited past the timeout (for calls that may never return and ignore cancellation).
+enum FirstAnswer {
+    static func within<Value: Sendable>(
+        _ timeout: Duration, _ operation: @escaping @Sendable () async throws -> Value
+    ) async -> Value? {
+        let slot = Mutex<CheckedContinuation<Value?, Never>?>(nil)
+        let answer = { @Sendable (value: Value?) in
+            slot.withLock { continuation in
+                continuation?.resume(returning: value)
+                continuation = nil
+            }
+        }
+        return await withCheckedContinuation { continuation in
+            slot.withLock { $0 = continuation }
+            Task { answer(try? await operation()) }
+            Task {
+                try? await Task.sleep(for: timeout)
+                answer(nil)
+            }
         }
     }
 }

@@ -37,6 +37,7 @@ public func buildApplication(
     let openAPIDocument = try definition.openAPIDocument()
     let metrics = PrometheusMetricsFactory(registry: options.metricsRegistry)
     let consumerMonitor = ConsumerMonitor(factory: metrics)
+    let relayStatus = RelayStatus()
 
     var services: [any Service] = [
         postgres,
@@ -47,7 +48,7 @@ public func buildApplication(
             gate: gate,
             service: OutboxRelay(
                 client: postgres, schema: configuration.database.schema, producer: producer,
-                settings: options.relay, logger: logger)),
+                settings: options.relay, logger: logger, status: relayStatus)),
         GatedService(
             gate: gate,
             service: RetentionService(
@@ -77,9 +78,10 @@ public func buildApplication(
     router.add(middleware: RequestIdMiddleware())
     router.add(middleware: HTTPMetricsMiddleware(factory: metrics))
     router.add(middleware: ProblemMiddleware())
-    HealthController(postgres: postgres, producer: producer, gate: gate).addRoutes(to: router)
+    HealthController(postgres: postgres, producer: producer, gate: gate, relay: relayStatus).addRoutes(to: router)
     MetricsController(
-        registry: options.metricsRegistry, postgres: postgres, monitor: consumerMonitor, collectors: parts.gauges, logger: logger
+        registry: options.metricsRegistry, postgres: postgres, monitor: consumerMonitor, relay: relayStatus,
+        collectors: parts.gauges, logger: logger
     ).addRoutes(to: router)
     OpenAPIDocument.addRoute(openAPIDocument, to: router)
     parts.publicRoutes(router)

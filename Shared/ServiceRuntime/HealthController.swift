@@ -11,40 +11,59 @@ struct HealthController {
     let postgres: PostgresClient
     let producer: KafkaProducer
     let gate: StartupGate
+    let relay: RelayStatus
 
     struct Status: ResponseEncodable {
         var status: String
         var checks: [String: String]
+        /// Informational: whether this instance publishes the outbox (one instance does) and how
+        /// old the oldest unpublished event is; a growing age means no relay publishes.
+        var outbox: Outbox?
+    }
+
+    struct Outbox: Encodable {
+        var relayActive: Bool
+        var oldestUnpublishedSeconds: Double?
     }
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        router.get("/health/live") { _, _ in Status(status: "ok", checks: [:]) }
+        router.get("/health/live") { _, _ in Status(status: "ok", checks: [:], outbox: nil) }
         router.get("/health/ready") { _, context in try await ready(context: context) }
     }
 
     private func ready(context: AppRequestContext) async throws -> Response {
-        async let database = checkDatabase(logger: context.logger)
+        async let database = probeDatabase(logger: context.logger)
         async let broker = producer.isBrokerReachable(timeout: .seconds(2))
         let checks = [
             "migrations": gate.isOpen ? "ok" : "pending",
-            "database": await database ? "ok" : "unreachable",
+            "database": await database.reachable ? "ok" : "unreachable",
             "broker": await broker ? "ok" : "unreachable",
         ]
         let ready = checks.values.allSatisfy { $0 == "ok" }
-        let body = try EventCoding.encoder.encode(Status(status: ready ? "ready" : "not_ready", checks: checks))
+        let outbox = Outbox(relayActive: relay.isActive, oldestUnpublishedSeconds: await database.oldestUnpublished)
+        let body = try EventCoding.encoder.encode(Status(status: ready ? "ready" : "not_ready", checks: checks, outbox: outbox))
         return Response(
             status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    private func checkDatabase(logger: Logger) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask { (try? await postgres.query("SELECT 1", logger: logger).collect()) != nil }
+    /// Reachable within 2 s; once migrated, the probe also reads the outbox's oldest unpublished age.
+    private func probeDatabase(logger: Logger) async -> (reachable: Bool, oldestUnpublished: Double?) {
+        let migrated = gate.isOpen
+        return await withTaskGroup(of: (Bool, Double?).self) { group in
+            group.addTask {
+                guard migrated else { return ((try? await postgres.query("SELECT 1", logger: logger).collect()) != nil, nil) }
+                let rows = try? await postgres.query(
+                    "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 FROM outbox WHERE published_at IS NULL",
+                    logger: logger
+                ).decode(Double.self).all()
+                return (rows != nil, rows?.first)
+            }
             group.addTask {
                 try? await Task.sleep(for: .seconds(2))
-                return false
+                return (false, nil)
             }
-            let first = await group.next() ?? false
+            let first = await group.next() ?? (false, nil)
             group.cancelAll()
             return first
         }
