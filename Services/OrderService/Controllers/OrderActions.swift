@@ -74,10 +74,10 @@ struct OrderActions: Sendable {
                 guard cause.actor.hasPrefix("buyer:") || cause.actor.hasPrefix("admin:") else {
                     throw Problem.forbidden("Only the buyer can cancel an order that is not paid yet.")
                 }
-                try await store.releaseReserved(order, on: connection)
+                try await store.moveStock(.release, of: [order], on: connection)
                 return try await store.transition(order, to: .cancelled, cause: cause, on: connection)
             case .paid:
-                try await store.restockSold(order, on: connection)
+                try await store.moveStock(.restock, of: [order], on: connection)
                 return try await store.transition(order, to: .cancelled, cause: cause, refundRequired: true, on: connection)
             default:
                 throw Problem.conflict(

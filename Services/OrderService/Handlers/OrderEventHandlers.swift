@@ -20,10 +20,11 @@ struct OrderEventHandlers: Sendable {
     }
 
     func paymentSucceeded(_ event: PaymentSucceeded, _ context: EventContext) async throws {
-        for order in try await orders(ofCheckout: event.checkoutId, context) {
+        let checkoutOrders = try await orders(ofCheckout: event.checkoutId, context)
+        try await store.moveStock(.sell, of: checkoutOrders.filter { $0.status == .pendingPayment }, on: context.connection)
+        for order in checkoutOrders {
             switch order.status {
             case .pendingPayment:
-                try await store.sellReserved(order, on: context.connection)
                 try await store.transition(order, to: .paid, cause: cause(context, "payment succeeded"), on: context.connection)
             case .cancelled:
                 // Paid after it expired or was cancelled: the buyer must get the money back.
@@ -39,8 +40,9 @@ struct OrderEventHandlers: Sendable {
     }
 
     func paymentFailed(_ event: PaymentFailed, _ context: EventContext) async throws {
-        for order in try await orders(ofCheckout: event.checkoutId, context) where order.status == .pendingPayment {
-            try await store.releaseReserved(order, on: context.connection)
+        let unpaid = try await orders(ofCheckout: event.checkoutId, context).filter { $0.status == .pendingPayment }
+        try await store.moveStock(.release, of: unpaid, on: context.connection)
+        for order in unpaid {
             try await store.transition(
                 order, to: .cancelled, cause: cause(context, "payment failed: \(event.reason)"), on: context.connection)
         }
@@ -61,7 +63,7 @@ struct OrderEventHandlers: Sendable {
         guard let order = try await store.lock(event.orderId, on: context.connection) else { return }
         switch order.status {
         case .paid:
-            try await store.restockSold(order, on: context.connection)
+            try await store.moveStock(.restock, of: [order], on: context.connection)
             try await store.transition(order, to: .cancelled, cause: cause(context, "refunded before shipment"), on: context.connection)
         case .shipped, .delivered, .disputed, .completed:
             try await store.transition(order, to: .refunded, cause: cause(context, "refunded"), on: context.connection)

@@ -11,7 +11,8 @@ extension OrderStore {
         _ plan: CheckoutPlan, buyer: AuthenticatedUser, shippingAddress: ShippingAddress, expiresAt: Date,
         cause: Cause, on connection: PostgresConnection
     ) async throws -> (checkoutId: UUID, orders: [Order]) {
-        // Reserve in listing-id order so concurrent checkouts cannot deadlock each other.
+        // Reserve in listing-id order, the global order of moveStock, so concurrent checkouts and
+        // payments cannot deadlock each other.
         var quantities: [UUID: Int] = [:]
         for line in plan.orders.flatMap(\.lines) { quantities[line.listingId, default: 0] += line.quantity }
         for (listingId, quantity) in quantities.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
@@ -76,35 +77,18 @@ extension OrderStore {
         return (checkoutId, orders)
     }
 
-    /// Reserved units of the order become sold (payment succeeded).
-    func sellReserved(_ order: Order, on connection: PostgresConnection) async throws {
-        for line in order.items {
+    /// Moves the orders' units between a listing's counts, one listing at a time in id order:
+    /// every transaction that touches several listings takes them in that one global order
+    /// (checkout too), so two of them cannot deadlock on each other's listings.
+    func moveStock(_ move: StockMove, of orders: [Order], on connection: PostgresConnection) async throws {
+        var quantities: [UUID: Int] = [:]
+        for line in orders.flatMap(\.items) { quantities[line.listingId, default: 0] += line.quantity }
+        for (listingId, quantity) in quantities.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
             try await connection.query(
                 """
-                UPDATE listings SET reserved = reserved - \(line.quantity), sold = sold + \(line.quantity), updated_at = now()
-                WHERE id = \(line.listingId)
-                """, logger: logger)
-        }
-    }
-
-    /// Reserved units go back on sale (unpaid order cancelled or expired).
-    func releaseReserved(_ order: Order, on connection: PostgresConnection) async throws {
-        for line in order.items {
-            try await connection.query(
-                """
-                UPDATE listings SET reserved = reserved - \(line.quantity), stock = stock + \(line.quantity), updated_at = now()
-                WHERE id = \(line.listingId)
-                """, logger: logger)
-        }
-    }
-
-    /// Sold units go back on sale (paid order cancelled before shipment).
-    func restockSold(_ order: Order, on connection: PostgresConnection) async throws {
-        for line in order.items {
-            try await connection.query(
-                """
-                UPDATE listings SET sold = sold - \(line.quantity), stock = stock + \(line.quantity), updated_at = now()
-                WHERE id = \(line.listingId)
+                UPDATE listings SET \(unescaped: move.from) = \(unescaped: move.from) - \(quantity),
+                    \(unescaped: move.to) = \(unescaped: move.to) + \(quantity), updated_at = now()
+                WHERE id = \(listingId)
                 """, logger: logger)
         }
     }
@@ -118,5 +102,29 @@ extension OrderStore {
         return Dictionary(uniqueKeysWithValues: rows.map {
             ($0.0, ListingForSale(id: $0.0, sellerId: $0.1, title: $0.2, priceAmount: $0.3, currency: $0.4, active: $0.5))
         })
+    }
+}
+
+/// Where an order's units go when its state changes; the columns are fixed names, never input.
+enum StockMove {
+    /// Payment succeeded: reserved units are sold.
+    case sell
+    /// An unpaid order was cancelled or expired: reserved units go back on sale.
+    case release
+    /// A paid order was cancelled before shipment: sold units go back on sale.
+    case restock
+
+    var from: String {
+        switch self {
+        case .sell, .release: "reserved"
+        case .restock: "sold"
+        }
+    }
+
+    var to: String {
+        switch self {
+        case .sell: "sold"
+        case .release, .restock: "stock"
+        }
     }
 }

@@ -26,24 +26,28 @@ struct OrderTimers: Service, CustomStringConvertible {
     func runDue(batch: Int = 100) async throws -> (expired: Int, confirmed: Int) {
         let expired = try await drain(
             due: "status = 'pending_payment' AND expires_at <= now() ORDER BY expires_at", batch: batch
-        ) { order, connection in
-            try await store.releaseReserved(order, on: connection)
-            try await store.transition(order, to: .cancelled, cause: .system("payment window expired"), on: connection)
+        ) { orders, connection in
+            try await store.moveStock(.release, of: orders, on: connection)
+            for order in orders {
+                try await store.transition(order, to: .cancelled, cause: .system("payment window expired"), on: connection)
+            }
         }
         let confirmed = try await drain(
             due: "status = 'shipped' AND auto_confirm_at <= now() ORDER BY auto_confirm_at", batch: batch
-        ) { order, connection in
-            try await store.transition(order, to: .delivered, cause: .system("inspection window ended"), on: connection) {
-                $0.autoConfirmAt = nil
+        ) { orders, connection in
+            for order in orders {
+                try await store.transition(order, to: .delivered, cause: .system("inspection window ended"), on: connection) {
+                    $0.autoConfirmAt = nil
+                }
             }
         }
         return (expired, confirmed)
     }
 
-    /// Applies `move` to every due order, a batch per transaction; due rows another instance
+    /// Applies `move` to every due order, a batch of them per transaction; due rows another instance
     /// holds are skipped. `due` is a fixed condition and order, never client input.
     private func drain(
-        due condition: String, batch: Int, _ move: (Order, PostgresConnection) async throws -> Void
+        due condition: String, batch: Int, _ move: ([Order], PostgresConnection) async throws -> Void
     ) async throws -> Int {
         var total = 0
         while true {
@@ -51,10 +55,11 @@ struct OrderTimers: Service, CustomStringConvertible {
                 let ids = try await connection.query(
                     "SELECT id FROM orders WHERE \(unescaped: condition) LIMIT \(batch) FOR UPDATE SKIP LOCKED", logger: logger
                 ).decode(UUID.self).all()
+                var orders: [Order] = []
                 for id in ids {
-                    guard let order = try await store.lock(id, on: connection) else { continue }
-                    try await move(order, connection)
+                    if let order = try await store.lock(id, on: connection) { orders.append(order) }
                 }
+                try await move(orders, connection)
                 return ids.count
             }
             total += count
