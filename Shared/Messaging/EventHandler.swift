@@ -1,6 +1,7 @@
 import EventContracts
 import Foundation
 import Logging
+import Persistence
 import PostgresNIO
 import Synchronization
 
@@ -13,19 +14,80 @@ public struct EventContext: Sendable {
     /// Name of the producing service, for envelopes of follow-up events.
     public let producer: String
     let afterCommit: AfterCommit
+    /// Applies a parked event with the consumer's handlers; nil outside a consumer.
+    let dispatch: Dispatch?
+
+    typealias Dispatch = @Sendable (EventEnvelope, EventContext) async throws -> Void
 
     /// A context outside a consumer (to call a handler directly, as tests do): the caller owns the
-    /// transaction, and actions given to `onCommit` are not run.
+    /// transaction, actions given to `onCommit` are not run, and parked events are not resumed.
     public init(envelope: EventEnvelope, connection: PostgresConnection, logger: Logger, producer: String) {
-        self.init(envelope: envelope, connection: connection, logger: logger, producer: producer, afterCommit: AfterCommit())
+        self.init(
+            envelope: envelope, connection: connection, logger: logger, producer: producer, afterCommit: AfterCommit(), dispatch: nil)
     }
 
-    init(envelope: EventEnvelope, connection: PostgresConnection, logger: Logger, producer: String, afterCommit: AfterCommit) {
+    init(
+        envelope: EventEnvelope, connection: PostgresConnection, logger: Logger, producer: String, afterCommit: AfterCommit,
+        dispatch: Dispatch?
+    ) {
         self.envelope = envelope
         self.connection = connection
         self.logger = logger
         self.producer = producer
         self.afterCommit = afterCommit
+        self.dispatch = dispatch
+    }
+
+    /// Parks this event until `prerequisite` (e.g. `payment:<id>`) has been handled, unless
+    /// `isMet` says it has; returns true when parked, and the handler then stops. Events overtake
+    /// each other because topics are not ordered with each other; the handler of the
+    /// prerequisite calls `resumeDeferred` with the same name. Both take a lock on the name, so
+    /// a check and a resume in concurrent transactions cannot miss each other.
+    public func deferUnless(_ prerequisite: String, isMet: () async throws -> Bool) async throws -> Bool {
+        try await lock(prerequisite)
+        if try await isMet() { return false }
+        try await connection.query(
+            """
+            INSERT INTO deferred_events (consumer, waits_for, event_id, event_type, envelope)
+            VALUES (\(producer), \(prerequisite), \(envelope.id), \(envelope.type), \(try envelope.encoded()))
+            ON CONFLICT (consumer, event_id) DO NOTHING
+            """, logger: logger)
+        logger.info("event deferred until its prerequisite arrives", metadata: ["waits_for": "\(prerequisite)"])
+        return true
+    }
+
+    private func lock(_ prerequisite: String) async throws {
+        try await connection.query(
+            "SELECT pg_advisory_xact_lock(\(AdvisoryLock.deferredEvents), hashtext(\(producer) || ':' || \(prerequisite)))",
+            logger: logger)
+    }
+
+    /// Applies, in the order they were parked and in this transaction, the events that waited
+    /// for `prerequisite`. Call it once the prerequisite's effect is written.
+    public func resumeDeferred(_ prerequisite: String) async throws {
+        try await lock(prerequisite)
+        let rows = try await connection.query(
+            "DELETE FROM deferred_events WHERE consumer = \(producer) AND waits_for = \(prerequisite) RETURNING id, envelope",
+            logger: logger
+        ).decode((Int64, Data).self).all().sorted { $0.0 < $1.0 }
+        guard !rows.isEmpty else { return }
+        guard let dispatch else {
+            throw EventRejected("deferred events can only be resumed inside a consumer")
+        }
+        for (_, data) in rows {
+            let parked = try EventEnvelope.decode(from: data)
+            var logger = self.logger
+            logger[metadataKey: "correlation_id"] = "\(parked.correlationId)"
+            logger[metadataKey: "event_id"] = "\(parked.id)"
+            logger[metadataKey: "event_type"] = "\(parked.type)"
+            logger.info("deferred event resumed", metadata: ["waited_for": "\(prerequisite)"])
+            let context = EventContext(
+                envelope: parked, connection: connection, logger: logger, producer: producer, afterCommit: afterCommit,
+                dispatch: dispatch)
+            try await CorrelationScope.$id.withValue(parked.correlationId) {
+                try await dispatch(parked, context)
+            }
+        }
     }
 
     /// Runs `action` once the transaction has committed, e.g. to wake a worker that reads what

@@ -83,4 +83,6 @@ public enum AdvisoryLock {
     public static let outboxAggregate: Int32 = 70_003
     /// NotificationService: a checkout's receipt and its orders' events, one at a time.
     public static let receiptCheckout: Int32 = 70_004
+    /// A deferred event's prerequisite, while it is checked or resumed.
+    public static let deferredEvents: Int32 = 70_005
 }

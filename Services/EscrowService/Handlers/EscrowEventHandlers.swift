@@ -22,6 +22,8 @@ struct EscrowEventHandlers: Sendable {
                         try await apply(deferred.type, orderId: order, cause: deferred.cause, context)
                     }
                 }
+                // So are chargebacks that did (they travel under another key).
+                try await context.resumeDeferred(Self.payment(event.paymentId))
             },
             // Delivered (by the buyer or automatically): release unless something blocks it.
             orderEvent("order.delivered"),
@@ -41,10 +43,18 @@ struct EscrowEventHandlers: Sendable {
             },
             EventHandler(eventType: ChargebackChanged.openedType) { context in
                 let event = try context.envelope.decodePayload(as: ChargebackChanged.self)
+                let early = try await context.deferUnless(Self.payment(event.paymentId)) {
+                    try await escrows.hasEscrows(paymentId: event.paymentId, on: context.connection)
+                }
+                if early { return }
                 try await escrows.chargebackOpened(event, cause: cause(context), on: context.connection)
             },
             EventHandler(eventType: ChargebackChanged.closedType) { context in
                 let event = try context.envelope.decodePayload(as: ChargebackChanged.self)
+                let early = try await context.deferUnless(Self.payment(event.paymentId)) {
+                    try await escrows.hasEscrows(paymentId: event.paymentId, on: context.connection)
+                }
+                if early { return }
                 try await escrows.chargebackClosed(event, cause: cause(context), on: context.connection)
             },
             .on(GatewayPayoutUpdated.self) { event, context in
@@ -75,6 +85,11 @@ struct EscrowEventHandlers: Sendable {
         default:
             try await escrows.cancelled(orderId: orderId, eventType: type, cause: cause, on: context.connection)
         }
+    }
+
+    /// What an event about a payment waits for when it overtakes the payment's success.
+    static func payment(_ id: UUID) -> String {
+        "payment:\(id.uuidString.lowercased())"
     }
 
     private func cause(_ context: EventContext) -> Cause {

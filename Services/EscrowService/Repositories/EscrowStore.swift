@@ -182,6 +182,13 @@ struct EscrowStore: Sendable {
         ).collect().first.map(Escrow.init(row:))
     }
 
+    /// Whether the payment's success has opened its escrows yet.
+    func hasEscrows(paymentId: UUID, on connection: PostgresConnection) async throws -> Bool {
+        try await connection.query(
+            "SELECT EXISTS (SELECT 1 FROM escrows WHERE payment_id = \(paymentId))", logger: logger
+        ).decode(Bool.self).first { _ in true } ?? false
+    }
+
     func find(orderId: UUID, on connection: PostgresConnection) async throws -> Escrow? {
         try await connection.query(
             "SELECT \(unescaped: Escrow.columns) FROM escrows WHERE order_id = \(orderId)", logger: logger

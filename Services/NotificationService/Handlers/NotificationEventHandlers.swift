@@ -38,6 +38,7 @@ struct NotificationEventHandlers: Sendable {
             + [
                 .on(CheckoutCreated.self) { event, context in
                     try await projection.apply(event, on: context.connection)
+                    try await context.resumeDeferred(Self.checkout(event.checkoutId))
                 },
                 .on(PaymentSucceeded.self) { event, context in try await paymentSucceeded(event, context) },
                 .on(PaymentFailed.self) { event, context in try await paymentFailed(event, context) },
@@ -84,6 +85,7 @@ struct NotificationEventHandlers: Sendable {
         default:
             break
         }
+        try await context.resumeDeferred(Self.order(order.id))
         // A receipt waiting for this order's lines can go out now.
         for receipt in try await receipts.awaitingEmail(checkoutId: order.checkoutId, on: connection) {
             try await emailReceipt(receipt, on: connection)
@@ -119,10 +121,13 @@ struct NotificationEventHandlers: Sendable {
 
     func paymentFailed(_ event: PaymentFailed, _ context: EventContext) async throws {
         let connection = context.connection
-        guard let checkout = try await projection.checkout(event.checkoutId, on: connection) else {
-            context.logger.warning("payment failed for an unknown checkout", metadata: ["checkout_id": "\(event.checkoutId)"])
-            return
+        // The failure can overtake its checkout (another topic): the email waits for it.
+        var known: ProjectionStore.Checkout?
+        let early = try await context.deferUnless(Self.checkout(event.checkoutId)) {
+            known = try await projection.checkout(event.checkoutId, on: connection)
+            return known != nil
         }
+        guard !early, let checkout = known else { return }
         let orders = try await projection.orders(ofCheckout: event.checkoutId, on: connection)
         try await notifier.queue(
             .paymentFailed, to: .user(checkout.buyerId), order: orders.count == 1 ? orders[0].id : nil, source: context.envelope.id,
@@ -134,13 +139,15 @@ struct NotificationEventHandlers: Sendable {
 
     func refundSucceeded(_ event: RefundSucceeded, _ context: EventContext) async throws {
         let connection = context.connection
+        // The refund can overtake its order's events (another topic): the email waits for the order.
+        let early = try await context.deferUnless(Self.order(event.orderId)) {
+            try await projection.order(event.orderId, on: connection) != nil
+        }
+        if early { return }
         guard try await receipts.addRefund(event, at: context.envelope.occurredAt, on: connection) else { return }
         let order = try await projection.order(event.orderId, on: connection)
         let receipt = try await receipts.receipt(paymentId: event.paymentId, on: connection)
-        guard let buyer = order?.buyerId ?? receipt?.buyerId else {
-            context.logger.warning("refund for an order we do not know", metadata: ["order_id": "\(event.orderId)"])
-            return
-        }
+        guard let buyer = order?.buyerId ?? receipt?.buyerId else { return }
         var model: [String: Any] = [
             "amount": MoneyFormat.format(event.amount, event.currency), "order": orderModel(event.orderId, order),
         ]
@@ -174,6 +181,16 @@ struct NotificationEventHandlers: Sendable {
         if let amount, let currency { model["total"] = MoneyFormat.format(amount, currency) }
         return model
     }
+
+    /// What an event about a checkout waits for when it overtakes the checkout's creation.
+    static func checkout(_ id: UUID) -> String {
+        "checkout:\(id.uuidString.lowercased())"
+    }
+
+    /// What an event about an order waits for when it overtakes the order's first event.
+    static func order(_ id: UUID) -> String {
+        "order:\(id.uuidString.lowercased())"
+    }
 }
 
 extension ProjectedOrder {
@@ -185,4 +202,5 @@ extension ProjectedOrder {
             shippingAddress: snapshot.shippingAddress, carrier: snapshot.carrier, trackingNumber: snapshot.trackingNumber,
             autoConfirmAt: autoConfirmAt)
     }
+
 }
