@@ -91,8 +91,9 @@ public struct OutboxRelay: Service {
                 }
             } catch {
                 // The session lock goes with the session: close it rather than send an unlock,
-                // which on a connection whose server went away may never be answered.
-                Task { try? await connection.close() }
+                // which on a connection whose server went away may never be answered. Closed
+                // before it goes back to the pool, so the pool never lends it out again.
+                _ = await FirstAnswer.within(.seconds(2)) { try await connection.close() }
                 throw error
             }
             return true
