@@ -58,6 +58,7 @@ extension ServiceDefinition {
                 PaymentsController(store: store, postgres: dependencies.postgres, gateway: gateway, logger: logger).addRoutes(to: api)
                 AdminRefundsController(payments: store, refunds: refunds, idempotency: dependencies.idempotency) { refundWake.yield() }
                     .addRoutes(to: api)
+                StripeEventsController(postgres: dependencies.postgres, logger: logger) { wake.yield() }.addRoutes(to: api)
             }
             parts.publicRoutes = { router in
                 router.post("api/v1/stripe/webhook") { request, context -> Response in

@@ -2,6 +2,7 @@ import EventContracts
 import Foundation
 import Logging
 import Messaging
+import Persistence
 import PostgresNIO
 import ServiceLifecycle
 import ServiceRuntime
@@ -36,7 +37,8 @@ struct WebhookProcessor: Service, CustomStringConvertible {
             let page = try await postgres.query(
                 """
                 SELECT created, received_at, id FROM stripe_events
-                WHERE processed_at IS NULL
+                WHERE processed_at IS NULL AND failed_at IS NULL
+                  AND (next_attempt_at IS NULL OR next_attempt_at <= now())
                   AND (\(after?.created)::bigint IS NULL OR (created, received_at, id) > (\(after?.created), \(after?.receivedAt), \(after?.id)))
                 ORDER BY created, received_at, id LIMIT 100
                 """, logger: logger
@@ -46,10 +48,7 @@ struct WebhookProcessor: Service, CustomStringConvertible {
                     if try await process(id) { applied += 1 }
                 } catch {
                     if Task.isCancelled { throw CancellationError() }
-                    logger.error("stripe event failed", metadata: ["stripe_event": "\(id)", "error": "\(error)"])
-                    _ = try? await postgres.query(
-                        "UPDATE stripe_events SET attempts = attempts + 1, last_error = \(String(describing: error).prefix(500).description) WHERE id = \(id)",
-                        logger: logger)
+                    try await recordFailure(of: id, error: error)
                 }
             }
             guard let last = page.last, page.count == 100 else { return applied }
@@ -57,11 +56,39 @@ struct WebhookProcessor: Service, CustomStringConvertible {
         }
     }
 
+    /// A failed event is tried again after a backoff; one that keeps failing for a reason that
+    /// is not transient (it does not decode, it contradicts what we know) is parked as failed,
+    /// for an operator to inspect and replay (`/api/v1/admin/stripe-events`).
+    private func recordFailure(of id: String, error: any Error) async throws {
+        let transient = TransientErrors.isTransient(error)
+        let rows = try await postgres.query(
+            """
+            UPDATE stripe_events SET attempts = attempts + 1, failures = failures + 1,
+                last_error = \(String(String(reflecting: error).prefix(1000))),
+                next_attempt_at = now() + make_interval(secs => least(300, power(2, least(failures, 20)))::float8),
+                failed_at = CASE WHEN NOT \(transient) AND failures + 1 >= \(Self.maximumFailures) THEN now() END
+            WHERE id = \(id) RETURNING failures, failed_at IS NOT NULL
+            """, logger: logger
+        ).decode((Int, Bool).self).all()
+        let (failures, parked) = rows.first ?? (0, false)
+        let metadata: Logger.Metadata = [
+            "stripe_event": "\(id)", "error": "\(error)", "failures": "\(failures)", "transient": "\(transient)",
+        ]
+        if parked {
+            logger.error("stripe event parked after repeated failures; replay it once fixed", metadata: metadata)
+        } else {
+            logger.warning("stripe event failed; it will be retried", metadata: metadata)
+        }
+    }
+
+    /// Failures (not transient) after which an event is parked.
+    static let maximumFailures = 5
+
     /// Applies one event if it is still pending (SKIP LOCKED: another instance may hold it).
     func process(_ id: String) async throws -> Bool {
         try await postgres.inTransaction(logger: logger) { connection in
             let rows = try await connection.query(
-                "SELECT payload FROM stripe_events WHERE id = \(id) AND processed_at IS NULL FOR UPDATE SKIP LOCKED",
+                "SELECT payload FROM stripe_events WHERE id = \(id) AND processed_at IS NULL AND failed_at IS NULL FOR UPDATE SKIP LOCKED",
                 logger: logger
             ).decode(Data.self).all()
             guard let payload = rows.first else { return false }
