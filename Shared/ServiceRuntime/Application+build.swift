@@ -97,6 +97,11 @@ public func buildApplication(
         return WhoAmI(id: user.id, roles: user.roles.map(\.rawValue).sorted(), email: user.email)
     }
     parts.routes(api)
+    OperationsController(
+        postgres: postgres, producer: producer, kafka: configuration.kafka,
+        consumerName: configuration.topicPrefix + configuration.serviceName,
+        consumedTopics: definition.consumedTopics.map(configuration.topic), logger: logger
+    ).addRoutes(to: api)
     options.routes?.set(router.routes.map { "\($0.method.rawValue) \($0.path)" })
 
     return Application(
