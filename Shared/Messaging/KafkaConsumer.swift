@@ -32,6 +32,12 @@ public final class KafkaConsumer: Sendable {
             "enable.auto.offset.store": "false",
             "auto.offset.reset": "earliest",
             "enable.partition.eof": "false",
+            // A dead member is noticed in 10 s (librdkafka's 45 s default kept a killed service's
+            // partitions idle for over a minute); the loop polls between batches and never blocks
+            // on a failing event, so 30 s between polls means it is stuck.
+            "session.timeout.ms": "10000",
+            "heartbeat.interval.ms": "1000",
+            "max.poll.interval.ms": "30000",
         ]
         properties.merge(configuration.properties) { _, override in override }
         properties.merge(configuration.consumerProperties) { _, override in override }

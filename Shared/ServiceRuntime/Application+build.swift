@@ -59,13 +59,17 @@ public func buildApplication(
     services += parts.services.map { GatedService(gate: gate, service: $0) }
     let handlers = parts.handlers
     if !definition.consumedTopics.isEmpty {
-        let kafka = configuration.kafka
+        // The topic prefix isolates deployments sharing a broker (and tests) by group too.
+        let group = configuration.topicPrefix + configuration.serviceName
+        var kafka = configuration.kafka
+        if let instance = configuration.groupInstanceId, kafka.consumerProperties["group.instance.id"] == nil {
+            kafka.consumerProperties["group.instance.id"] = "\(group)-\(instance)"
+        }
         services.append(
             GatedService(
                 gate: gate,
                 service: EventConsumer(
-                    // The topic prefix isolates deployments sharing a broker (and tests) by group too.
-                    name: configuration.topicPrefix + configuration.serviceName,
+                    name: group,
                     topics: definition.consumedTopics.map(configuration.topic),
                     handlers: handlers, client: postgres, kafka: kafka, deadLetters: producer,
                     settings: options.consumer, logger: logger, monitor: consumerMonitor)))

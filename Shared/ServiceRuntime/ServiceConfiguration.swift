@@ -31,6 +31,11 @@ public struct ServiceConfiguration: Sendable {
     public var corsAllowedOrigins: [String] = []
     /// The per-user limit on the rate-limited routes (payments, payouts), per instance.
     public var rateLimit = RateLimiter.Limit(perMinute: 30, burst: 10)
+    /// This instance's stable name in its consumer group (static membership): a restarted
+    /// instance takes its partitions back without waiting for its old session to expire. Two
+    /// instances must never share one; `KAFKA_GROUP_INSTANCE_ID` (default `<hostname>-<HTTP port>`,
+    /// `none` for dynamic membership).
+    public var groupInstanceId: String?
     /// The whole environment, for a service's own settings (see `setting(_:default:)`).
     public var environment: [String: String] = [:]
 
@@ -104,6 +109,11 @@ public struct ServiceConfiguration: Sendable {
         configuration.rateLimit = RateLimiter.Limit(
             perMinute: try reader.parse("RATE_LIMIT_PER_MINUTE", default: 30, positive),
             burst: try reader.parse("RATE_LIMIT_BURST", default: 10, positive))
+        switch reader.value("KAFKA_GROUP_INSTANCE_ID") {
+        case "none", "": configuration.groupInstanceId = nil
+        case let id?: configuration.groupInstanceId = id
+        case nil: configuration.groupInstanceId = "\(Self.hostname())-\(configuration.httpPort)"
+        }
         configuration.environment = environment
         return configuration
     }
@@ -189,5 +199,15 @@ struct EnvironmentReader {
             throw ConfigurationError(variable: name, message: "has an invalid value '\(text)'")
         }
         return parsed
+    }
+}
+
+extension ServiceConfiguration {
+    /// The machine's host name (a container's id under Docker), for a default instance name.
+    static func hostname() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
     }
 }

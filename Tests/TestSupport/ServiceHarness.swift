@@ -39,6 +39,8 @@ public struct ServiceHarness: Sendable {
                 "APP_ENV": "test", "DATABASE_URL": TestEnvironment.databaseURL, "DATABASE_SCHEMA": database.schema,
                 "DATABASE_MAX_CONNECTIONS": "20", "KAFKA_BROKERS": TestEnvironment.brokers, "KAFKA_TOPIC_PREFIX": prefix,
                 "JWT_SECRET": secret,
+                // Dynamic membership: a test's group is new and never restarted, and joins faster so.
+                "KAFKA_GROUP_INSTANCE_ID": "none",
             ]
             environment.merge(extra) { _, new in new }
             var configuration = try ServiceConfiguration.fromEnvironment(environment, service: definition.identity)
