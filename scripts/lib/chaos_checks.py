@@ -1,0 +1,407 @@
+"""The chaos run's checks, read straight from the four schemas (as the superuser, so one query can
+join what different services own), the broker's DLQ topics and the running services."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from chaos_stack import SCHEMAS, Database, Kafka
+
+PAID = "('succeeded', 'partially_refunded', 'refunded')"
+SOLD = "('paid', 'shipped', 'delivered', 'completed', 'disputed', 'refunded')"
+
+
+def _show(rows: list[dict], limit: int = 5) -> str:
+    shown = "; ".join(json.dumps(r, separators=(",", ":"), default=str) for r in rows[:limit])
+    return shown + (f"; … {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+class Checks:
+    def __init__(self, db: Database):
+        self.db = db
+        self.results: list[tuple[bool, str, str]] = []
+
+    def record(self, ok: bool, name: str, detail: str = "") -> None:
+        self.results.append((ok, name, detail))
+        print(f"{'PASS' if ok else 'FAIL'}  {name}{' — ' + detail if detail else ''}", flush=True)
+
+    def none(self, name: str, sql: str, checked_sql: str | None = None, what: str = "rows") -> None:
+        """Passes when `sql` returns no row (each row is a violation, shown)."""
+        try:
+            bad = self.db.rows(sql)
+            checked = self.db.value(checked_sql) if checked_sql else None
+        except Exception as e:  # noqa: BLE001 - a check that cannot run fails
+            self.record(False, name, f"could not run: {e}")
+            return
+        scope = f"{checked} {what} checked" if checked is not None else ""
+        if bad:
+            self.record(False, name, f"{len(bad)} violation(s): {_show(bad)}" + (f" ({scope})" if scope else ""))
+        else:
+            self.record(True, name, scope)
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for ok, _, _ in self.results if ok)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for ok, _, _ in self.results if not ok)
+
+    # --- money across services ------------------------------------------------------------------
+
+    def payments_orders_escrows(self) -> None:
+        paid_payments = f"SELECT count(*) FROM payments.payments WHERE status IN {PAID}"
+        self.none(
+            "every succeeded payment's orders are past pending_payment",
+            f"""SELECT p.id AS payment, po.order_id, o.status AS order_status
+                FROM payments.payments p JOIN payments.payment_orders po ON po.payment_id = p.id
+                LEFT JOIN orders.orders o ON o.id = po.order_id
+                WHERE p.status IN {PAID} AND (o.status IS NULL OR o.status = 'pending_payment')""",
+            paid_payments, "succeeded payments")
+        self.none(
+            "each of those orders has exactly one escrow whose gross is its share",
+            f"""SELECT po.order_id, po.amount AS share, count(e.id) AS escrows, min(e.gross_amount) AS gross,
+                       bool_and(e.payment_id = p.id AND e.currency = p.currency) AS same_payment
+                FROM payments.payments p JOIN payments.payment_orders po ON po.payment_id = p.id
+                LEFT JOIN escrow.escrows e ON e.order_id = po.order_id
+                WHERE p.status IN {PAID}
+                GROUP BY po.order_id, po.amount
+                HAVING count(e.id) <> 1 OR min(e.gross_amount) <> po.amount
+                    OR NOT coalesce(bool_and(e.payment_id = p.id AND e.currency = p.currency), false)""",
+            f"SELECT count(*) FROM payments.payment_orders po JOIN payments.payments p ON p.id = po.payment_id WHERE p.status IN {PAID}",
+            "orders")
+        self.none(
+            "each payment's shares add up to its amount",
+            """SELECT p.id, p.amount, sum(po.amount) AS shares FROM payments.payments p
+               JOIN payments.payment_orders po ON po.payment_id = p.id GROUP BY p.id, p.amount HAVING sum(po.amount) <> p.amount""",
+            "SELECT count(*) FROM payments.payments", "payments")
+        self.none(
+            "no order paid (or escrowed) without a succeeded payment",
+            f"""SELECT o.id AS order_id, o.status AS order_status, p.status AS payment_status, (e.id IS NOT NULL) AS escrow
+                FROM orders.orders o
+                LEFT JOIN payments.payment_orders po ON po.order_id = o.id
+                LEFT JOIN payments.payments p ON p.id = po.payment_id
+                LEFT JOIN escrow.escrows e ON e.order_id = o.id
+                WHERE (o.status IN {SOLD} OR e.id IS NOT NULL) AND coalesce(p.status, '-') NOT IN {PAID}
+                UNION ALL
+                SELECT e.order_id, NULL, p.status, true FROM escrow.escrows e
+                LEFT JOIN payments.payments p ON p.id = e.payment_id
+                WHERE coalesce(p.status, '-') NOT IN {PAID}""",
+            "SELECT count(*) FROM orders.orders", "orders")
+
+    def ledger(self) -> None:
+        self.none(
+            "the ledger balances per currency (and per journal transaction)",
+            """SELECT 'ledger' AS scope, currency, sum(amount)::bigint AS sum FROM escrow.journal_entries GROUP BY currency HAVING sum(amount) <> 0
+               UNION ALL
+               SELECT transaction_id::text, currency, sum(amount)::bigint FROM escrow.journal_entries
+               GROUP BY transaction_id, currency HAVING sum(amount) <> 0""",
+            "SELECT count(*) FROM escrow.journal_transactions", "journal transactions")
+        # Where each escrow's gross went, from the ledger (held, and what came back after release) and
+        # from the escrow row (released, refunded).
+        flows = """
+            SELECT e.id, e.order_id, e.status, e.gross_amount AS gross, e.released_gross, e.refunded_amount, e.reversed_amount,
+                coalesce((SELECT -sum(j.amount) FROM escrow.journal_entries j WHERE j.account = 'escrow_held:' || e.id::text), 0) AS held,
+                coalesce((SELECT -sum(j.amount) FROM escrow.journal_entries j JOIN escrow.journal_transactions t ON t.id = j.transaction_id
+                          WHERE j.account = 'escrow_held:' || e.id::text AND t.source LIKE 'rehold:%'), 0) AS reheld,
+                coalesce((SELECT sum(j.amount) FROM escrow.journal_entries j JOIN escrow.journal_transactions t ON t.id = j.transaction_id
+                          WHERE j.account = 'escrow_held:' || e.id::text AND t.source LIKE 'chargeback-lost:%'), 0) AS charged_back,
+                coalesce((SELECT sum(j.amount) FROM escrow.journal_entries j JOIN escrow.journal_transactions t ON t.id = j.transaction_id
+                          WHERE j.account = 'refund_losses' AND t.source LIKE 'refund:%'
+                            AND t.memo = 'escrow ' || e.id::text || ' refunded to the buyer'), 0) AS uncovered,
+                coalesce((SELECT sum(j.amount) FROM escrow.journal_entries j JOIN escrow.journal_transactions t ON t.id = j.transaction_id
+                          WHERE j.account = 'seller_available:' || e.seller_id AND j.amount > 0
+                            AND (t.source LIKE 'rehold:' || e.id::text || ':%' OR t.source LIKE 'chargeback:%:' || e.id::text)), 0) AS ledger_reversed
+            FROM escrow.escrows e"""
+        self.none(
+            "per escrow: held + released + refunded = gross (+ what came back after release); held never negative",
+            f"""SELECT * FROM ({flows}) f
+                WHERE held + released_gross + refunded_amount + charged_back <> gross + reheld + uncovered OR held < 0""",
+            "SELECT count(*) FROM escrow.escrows", "escrows")
+        self.none(
+            "per escrow: transfer reversals in the ledger equal reversed_amount",
+            f"SELECT id, reversed_amount, ledger_reversed FROM ({flows}) f WHERE reversed_amount <> ledger_reversed",
+            "SELECT count(*) FROM escrow.escrows", "escrows")
+        self.none(
+            "each release booked once: held → fee + seller available, as the escrow says",
+            """SELECT e.id, e.status, e.released_gross, e.released_fee, e.released_net, count(t.id) AS release_transactions,
+                      sum(j.amount) FILTER (WHERE j.account = 'escrow_held:' || e.id::text) AS ledger_gross,
+                      -sum(j.amount) FILTER (WHERE j.account = 'platform_fees') AS ledger_fee,
+                      -sum(j.amount) FILTER (WHERE j.account = 'seller_available:' || e.seller_id) AS ledger_net
+               FROM escrow.escrows e
+               LEFT JOIN escrow.journal_transactions t ON t.source = 'release:' || e.id::text
+               LEFT JOIN escrow.journal_entries j ON j.transaction_id = t.id
+               GROUP BY e.id
+               HAVING (e.released_gross > 0) <> (count(DISTINCT t.id) = 1) OR e.released_fee + e.released_net <> e.released_gross
+                   OR (e.released_gross > 0 AND (sum(j.amount) FILTER (WHERE j.account = 'escrow_held:' || e.id::text) <> e.released_gross
+                       OR coalesce(-sum(j.amount) FILTER (WHERE j.account = 'platform_fees'), 0) <> e.released_fee
+                       OR coalesce(-sum(j.amount) FILTER (WHERE j.account = 'seller_available:' || e.seller_id), 0) <> e.released_net))""",
+            "SELECT count(*) FROM escrow.escrows WHERE released_gross > 0", "released escrows")
+        self.none(
+            "at most one transfer per release, for the released net, to the seller's account",
+            """SELECT e.id, e.status, e.released_net, e.transfer_id, st.amount AS transfer_amount, st.destination, a.account_id,
+                      (SELECT count(*) FROM escrow.simulated_transfers x
+                       WHERE x.transfer_group = e.checkout_id::text AND x.destination = a.account_id
+                         AND x.idempotency_key NOT LIKE '%chargeback-won%') AS transfers
+               FROM escrow.escrows e
+               LEFT JOIN escrow.seller_accounts a ON a.seller_id = e.seller_id
+               LEFT JOIN escrow.simulated_transfers st ON st.id = e.transfer_id
+               WHERE (SELECT count(*) FROM escrow.simulated_transfers x
+                      WHERE x.transfer_group = e.checkout_id::text AND x.destination = a.account_id
+                        AND x.idempotency_key NOT LIKE '%chargeback-won%') > 1
+                  OR (e.released_net > 0 AND (st.id IS NULL OR st.amount <> e.released_net OR st.destination <> a.account_id))
+                  OR (e.released_gross = 0 AND e.transfer_id IS NOT NULL)
+                  OR (e.transfer_id IS NULL AND EXISTS (SELECT 1 FROM escrow.simulated_transfers x
+                      WHERE x.idempotency_key = 'escrow-' || e.id::text || '-release'))""",
+            "SELECT count(*) FROM escrow.simulated_transfers", "transfers")
+        self.none(
+            "refunds never exceed the charge (per payment and per order), and both services agree on them",
+            """WITH r AS (SELECT order_id, sum(amount) FILTER (WHERE status = 'succeeded') AS ok,
+                                 sum(amount) FILTER (WHERE status <> 'failed') AS promised
+                          FROM payments.refunds GROUP BY order_id)
+               SELECT 'payment' AS scope, p.id::text AS ref, p.amount, p.amount_refunded, sum(rf.amount) AS refunds, NULL::bigint AS escrow_refunded
+               FROM payments.payments p JOIN payments.refunds rf ON rf.payment_id = p.id AND rf.status = 'succeeded'
+               GROUP BY p.id HAVING sum(rf.amount) > p.amount OR sum(rf.amount) <> p.amount_refunded
+               UNION ALL
+               SELECT 'order', po.order_id::text, po.amount, coalesce(r.ok, 0), coalesce(r.promised, 0), e.refunded_amount
+               FROM payments.payment_orders po LEFT JOIN r ON r.order_id = po.order_id
+               LEFT JOIN escrow.escrows e ON e.order_id = po.order_id
+               WHERE coalesce(r.promised, 0) > po.amount OR coalesce(e.refunded_amount, 0) <> coalesce(r.ok, 0)
+                  OR coalesce(e.refunded_amount, 0) > coalesce(e.gross_amount, 0)""",
+            "SELECT count(*) FROM payments.refunds", "refunds")
+        self.none(
+            "payouts never exceed what became available; in-transit and paid-out balances match the payouts",
+            """WITH s AS (SELECT seller_id, sum(released_net - reversed_amount) AS earned FROM escrow.escrows GROUP BY seller_id),
+                    p AS (SELECT seller_id, sum(amount) FILTER (WHERE status <> 'failed') AS out,
+                                 coalesce(sum(amount) FILTER (WHERE status IN ('pending', 'in_transit')), 0) AS transit,
+                                 coalesce(sum(amount) FILTER (WHERE status = 'paid'), 0) AS paid
+                          FROM escrow.payouts GROUP BY seller_id),
+                    l AS (SELECT split_part(account, ':', 1) AS kind, substr(account, strpos(account, ':') + 1) AS seller_id,
+                                 -sum(amount) AS balance
+                          FROM escrow.journal_entries WHERE account LIKE 'seller_%' GROUP BY account)
+               SELECT p.seller_id, coalesce(s.earned, 0) AS earned, p.out, p.transit, p.paid,
+                      (SELECT balance FROM l WHERE l.kind = 'seller_available' AND l.seller_id = p.seller_id) AS available,
+                      (SELECT balance FROM l WHERE l.kind = 'seller_in_transit' AND l.seller_id = p.seller_id) AS ledger_transit,
+                      (SELECT balance FROM l WHERE l.kind = 'seller_paid_out' AND l.seller_id = p.seller_id) AS ledger_paid
+               FROM p LEFT JOIN s ON s.seller_id = p.seller_id
+               WHERE p.out > coalesce(s.earned, 0)
+                  OR coalesce((SELECT balance FROM l WHERE l.kind = 'seller_available' AND l.seller_id = p.seller_id), 0) < 0
+                  OR coalesce((SELECT balance FROM l WHERE l.kind = 'seller_in_transit' AND l.seller_id = p.seller_id), 0) <> p.transit
+                  OR coalesce((SELECT balance FROM l WHERE l.kind = 'seller_paid_out' AND l.seller_id = p.seller_id), 0) <> p.paid
+               UNION ALL
+               SELECT a.seller_id, NULL, count(sp.id), count(py.id), NULL, NULL, NULL, NULL
+               FROM escrow.seller_accounts a
+               LEFT JOIN escrow.simulated_payouts sp ON sp.account_id = a.account_id
+               LEFT JOIN escrow.payouts py ON py.stripe_payout_id = sp.id AND py.amount = sp.amount
+               GROUP BY a.seller_id HAVING count(sp.id) <> count(py.id)""",
+            "SELECT count(*) FROM escrow.payouts", "payouts")
+
+    # --- states -------------------------------------------------------------------------------
+
+    def states(self, journeys: list, listings: list[dict]) -> None:
+        self.none(
+            "every escrow state agrees with its order state",
+            """SELECT o.id AS order_id, o.status AS order_status, e.status AS escrow_status, e.dispute_id, e.refunded_amount
+               FROM orders.orders o LEFT JOIN escrow.escrows e ON e.order_id = o.id
+               WHERE NOT CASE o.status
+                   WHEN 'pending_payment' THEN e.id IS NULL
+                   WHEN 'paid' THEN e.status = 'held' AND e.dispute_id IS NULL
+                   WHEN 'shipped' THEN e.status = 'held' AND e.dispute_id IS NULL
+                   WHEN 'delivered' THEN e.status = 'parked'
+                   WHEN 'completed' THEN e.status = 'released'
+                   WHEN 'disputed' THEN e.status IN ('held', 'parked') AND e.dispute_id IS NOT NULL
+                   WHEN 'cancelled' THEN e.id IS NULL OR e.status = 'refunded'
+                   WHEN 'refunded' THEN e.status IN ('refunded', 'charged_back') OR (e.status = 'released' AND e.refunded_amount > 0)
+                   ELSE false END
+               UNION ALL
+               SELECT e.order_id, NULL, e.status, e.dispute_id, e.refunded_amount FROM escrow.escrows e
+               WHERE NOT EXISTS (SELECT 1 FROM orders.orders o WHERE o.id = e.order_id)""",
+            "SELECT count(*) FROM orders.orders", "orders")
+
+        orders = {r["id"]: r for r in self.db.rows(
+            "SELECT o.id, o.status, e.status AS escrow, e.refunded_amount, e.released_gross FROM orders.orders o "
+            "LEFT JOIN escrow.escrows e ON e.order_id = o.id")}
+        payments = {r["checkout_id"]: r for r in self.db.rows("SELECT checkout_id, id, status FROM payments.payments")}
+        payouts = {r["id"]: r for r in self.db.rows("SELECT id, status, amount FROM escrow.payouts")}
+        wrong, checked = [], 0
+        for j in journeys:
+            if j.skipped:
+                continue
+            if j.checkout_id is None:
+                wrong.append({"journey": j.index, "problem": "no checkout", "error": j.error or j.stalled})
+                continue
+            for o in j.orders:
+                checked += 1
+                got = orders.get(o.order_id) or {}
+                want = (o.expect_order, o.expect_escrow, o.expect_refunded if o.expect_escrow else None,
+                        o.expect_released_gross if o.expect_escrow else None)
+                have = (got.get("status"), got.get("escrow"), got.get("refunded_amount"), got.get("released_gross"))
+                if want != have:
+                    wrong.append({"journey": j.index, "action": o.action, "order": o.order_id,
+                                  "want": "order %s, escrow %s, refunded %s, released %s" % want,
+                                  "have": "order %s, escrow %s, refunded %s, released %s" % have})
+                if o.payout_id:
+                    p = payouts.get(o.payout_id) or {}
+                    if p.get("status") != o.payout_expect or p.get("amount") != o.payout_amount:
+                        wrong.append({"journey": j.index, "payout": o.payout_id, "want": f"{o.payout_expect} {o.payout_amount}",
+                                      "have": f"{p.get('status')} {p.get('amount')}"})
+            pay = payments.get(j.checkout_id) or {}
+            if pay.get("status") not in j.expect_payment:
+                wrong.append({"journey": j.index, "kind": j.kind, "payment": pay.get("id"),
+                              "want": "/".join(j.expect_payment), "have": pay.get("status")})
+        if wrong:
+            self.record(False, "every journey's intended end state reached (as far as its accepted requests go)",
+                        f"{len(wrong)} wrong ({checked} orders, {len(journeys)} payments and their payouts checked): {_show(wrong, 8)}")
+        else:
+            self.record(True, "every journey's intended end state reached (as far as its accepted requests go)",
+                        f"{checked} orders, {len(journeys)} payments, {sum(1 for j in journeys for o in j.orders if o.payout_id)} payouts")
+
+        incomplete = [{"journey": j.index, "kind": j.kind, "stalled": j.stalled, "error": j.error}
+                      for j in journeys if not j.finished and not j.skipped]
+        skipped = sum(1 for j in journeys if j.skipped)
+        if incomplete or skipped:
+            self.record(False, "every journey ran to its end (no stalled step, no unexpected answer)",
+                        f"{len(incomplete)} of {len(journeys)} stalled or failed"
+                        + (f", {skipped} not started (time budget used up)" if skipped else "")
+                        + (f": {_show(incomplete, 6)}" if incomplete else ""))
+        else:
+            self.record(True, "every journey ran to its end (no stalled step, no unexpected answer)", f"{len(journeys)} journeys")
+
+        ids = ", ".join(f"'{l['id']}'" for l in listings) or "NULL"
+        initial = {l["id"]: l["stock"] for l in listings}
+        try:
+            rows = self.db.rows(
+                f"""SELECT l.id, l.stock, l.reserved, l.sold,
+                       coalesce((SELECT sum(i.quantity) FROM orders.order_items i JOIN orders.orders o ON o.id = i.order_id
+                                 WHERE i.listing_id = l.id AND o.status = 'pending_payment'), 0) AS pending_units,
+                       coalesce((SELECT sum(i.quantity) FROM orders.order_items i JOIN orders.orders o ON o.id = i.order_id
+                                 WHERE i.listing_id = l.id AND o.status IN {SOLD}), 0) AS sold_units
+                    FROM orders.listings l WHERE l.id IN ({ids})""")
+            bad = [r for r in rows if r["stock"] + r["reserved"] + r["sold"] != initial[r["id"]]
+                   or r["reserved"] != r["pending_units"] or r["sold"] != r["sold_units"]]
+            self.record(not bad, "stock adds up: stock + reserved + sold = listed; reserved = unpaid units; sold = paid units",
+                        f"{len(bad)} listing(s) off: {_show(bad)}" if bad else f"{len(rows)} listings")
+        except Exception as e:  # noqa: BLE001
+            self.record(False, "stock adds up", f"could not run: {e}")
+
+    # --- nothing left in flight ---------------------------------------------------------------
+
+    def in_flight(self) -> None:
+        outbox = " UNION ALL ".join(
+            f"SELECT '{s}' AS schema, id, event_type, created_at FROM {s}.outbox WHERE published_at IS NULL" for s in SCHEMAS)
+        self.none("every outbox row is published", f"SELECT schema, count(*) AS unpublished, min(event_type) AS example, "
+                  f"min(created_at) AS oldest FROM ({outbox}) x GROUP BY schema",
+                  "SELECT " + " + ".join(f"(SELECT count(*) FROM {s}.outbox)" for s in SCHEMAS), "outbox rows")
+        self.none("every stored Stripe webhook is processed",
+                  "SELECT id, type, attempts, waiting_for, left(last_error, 200) AS last_error FROM payments.stripe_events "
+                  "WHERE processed_at IS NULL", "SELECT count(*) FROM payments.stripe_events", "webhook events")
+        self.none("no refund, payout or escrow refund left waiting",
+                  """SELECT 'refund' AS what, id::text, status, attempts::text AS detail FROM payments.refunds WHERE status = 'requested'
+                     UNION ALL SELECT 'payout', id::text, status, stripe_payout_id FROM escrow.payouts WHERE status IN ('pending', 'in_transit')
+                     UNION ALL SELECT 'escrow', id::text, status, refund_requested::text FROM escrow.escrows WHERE status = 'refunding'
+                     UNION ALL SELECT 'deferred order event', order_id::text, event_type, received_at::text FROM escrow.deferred_order_events""")
+
+    def notifications(self) -> None:
+        self.none(
+            "every succeeded payment has a receipt; every failed payment's buyer got a payment-failed email",
+            f"""SELECT 'no receipt' AS problem, p.id AS payment, p.buyer_id FROM payments.payments p
+                WHERE p.status IN {PAID} AND NOT EXISTS (SELECT 1 FROM notifications.receipts r WHERE r.payment_id = p.id)
+                UNION ALL
+                SELECT 'no payment_failed email', p.id, p.buyer_id FROM payments.payments p
+                WHERE p.status = 'failed' AND NOT EXISTS (SELECT 1 FROM notifications.notifications n
+                    WHERE n.kind = 'payment_failed' AND n.recipient_id = p.buyer_id)""",
+            f"SELECT count(*) FROM payments.payments WHERE status IN {PAID} OR status = 'failed'", "payments")
+
+    # --- the broker ---------------------------------------------------------------------------
+
+    def dead_letters(self, kafka: Kafka, topics: list[str], partitions: int) -> None:
+        poison, other, read = [], [], 0
+        try:
+            for topic in topics:
+                for p in range(partitions):
+                    for rec in kafka.fetch_all(f"{topic}.dlq", p):
+                        read += 1
+                        error = rec["headers"].get("dlq-error") or ""
+                        envelope = None
+                        try:
+                            envelope = json.loads(rec["value"] or b"")
+                        except ValueError:
+                            pass
+                        item = {"dlq": f"{topic}.dlq/{p}@{rec['offset']}", "consumer": rec["headers"].get("dlq-consumer"),
+                                "type": (envelope or {}).get("type") if isinstance(envelope, dict) else None,
+                                "event": (envelope or {}).get("id") if isinstance(envelope, dict) else None,
+                                "error": error[:240]}
+                        # Poison: an undecodable envelope or payload, or a handler's explicit EventRejected.
+                        is_poison = (not isinstance(envelope, dict) or "undecodable" in error or "event rejected:" in error
+                                     or any(k in error for k in ("dataCorrupted", "keyNotFound", "typeMismatch", "valueNotFound")))
+                        (poison if is_poison else other).append(item)
+        except Exception as e:  # noqa: BLE001
+            self.record(False, "nothing in a DLQ topic that is not poison", f"could not read the DLQ topics: {e}")
+            return
+        detail = f"{read} dead letter(s) read, {len(poison)} poison"
+        if other:
+            self.record(False, "nothing in a DLQ topic that is not poison", f"{detail}; not poison: {_show(other, 6)}")
+        else:
+            self.record(True, "nothing in a DLQ topic that is not poison", detail)
+
+
+def consumers_caught_up(services) -> tuple[bool, str]:
+    behind, unassigned = [], []
+    for s in services.values():
+        lag = s.lag()
+        if lag is None:
+            unassigned.append(f"{s.name} (no /metrics)")
+        elif not lag:
+            unassigned.append(s.name)
+        else:
+            behind += [f"{s.name} {t}/{p}: {int(v)}" for t, p, v in lag if v > 0]
+    ok = not behind and not unassigned
+    return ok, "; ".join(behind + [f"{u}: no partitions assigned" for u in unassigned])
+
+
+def pending_work(db: Database) -> dict[str, int]:
+    outbox = " + ".join(f"(SELECT count(*) FROM {s}.outbox WHERE published_at IS NULL)" for s in SCHEMAS)
+    row = db.rows(f"""SELECT {outbox} AS outbox,
+        (SELECT count(*) FROM payments.stripe_events WHERE processed_at IS NULL) AS webhooks,
+        (SELECT count(*) FROM payments.refunds WHERE status = 'requested') AS refunds,
+        (SELECT count(*) FROM escrow.payouts WHERE status IN ('pending', 'in_transit')) AS payouts,
+        (SELECT count(*) FROM escrow.escrows WHERE status = 'refunding') AS refunding,
+        ({' + '.join(f'(SELECT count(*) FROM {s}.inbox)' for s in SCHEMAS)}) AS inbox""", retry_for=60)[0]
+    return row
+
+
+def wait_quiescent(db: Database, services, timeout: float, stuck_after: float = 45) -> tuple[bool, float, str]:
+    """Outboxes empty, webhooks/refunds/payouts settled, consumers caught up, and nothing new
+    handled for a few seconds (the lag gauges are up to 5 s old). Bounded by `timeout`, and
+    given up earlier when nothing at all has moved for `stuck_after` seconds."""
+    started = time.monotonic()
+    stable_since, last_inbox, why = None, None, ""
+    last_snapshot, moved_at = None, time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            work = pending_work(db)
+        except Exception as e:  # noqa: BLE001
+            why = f"database: {e}"
+            time.sleep(1)
+            continue
+        snapshot = tuple(sorted(work.items()))
+        if snapshot != last_snapshot:
+            last_snapshot, moved_at = snapshot, time.monotonic()
+        inbox = work.pop("inbox")
+        busy = {k: v for k, v in work.items() if v}
+        caught_up, lag = consumers_caught_up(services)
+        if busy or not caught_up or inbox != last_inbox:
+            stable_since = None
+            why = ", ".join(f"{k} {v}" for k, v in busy.items()) + (("; " if busy else "") + lag if lag else "")
+            if inbox != last_inbox and not busy and caught_up:
+                why = "events still being handled"
+        elif stable_since is None:
+            stable_since = time.monotonic()
+        elif time.monotonic() - stable_since >= 6:
+            return True, time.monotonic() - started, ""
+        last_inbox = inbox
+        if (busy or not caught_up) and time.monotonic() - moved_at >= stuck_after:
+            return False, time.monotonic() - started, f"{why} (nothing moved for {stuck_after:.0f}s)"
+        time.sleep(1)
+    return False, time.monotonic() - started, why
