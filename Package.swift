@@ -182,6 +182,7 @@ let package = Package(
             name: "OrderServiceTests",
             dependencies: [
                 "OrderService", "ServiceRuntime", "TestSupport", "Messaging", "HTTPSupport", "EventContracts",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],

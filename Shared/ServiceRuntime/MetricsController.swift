@@ -61,11 +61,22 @@ struct MetricsController {
                 """, logger: logger
             ).decode((Int64, Double).self).all()
             let (count, age) = rows.first ?? (0, 0)
+            let deferred = try await postgres.query(
+                """
+                SELECT count(*)::int8, COALESCE(EXTRACT(EPOCH FROM now() - min(deferred_at)), 0)::float8 FROM deferred_events
+                """, logger: logger
+            ).decode((Int64, Double).self).all().first ?? (Int64(0), Double(0))
             return [
                 GaugeFamily(name: "outbox_unpublished_events", help: "Outbox rows not yet published to the broker.", samples: [.init(value: Double(count))]),
                 GaugeFamily(
                     name: "outbox_oldest_unpublished_age_seconds", help: "Age of the oldest unpublished outbox row (0 when none).",
                     samples: [.init(value: age)]),
+                GaugeFamily(
+                    name: "events_deferred", help: "Events waiting for a prerequisite from another topic (deferred_events).",
+                    samples: [.init(value: Double(deferred.0))]),
+                GaugeFamily(
+                    name: "events_deferred_oldest_age_seconds", help: "Age of the oldest deferred event (0 when none): one that never resumes is stuck.",
+                    samples: [.init(value: deferred.1)]),
                 GaugeFamily(
                     name: "outbox_relay_active", help: "1 when this instance's relay holds the lock and publishes the outbox.",
                     samples: [.init(value: relay.isActive ? 1 : 0)]),
