@@ -25,6 +25,8 @@ public struct OutboxRelay: Service {
         public var leaseCheckTimeout: Duration = .seconds(5)
         /// How long a batch waits for the broker's delivery reports before it is retried.
         public var deliveryTimeout: Duration = .seconds(10)
+        /// A drain (queries, publish, mark) that takes longer is abandoned and started afresh.
+        public var drainTimeout: Duration = .seconds(60)
         public init() {}
     }
 
@@ -101,14 +103,21 @@ public struct OutboxRelay: Service {
     }
 
     /// Drains the outbox on every notification and on every poll tick, while the lock holds.
+    ///
+    /// A query on a connection whose server went away (a database restart) can wait for ever and
+    /// ignores cancellation, so no child here is ever awaited past its cancellation: the drain and
+    /// the notification loop run detached and are abandoned when the relay stops, and a drain
+    /// that takes longer than `drainTimeout` is abandoned and started afresh.
     private func relay(
         notifications: PostgresNotificationSequence, producer: KafkaProducer, leader: PostgresConnection
     ) async throws {
         let wake = WakeSignal()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for try await _ in notifications { wake.signal() }
-                throw PersistenceError(code: "listen_ended", message: "notification stream ended", isRetriable: true)
+                try await Detached.run {
+                    for try await _ in notifications { wake.signal() }
+                    throw PersistenceError(code: "listen_ended", message: "notification stream ended", isRetriable: true)
+                }
             }
             group.addTask {
                 while true {
@@ -120,7 +129,7 @@ public struct OutboxRelay: Service {
                 var backoff = Backoff(maximum: settings.maximumBackoff)
                 while true {
                     do {
-                        try await drain(producer: producer)
+                        try await Detached.run(timeout: settings.drainTimeout) { try await drain(producer: producer) }
                         backoff.reset()
                         try await wake.wait(upTo: settings.pollInterval)
                     } catch let error as RelayStop {
@@ -245,6 +254,78 @@ public final class RelayStatus: Sendable {
 struct LeaseLost: Error, CustomStringConvertible {
     let reason: String
     var description: String { "relay lease lost: \(reason)" }
+}
+
+/// Runs work in a task of its own that the caller stops waiting for when it is cancelled or
+/// the timeout passes (the work is cancelled and abandoned, and may finish later or never): for
+/// calls that may hang on a dead connection and ignore cancellation.
+enum Detached {
+    struct TimedOut: Error, CustomStringConvertible {
+        let timeout: Duration
+        var description: String { "no answer within \(timeout)" }
+    }
+
+    private struct State<Value> {
+        var continuation: CheckedContinuation<Value, any Error>?
+        var outcome: Result<Value, any Error>?
+        var done = false
+    }
+
+    static func run<Value: Sendable>(
+        timeout: Duration? = nil, _ operation: @escaping @Sendable () async throws -> Value
+    ) async throws -> Value {
+        // The first outcome wins; it may come before the waiter's continuation exists.
+        let state = Mutex(State<Value>())
+        let finish = { @Sendable (result: Result<Value, any Error>) in
+            let continuation = state.withLock { state -> CheckedContinuation<Value, any Error>? in
+                guard !state.done else { return nil }
+                guard let continuation = state.continuation else {
+                    if state.outcome == nil { state.outcome = result }
+                    return nil
+                }
+                state.done = true
+                state.continuation = nil
+                return continuation
+            }
+            continuation?.resume(with: result)
+        }
+        let work = Task { finish(await Result(catching: { try await operation() })) }
+        let timer = timeout.map { timeout in
+            Task {
+                try await Task.sleep(for: timeout)
+                work.cancel()
+                finish(.failure(TimedOut(timeout: timeout)))
+            }
+        }
+        defer { timer?.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let early = state.withLock { state -> Result<Value, any Error>? in
+                    if let outcome = state.outcome {
+                        state.done = true
+                        return outcome
+                    }
+                    state.continuation = continuation
+                    return nil
+                }
+                if let early { continuation.resume(with: early) }
+                // Cancelled before the continuation was stored: the handler found nothing to resume.
+                if Task.isCancelled {
+                    work.cancel()
+                    finish(.failure(CancellationError()))
+                }
+            }
+        } onCancel: {
+            work.cancel()
+            finish(.failure(CancellationError()))
+        }
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
 }
 
 /// The value of an operation if it answers within a timeout, else nil; the operation is not
