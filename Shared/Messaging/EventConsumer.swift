@@ -101,7 +101,14 @@ public struct EventConsumer: Service {
         }
         monitor?.held([:])
         monitor?.attach(nil)
-        await consumer.close()
+        logger.info("consumer closing: committing offsets and leaving the group", metadata: ["group": "\(name)"])
+        // Bounded: a broker that lost track of this member can keep the close waiting on its
+        // final commit; offsets not committed only mean redelivery, which the inbox absorbs.
+        do {
+            try await Detached.run(timeout: .seconds(5)) { await consumer.close() }
+        } catch {
+            logger.warning("consumer close did not finish in 5 s; stopping without it", metadata: ["group": "\(name)"])
+        }
         logger.info("consumer stopped", metadata: ["group": "\(name)"])
     }
 

@@ -95,7 +95,7 @@ public struct OutboxRelay: Service {
                 // The session lock goes with the session: close it rather than send an unlock,
                 // which on a connection whose server went away may never be answered. Closed
                 // before it goes back to the pool, so the pool never lends it out again.
-                _ = await FirstAnswer.within(.seconds(2)) { try await connection.close() }
+                _ = try? await Detached.run(timeout: .seconds(2)) { try await connection.close() }
                 throw error
             }
             return true
@@ -155,7 +155,7 @@ public struct OutboxRelay: Service {
     private func checkLease(on connection: PostgresConnection) async throws {
         let schema = self.schema
         let logger = self.logger
-        let holds = await FirstAnswer.within(settings.leaseCheckTimeout) {
+        let holds = try? await Detached.run(timeout: settings.leaseCheckTimeout) {
             try await connection.query(
                 """
                 SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
@@ -254,102 +254,6 @@ public final class RelayStatus: Sendable {
 struct LeaseLost: Error, CustomStringConvertible {
     let reason: String
     var description: String { "relay lease lost: \(reason)" }
-}
-
-/// Runs work in a task of its own that the caller stops waiting for when it is cancelled or
-/// the timeout passes (the work is cancelled and abandoned, and may finish later or never): for
-/// calls that may hang on a dead connection and ignore cancellation.
-enum Detached {
-    struct TimedOut: Error, CustomStringConvertible {
-        let timeout: Duration
-        var description: String { "no answer within \(timeout)" }
-    }
-
-    private struct State<Value> {
-        var continuation: CheckedContinuation<Value, any Error>?
-        var outcome: Result<Value, any Error>?
-        var done = false
-    }
-
-    static func run<Value: Sendable>(
-        timeout: Duration? = nil, _ operation: @escaping @Sendable () async throws -> Value
-    ) async throws -> Value {
-        // The first outcome wins; it may come before the waiter's continuation exists.
-        let state = Mutex(State<Value>())
-        let finish = { @Sendable (result: Result<Value, any Error>) in
-            let continuation = state.withLock { state -> CheckedContinuation<Value, any Error>? in
-                guard !state.done else { return nil }
-                guard let continuation = state.continuation else {
-                    if state.outcome == nil { state.outcome = result }
-                    return nil
-                }
-                state.done = true
-                state.continuation = nil
-                return continuation
-            }
-            continuation?.resume(with: result)
-        }
-        let work = Task { finish(await Result(catching: { try await operation() })) }
-        let timer = timeout.map { timeout in
-            Task {
-                try await Task.sleep(for: timeout)
-                work.cancel()
-                finish(.failure(TimedOut(timeout: timeout)))
-            }
-        }
-        defer { timer?.cancel() }
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                let early = state.withLock { state -> Result<Value, any Error>? in
-                    if let outcome = state.outcome {
-                        state.done = true
-                        return outcome
-                    }
-                    state.continuation = continuation
-                    return nil
-                }
-                if let early { continuation.resume(with: early) }
-                // Cancelled before the continuation was stored: the handler found nothing to resume.
-                if Task.isCancelled {
-                    work.cancel()
-                    finish(.failure(CancellationError()))
-                }
-            }
-        } onCancel: {
-            work.cancel()
-            finish(.failure(CancellationError()))
-        }
-    }
-}
-
-extension Result where Failure == any Error {
-    init(catching body: () async throws -> Success) async {
-        do { self = .success(try await body()) } catch { self = .failure(error) }
-    }
-}
-
-/// The value of an operation if it answers within a timeout, else nil; the operation is not
-/// awaited past the timeout (for calls that may never return and ignore cancellation).
-enum FirstAnswer {
-    static func within<Value: Sendable>(
-        _ timeout: Duration, _ operation: @escaping @Sendable () async throws -> Value
-    ) async -> Value? {
-        let slot = Mutex<CheckedContinuation<Value?, Never>?>(nil)
-        let answer = { @Sendable (value: Value?) in
-            slot.withLock { continuation in
-                continuation?.resume(returning: value)
-                continuation = nil
-            }
-        }
-        return await withCheckedContinuation { continuation in
-            slot.withLock { $0 = continuation }
-            Task { answer(try? await operation()) }
-            Task {
-                try? await Task.sleep(for: timeout)
-                answer(nil)
-            }
-        }
-    }
 }
 
 /// An error from the test seam: it ends the relay as a crash would.
