@@ -17,7 +17,7 @@ public struct EventRejected: Error, CustomStringConvertible, Sendable {
 }
 
 extension EventConsumer {
-    enum Outcome {
+    enum Outcome: Sendable {
         /// Applied, a duplicate, skipped (a type this consumer does not handle) or dead-lettered.
         case finished(ConsumedMessage)
         case failed(ConsumedMessage, FailureKind, String)

@@ -22,6 +22,11 @@ public struct EventConsumer: Service {
         public var maximumBackoff: Duration = .seconds(10)
         /// Messages already fetched are applied together in one transaction, up to this many.
         public var batchSize = 100
+        /// A round of applying that takes longer is abandoned and retried: a query in flight on a
+        /// connection whose server went away never answers. Below librdkafka's 30 s poll limit.
+        public var roundTimeout: Duration = .seconds(20)
+        /// On SIGTERM the round in hand may finish for this long before it is abandoned.
+        public var shutdownGrace: Duration = .seconds(5)
         public init() {}
     }
 
@@ -76,7 +81,7 @@ public struct EventConsumer: Service {
             }
             let ready = queues.ready(at: .now, limit: settings.batchSize)
             guard !ready.isEmpty else { continue }
-            for outcome in await process(ready, queues: queues) {
+            for outcome in await processBounded(ready, queues: queues) {
                 switch outcome {
                 case .finished(let message):
                     queues.finished(message)
@@ -110,6 +115,36 @@ public struct EventConsumer: Service {
             logger.warning("consumer close did not finish in 5 s; stopping without it", metadata: ["group": "\(name)"])
         }
         logger.info("consumer stopped", metadata: ["group": "\(name)"])
+    }
+
+    /// `process`, abandoned after `roundTimeout`, or `shutdownGrace` after SIGTERM. Nothing of an
+    /// abandoned round is marked: the head of each of its partitions counts as a transient
+    /// failure, and what the abandoned work commits later the inbox absorbs on the retry.
+    private func processBounded(_ ready: [ConsumedMessage], queues: PartitionQueues) async -> [Outcome] {
+        do {
+            return try await withThrowingTaskGroup(of: [Outcome]?.self) { group in
+                group.addTask {
+                    try await Detached.run(timeout: settings.roundTimeout) { await process(ready, queues: queues) }
+                }
+                group.addTask {
+                    try await gracefulShutdown()
+                    try await Task.sleep(for: settings.shutdownGrace)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let outcomes = first else { throw CancellationError() }
+                return outcomes
+            }
+        } catch {
+            logger.error(
+                "a round of events did not finish; abandoned, it will be retried",
+                metadata: ["events": "\(ready.count)", "error": "\(error)"])
+            var seen: Set<TopicPartition> = []
+            return ready.compactMap { message in
+                seen.insert(TopicPartition(topic: message.topic, partition: message.partition)).inserted
+                    ? .failed(message, .transient, "abandoned: \(error)") : nil
+            }
+        }
     }
 
     /// Capped exponential backoff with jitter; a newer schema only changes with a deployment.
