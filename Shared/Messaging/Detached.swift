@@ -3,10 +3,10 @@ import Synchronization
 /// Runs work in a task of its own that the caller stops waiting for when it is cancelled or
 /// the timeout passes (the work is cancelled and abandoned, and may finish later or never): for
 /// calls that may hang on a dead connection and ignore cancellation.
-enum Detached {
-    struct TimedOut: Error, CustomStringConvertible {
-        let timeout: Duration
-        var description: String { "no answer within \(timeout)" }
+public enum Detached {
+    public struct TimedOut: Error, CustomStringConvertible {
+        public let timeout: Duration
+        public var description: String { "no answer within \(timeout)" }
     }
 
     private struct State<Value> {
@@ -15,7 +15,7 @@ enum Detached {
         var done = false
     }
 
-    static func run<Value: Sendable>(
+    public static func run<Value: Sendable>(
         timeout: Duration? = nil, _ operation: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
         // The first outcome wins; it may come before the waiter's continuation exists.

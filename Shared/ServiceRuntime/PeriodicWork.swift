@@ -1,4 +1,5 @@
 import Logging
+import Messaging
 import Persistence
 import ServiceLifecycle
 
@@ -6,9 +7,13 @@ import ServiceLifecycle
 /// shutdown or cancellation. A pass that fails is logged and tried again at the next tick, so a
 /// background `Service` (durable timers, delivery loops, executors) survives a database or
 /// network hiccup instead of stopping the whole service.
+///
+/// A pass that runs longer than `passTimeout` is abandoned (a query in flight on a connection
+/// whose server went away never answers and ignores cancellation), and so is the pass in hand
+/// at shutdown: the loop goes on, and the service stops, either way.
 public func runPeriodically(
-    every interval: Duration, wakeups: AsyncStream<Void>? = nil, logger: Logger, failure message: Logger.Message,
-    _ pass: @escaping @Sendable () async throws -> Void
+    every interval: Duration, wakeups: AsyncStream<Void>? = nil, passTimeout: Duration = .seconds(120), logger: Logger,
+    failure message: Logger.Message, _ pass: @escaping @Sendable () async throws -> Void
 ) async throws {
     let signal = WakeSignal()
     do {
@@ -23,7 +28,7 @@ public func runPeriodically(
                 }
                 while !Task.isCancelled {
                     do {
-                        try await pass()
+                        try await Detached.run(timeout: passTimeout) { try await pass() }
                     } catch {
                         if Task.isCancelled { break }
                         logger.warning(message, metadata: ["error": "\(error)"])

@@ -74,4 +74,25 @@ private final class PassCount: Sendable {
         try await signal.wait(upTo: .milliseconds(200))
         #expect(ContinuousClock.now - again >= .milliseconds(150))
     }
+
+    /// A pass that never answers (a query on a connection whose server went away) used to stop
+    /// the loop for good, and its service's shutdown with it.
+    @Test func aPassThatNeverAnswersIsAbandonedAndTheLoopGoesOn() async throws {
+        let count = PassCount()
+        let logger = Logger(label: "periodic-test")
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await runPeriodically(every: .milliseconds(50), passTimeout: .milliseconds(300), logger: logger, failure: "pass failed") {
+                    count.add()
+                    if count.load() == 1 { await withCheckedContinuation { (_: CheckedContinuation<Void, Never>) in } }
+                }
+            }
+            group.addTask { try await Task.sleep(for: .seconds(1)) }
+            _ = try await group.next()
+            group.cancelAll()
+        }
+        #expect(count.load() >= 3, "passes after the hung one")
+        #expect(ContinuousClock.now - started < .seconds(3), "cancelled while a pass hung, the loop still stops")
+    }
 }
