@@ -36,12 +36,38 @@ public enum ServiceMain {
                 "mode": "\(configuration.mode.rawValue)", "http_port": "\(configuration.httpPort)",
                 "schema": "\(configuration.database.schema)", "brokers": "\(configuration.kafka.brokers)",
             ])
+        let watchdog = ShutdownWatchdog(limit: .seconds(8), logger: logger)
         do {
             let app = try await buildApplication(definition, configuration: configuration, options: options, logger: logger)
             try await app.runService()
+            withExtendedLifetime(watchdog) {}
         } catch {
             logger.critical("service stopped with an error", metadata: ["error": "\(error)"])
             exit(1)
+        }
+    }
+}
+
+/// The last resort behind a graceful shutdown: every worker bounds its own work, but an HTTP
+/// request waiting on a connection whose server went away can keep the server from draining. If
+/// the service has not stopped `limit` after SIGTERM or SIGINT, it says so and exits; nothing is
+/// lost (the database rolls back what was not committed, and uncommitted offsets are redelivered).
+final class ShutdownWatchdog {
+    private let sources: [any DispatchSourceSignal]
+
+    init(limit: Duration, logger: Logger) {
+        sources = [SIGTERM, SIGINT].map { signal in
+            let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
+            source.setEventHandler {
+                DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(limit.components.seconds))) {
+                    logger.critical(
+                        "graceful shutdown did not finish in time; exiting (work waiting on a dead connection is abandoned)",
+                        metadata: ["limit_seconds": "\(limit.components.seconds)"])
+                    exit(0)
+                }
+            }
+            source.resume()
+            return source
         }
     }
 }
