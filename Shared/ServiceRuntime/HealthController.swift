@@ -47,25 +47,24 @@ struct HealthController {
             body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    /// Reachable within 2 s; once migrated, the probe also reads the outbox's oldest unpublished age.
+    /// Reachable within 2 s; once migrated, the probe also reads the outbox's oldest unpublished
+    /// age. Not awaited past the 2 s: a query on a connection whose server went away may never
+    /// answer, and readiness must still say so.
     private func probeDatabase(logger: Logger) async -> (reachable: Bool, oldestUnpublished: Double?) {
         let migrated = gate.isOpen
-        return await withTaskGroup(of: (Bool, Double?).self) { group in
-            group.addTask {
-                guard migrated else { return ((try? await postgres.query("SELECT 1", logger: logger).collect()) != nil, nil) }
-                let rows = try? await postgres.query(
-                    "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 FROM outbox WHERE published_at IS NULL",
-                    logger: logger
-                ).decode(Double.self).all()
-                return (rows != nil, rows?.first)
+        let postgres = self.postgres
+        // An array, not an optional: try? would fold "no age yet" into "no answer".
+        let probe = try? await Detached.run(timeout: .seconds(2)) { () -> [Double] in
+            guard migrated else {
+                _ = try await postgres.query("SELECT 1", logger: logger).collect()
+                return []
             }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(2))
-                return (false, nil)
-            }
-            let first = await group.next() ?? (false, nil)
-            group.cancelAll()
-            return first
+            return try await postgres.query(
+                "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 FROM outbox WHERE published_at IS NULL",
+                logger: logger
+            ).decode(Double.self).all()
         }
+        guard let probe else { return (false, nil) }
+        return (true, probe.first)
     }
 }
