@@ -108,10 +108,24 @@ let package = Package(
             resources: [.copy("Migrations")]
         ),
 
+        .target(
+            name: "GatewayCommands",
+            dependencies: [
+                "Persistence", "Messaging", "ServiceRuntime", "StripeClient", "HTTPSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/GatewayCommands",
+            resources: [.copy("Migrations")]
+        ),
+
         // MARK: Services
         service("OrderService"),
-        service("PaymentService", extra: ["StripeClient", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
-        service("EscrowService", extra: ["StripeClient"]),
+        service("PaymentService", extra: ["StripeClient", "GatewayCommands", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
+        service("EscrowService", extra: ["StripeClient", "GatewayCommands"]),
         service("NotificationService", extra: [
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Crypto", package: "swift-crypto"),

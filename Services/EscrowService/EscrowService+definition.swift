@@ -1,5 +1,6 @@
 import EventContracts
 import Foundation
+import GatewayCommands
 import Logging
 import Persistence
 import PostgresNIO
@@ -11,7 +12,7 @@ extension ServiceDefinition {
     /// and payouts: it decides where money the platform holds goes, and records every movement.
     static let escrowService = ServiceDefinition(
         identity: ServiceIdentity(name: "escrow-service", schema: "escrow", defaultPort: 8083),
-        migrations: { try Migration.load(source: "escrow", bundle: .module) },
+        migrations: { try GatewayCommandMigrations.all() + Migration.load(source: "escrow", bundle: .module) },
         consumedTopics: [Topic.payments, Topic.orders],
         openAPIDocument: { try OpenAPIDocument.load(bundle: .module) },
         rateLimitedRoutes: ["POST /api/v1/payouts"],
@@ -47,25 +48,36 @@ extension ServiceDefinition {
             }
             logger.info("connect gateway", metadata: ["mode": "\(gateway.mode)"])
 
-            let escrows = EscrowStore(logger: logger, topic: dependencies.topic(Topic.escrow), gateway: gateway)
+            let escrows = EscrowStore(
+                logger: logger, topic: dependencies.topic(Topic.escrow), gateway: gateway, commands: GatewayCommandStore(logger: logger))
             let disputes = DisputeStore(escrows: escrows)
-            let payouts = PayoutStore(escrows: escrows, postgres: dependencies.postgres)
+            let payouts = PayoutStore(escrows: escrows)
+            let (commandWakeups, wakeCommands) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            let commands = GatewayCommandRunner(
+                postgres: dependencies.postgres, handlers: EscrowCommand.handlers(escrows: escrows, payouts: payouts), logger: logger,
+                claimer: configuration.groupInstanceId)
             let reconciler = Reconciler(escrows: escrows, postgres: dependencies.postgres)
             let onboardingPages = OnboardingPages(simulated: simulated)
 
             var parts = ServiceParts()
-            parts.handlers = EscrowEventHandlers(escrows: escrows, payouts: payouts, fees: fees).all
+            parts.handlers = EscrowEventHandlers(escrows: escrows, payouts: payouts, fees: fees) { wakeCommands.yield() }.all
             parts.routes = { api in
                 EscrowsController(escrows: escrows, postgres: dependencies.postgres, idempotency: dependencies.idempotency).addRoutes(to: api)
                 SellersController(escrows: escrows, postgres: dependencies.postgres, publicBaseURL: publicBaseURL).addRoutes(to: api)
                 DisputesController(disputes: disputes, postgres: dependencies.postgres).addRoutes(to: api)
-                PayoutsController(payouts: payouts, postgres: dependencies.postgres, idempotency: dependencies.idempotency).addRoutes(to: api)
+                PayoutsController(payouts: payouts, postgres: dependencies.postgres, idempotency: dependencies.idempotency, commands: commands)
+                    .addRoutes(to: api)
+                GatewayCommandsController(runner: commands, postgres: dependencies.postgres).addRoutes(to: api)
                 ReconciliationController(reconciler: reconciler, postgres: dependencies.postgres).addRoutes(to: api)
             }
             parts.publicRoutes = { router in onboardingPages.addRoutes(to: router) }
-            parts.gauges = [{ try await heldGauges(postgres: dependencies.postgres, logger: logger) }]
+            parts.gauges = [
+                { try await heldGauges(postgres: dependencies.postgres, logger: logger) },
+                { try await commands.gauges() },
+            ]
             parts.services = [
-                EscrowTimers(escrows: escrows, payouts: payouts, postgres: dependencies.postgres, holdLimit: holdLimit, interval: timerInterval)
+                EscrowTimers(escrows: escrows, postgres: dependencies.postgres, holdLimit: holdLimit, interval: timerInterval),
+                GatewayCommandWorker(runner: commands, wakeups: commandWakeups),
             ]
             return parts
         }

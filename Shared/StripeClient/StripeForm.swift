@@ -45,7 +45,7 @@ public enum StripeForm {
     }
 
     /// Percent-encodes everything but unreserved characters (RFC 3986), as form bodies require.
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         var result = ""
         for byte in text.utf8 {
             switch byte {

@@ -120,6 +120,13 @@ public struct TransferReversal: Decodable, Sendable, Equatable {
     public var amount: Int64
     public var currency: String
     public var transfer: ExpandableID
+    public var metadata: [String: String]?
+}
+
+/// One page of a Stripe list (`GET /v1/transfers?…`).
+public struct StripeList<Object: Decodable & Sendable>: Decodable, Sendable {
+    public var data: [Object]
+    public var has_more: Bool
 }
 
 public struct Payout: Decodable, Sendable, Equatable {

@@ -155,7 +155,9 @@ import TestSupport
             #expect(refund.status == .accepted, "\(refund.text)")
             // A retry of the same request reverses nothing twice.
             #expect(try await service.call(.post, path, as: "admin-1", roles: ["admin"], body: RefundBody(amount: 2000, reason: "damaged in transit"), idempotencyKey: "k1").status == .accepted)
-            #expect(try await service.database.count("SELECT COALESCE(sum(amount), 0)::int FROM simulated_reversals") == 2000)
+            // The reversal is a gateway command, made by the worker once the request committed.
+            #expect(try await service.eventually { try await service.database.count("SELECT COALESCE(sum(amount), 0)::int FROM simulated_reversals") == 2000 })
+            #expect(try await service.database.count("SELECT count(*)::int FROM gateway_commands WHERE kind = 'transfer_reversal'") == 1)
             #expect(try await service.outboxCount("refund.requested") == 1)
             #expect(try await driver.balance("seller_available:seller-a") == 2750)
 

@@ -69,7 +69,7 @@ import TestSupport
                                            body: Resolve(outcome: "release")).status == .conflict)
 
             let fee = 500 * 6668 / 10_001 + 0  // 333.37 → 333 by largest remainder (the refund's share has the larger remainder)
-            #expect(try await service.database.count("SELECT count(*) FROM simulated_transfers WHERE amount = \(6668 - fee)") == 1)
+            #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM simulated_transfers WHERE amount = \(6668 - fee)") == 1 })
             #expect(try await service.outboxCount("refund.requested") == 1)
             #expect(try await service.outboxCount("dispute.resolved") == 1)
             let requested = try await service.database.count(

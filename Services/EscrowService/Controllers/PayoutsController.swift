@@ -1,5 +1,6 @@
 import EventContracts
 import Foundation
+import GatewayCommands
 import HTTPSupport
 import Hummingbird
 import NIOConcurrencyHelpers
@@ -12,6 +13,7 @@ struct PayoutsController: Sendable {
     let payouts: PayoutStore
     let postgres: PostgresClient
     let idempotency: IdempotencyStore
+    let commands: GatewayCommandRunner
 
     struct RequestPayout: Decodable {
         var amount: Int64
@@ -39,11 +41,13 @@ struct PayoutsController: Sendable {
             created.withLockedValue { $0 = payout }
             return try .init(status: .accepted, body: payout)
         }
-        // A new payout (not a replay) goes to the gateway once its request is committed.
+        // A new payout (not a replay) goes to the gateway now that its request is committed; if
+        // the answer does not come, the command worker keeps trying with the same key.
         guard let pending = created.withLockedValue({ $0 }) else { return response }
         do {
-            let submitted = try await payouts.submit(pending, cause: cause)
-            return try Self.json(submitted, status: submitted.status == "failed" ? .unprocessableContent : .accepted)
+            try await commands.runNow(subject: pending.id.uuidString.lowercased(), kind: EscrowCommand.payout)
+            let payout = try await postgres.withConnection { try await payouts.find(pending.id, on: $0) } ?? pending
+            return try Self.json(payout, status: payout.status == "failed" ? .unprocessableContent : .accepted)
         } catch {
             context.logger.warning("payout not yet accepted by the gateway; it will be retried", metadata: ["error": "\(error)"])
             return response

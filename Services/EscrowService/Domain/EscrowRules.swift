@@ -7,6 +7,9 @@ enum EscrowStatus: String, Codable, Sendable {
     case held
     /// Delivered, but the release waits for a blocker to clear.
     case parked
+    /// The transfer of the seller's part is decided and in flight at the gateway: no dispute, no
+    /// refund, no second release until its outcome is known.
+    case releasing
     /// The seller got their part through a transfer.
     case released
     /// A refund of everything still held was requested.

@@ -10,14 +10,20 @@ protocol EscrowGateway: Sendable {
     func createAccount(sellerId: String, email: String?, idempotencyKey: String) async throws(StripeError) -> Account
     func onboardingLink(account: String, refreshURL: String, returnURL: String) async throws(StripeError) -> AccountLink
 
-    /// A transfer of the seller's net, funded by the original charge.
+    /// A transfer of the seller's net, funded by the original charge. `metadata` names the
+    /// command that made it, so it can be found again once the idempotency key has expired.
     func transfer(
         amount: Int64, currency: String, destination: String, sourceTransaction: String?, transferGroup: String,
-        idempotencyKey: String
+        metadata: [String: String], idempotencyKey: String
     ) async throws(StripeError) -> Transfer
-    func reverseTransfer(_ transfer: String, amount: Int64, idempotencyKey: String) async throws(StripeError) -> TransferReversal
+    func reverseTransfer(_ transfer: String, amount: Int64, metadata: [String: String], idempotencyKey: String) async throws(StripeError) -> TransferReversal
     /// A payout on the connected account to its bank; settled later by `payout.paid` / `payout.failed`.
-    func payout(account: String, amount: Int64, currency: String, idempotencyKey: String) async throws(StripeError) -> Payout
+    func payout(account: String, amount: Int64, currency: String, metadata: [String: String], idempotencyKey: String) async throws(StripeError) -> Payout
+
+    /// The transfer of a group whose metadata has `key` = `value`, if any (the look-up before a
+    /// retry whose idempotency key may have expired).
+    func findTransfer(group: String, metadata key: String, _ value: String) async throws(StripeError) -> Transfer?
+    func findReversal(of transfer: String, metadata key: String, _ value: String) async throws(StripeError) -> TransferReversal?
 
     // What the gateway holds, for reconciliation.
     func retrieveTransfer(_ id: String) async throws(StripeError) -> Transfer
@@ -52,24 +58,36 @@ struct StripeEscrowGateway: EscrowGateway {
 
     func transfer(
         amount: Int64, currency: String, destination: String, sourceTransaction: String?, transferGroup: String,
-        idempotencyKey: String
+        metadata: [String: String], idempotencyKey: String
     ) async throws(StripeError) -> Transfer {
         var fields: [(String, StripeFormValue)] = [
             ("amount", .integer(amount)), ("currency", .string(currency)), ("destination", .string(destination)),
-            ("transfer_group", .string(transferGroup)),
+            ("transfer_group", .string(transferGroup)), ("metadata", .metadata(metadata)),
         ]
         if let sourceTransaction { fields.append(("source_transaction", .string(sourceTransaction))) }
         return try await client.post("/v1/transfers", fields, idempotencyKey: idempotencyKey)
     }
 
-    func reverseTransfer(_ transfer: String, amount: Int64, idempotencyKey: String) async throws(StripeError) -> TransferReversal {
-        try await client.post("/v1/transfers/\(transfer)/reversals", [("amount", .integer(amount))], idempotencyKey: idempotencyKey)
+    func reverseTransfer(_ transfer: String, amount: Int64, metadata: [String: String], idempotencyKey: String) async throws(StripeError) -> TransferReversal {
+        try await client.post(
+            "/v1/transfers/\(transfer)/reversals", [("amount", .integer(amount)), ("metadata", .metadata(metadata))],
+            idempotencyKey: idempotencyKey)
     }
 
-    func payout(account: String, amount: Int64, currency: String, idempotencyKey: String) async throws(StripeError) -> Payout {
+    func payout(account: String, amount: Int64, currency: String, metadata: [String: String], idempotencyKey: String) async throws(StripeError) -> Payout {
         try await client.post(
-            "/v1/payouts", [("amount", .integer(amount)), ("currency", .string(currency))], idempotencyKey: idempotencyKey,
-            account: account)
+            "/v1/payouts", [("amount", .integer(amount)), ("currency", .string(currency)), ("metadata", .metadata(metadata))],
+            idempotencyKey: idempotencyKey, account: account)
+    }
+
+    func findTransfer(group: String, metadata key: String, _ value: String) async throws(StripeError) -> Transfer? {
+        let page: StripeList<Transfer> = try await client.get("/v1/transfers?transfer_group=\(StripeForm.escape(group))&limit=100")
+        return page.data.first { $0.metadata[key] == value }
+    }
+
+    func findReversal(of transfer: String, metadata key: String, _ value: String) async throws(StripeError) -> TransferReversal? {
+        let page: StripeList<TransferReversal> = try await client.get("/v1/transfers/\(transfer)/reversals?limit=100")
+        return page.data.first { $0.metadata?[key] == value }
     }
 
     func retrieveTransfer(_ id: String) async throws(StripeError) -> Transfer { try await client.get("/v1/transfers/\(id)") }

@@ -48,7 +48,7 @@ struct SimulatedEscrowGateway: EscrowGateway {
 
     func transfer(
         amount: Int64, currency: String, destination: String, sourceTransaction: String?, transferGroup: String,
-        idempotencyKey: String
+        metadata: [String: String], idempotencyKey: String
     ) async throws(StripeError) -> Transfer {
         try await gatewayCall {
             guard try await postgres.query("SELECT 1 FROM simulated_accounts WHERE id = \(destination)", logger: logger).collect().count == 1 else {
@@ -65,7 +65,7 @@ struct SimulatedEscrowGateway: EscrowGateway {
         }
     }
 
-    func reverseTransfer(_ transfer: String, amount: Int64, idempotencyKey: String) async throws(StripeError) -> TransferReversal {
+    func reverseTransfer(_ transfer: String, amount: Int64, metadata: [String: String], idempotencyKey: String) async throws(StripeError) -> TransferReversal {
         try await gatewayCall {
             try await postgres.inTransaction(logger: logger) { connection in
                 let existing = try await connection.query(
@@ -96,7 +96,7 @@ struct SimulatedEscrowGateway: EscrowGateway {
         }
     }
 
-    func payout(account: String, amount: Int64, currency: String, idempotencyKey: String) async throws(StripeError) -> Payout {
+    func payout(account: String, amount: Int64, currency: String, metadata: [String: String], idempotencyKey: String) async throws(StripeError) -> Payout {
         let (result, isNew): (Payout, Bool) = try await gatewayCall { () async throws -> (Payout, Bool) in
             let inserted = try await postgres.query(
                 """
@@ -115,6 +115,11 @@ struct SimulatedEscrowGateway: EscrowGateway {
         }
         return result
     }
+
+    /// Keys never expire here (a retry always finds its object by key), so there is never
+    /// anything to look up by metadata, which these tables do not keep.
+    func findTransfer(group: String, metadata key: String, _ value: String) async throws(StripeError) -> Transfer? { nil }
+    func findReversal(of transfer: String, metadata key: String, _ value: String) async throws(StripeError) -> TransferReversal? { nil }
 
     func retrieveTransfer(_ id: String) async throws(StripeError) -> Transfer {
         try await gatewayCall { try await transfer(id) }

@@ -8,9 +8,11 @@ struct EscrowEventHandlers: Sendable {
     let escrows: EscrowStore
     let payouts: PayoutStore
     let fees: FeePolicy
+    /// Wakes the gateway command worker (after a commit that recorded commands).
+    let wakeCommands: @Sendable () -> Void
 
     var all: [EventHandler] {
-        [
+        let handlers: [EventHandler] = [
             // The platform now holds the money: one escrow per order, and the ledger says so.
             .on(PaymentSucceeded.self) { event, context in
                 let opened = try await escrows.open(
@@ -67,6 +69,13 @@ struct EscrowEventHandlers: Sendable {
                 context.logger.info("transfer reversal reported", metadata: ["transfer": "\(event.transferId)", "reversed": "\(event.amountReversed)"])
             },
         ]
+        // Whatever a handler decided at the gateway is executed as soon as it is committed.
+        return handlers.map { handler in
+            EventHandler(eventType: handler.eventType, maximumSchemaVersion: handler.maximumSchemaVersion) { context in
+                try await handler.handle(context)
+                context.onCommit(wakeCommands)
+            }
+        }
     }
 
     private func orderEvent(_ type: String) -> EventHandler {

@@ -7,10 +7,10 @@ import ServiceRuntime
 
 /// Periodic work that must survive restarts, driven by rows in Postgres: escrows held longer
 /// than the limit (Stripe can hold funds for manual payouts only so long) are flagged for
-/// admins, and payouts whose gateway answer was lost are submitted again (same idempotency key).
+/// admins. (Payouts whose gateway answer was lost are the command worker's: it retries them with
+/// the same idempotency key.)
 struct EscrowTimers: Service, CustomStringConvertible {
     let escrows: EscrowStore
-    let payouts: PayoutStore
     let postgres: PostgresClient
     let holdLimit: Duration
     let interval: Duration
@@ -25,7 +25,7 @@ struct EscrowTimers: Service, CustomStringConvertible {
     }
 
     @discardableResult
-    func runDue() async throws -> (flagged: Int, resubmitted: Int) {
+    func runDue() async throws -> Int {
         let seconds = holdLimit.components.seconds
         let reason = "held longer than " + (seconds % 86_400 == 0 ? "\(seconds / 86_400) days" : "\(seconds) seconds")
         let flagged = try await postgres.inTransaction(logger: logger) { connection in
@@ -48,15 +48,6 @@ struct EscrowTimers: Service, CustomStringConvertible {
             }
             return rows.count
         }
-        let stale = try await postgres.withConnection { try await payouts.stalePending(olderThan: .seconds(30), on: $0) }
-        for payout in stale {
-            do {
-                _ = try await payouts.submit(payout, cause: Cause(correlationId: "timer:payout-retry", causationId: nil))
-            } catch {
-                // Still no answer from the gateway: the next round tries again; the others go on.
-                logger.warning("payout still not accepted by the gateway", metadata: ["payout_id": "\(payout.id)", "error": "\(error)"])
-            }
-        }
-        return (flagged, stale.count)
+        return flagged
     }
 }

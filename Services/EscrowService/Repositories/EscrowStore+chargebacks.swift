@@ -1,5 +1,6 @@
 import EventContracts
 import Foundation
+import GatewayCommands
 import PostgresNIO
 import StripeClient
 
@@ -15,9 +16,13 @@ extension EscrowStore {
                 continue
             }
             guard escrow.chargebackId != event.disputeId else { continue }
+            // A transfer or reversal in flight decides what can be taken back: wait for its outcome.
+            let inFlight = try await hasCommandInFlight(escrow, on: connection)
+            if escrow.status == .releasing || inFlight { throw EscrowBusy(escrowId: escrow.id) }
             var reversed: Int64 = 0
             if escrow.releasedGross > 0 {
-                reversed = try await reverseFromSeller(escrow, upTo: share, purpose: "chargeback-\(event.disputeId)", on: connection)
+                reversed = try await reverseFromSeller(
+                    escrow, upTo: share, purpose: "chargeback-\(event.disputeId)", losses: .chargebackLosses, cause: cause, on: connection)
                 try await post(
                     .chargebackAfterRelease(escrow: escrow.id, seller: escrow.sellerId, gross: share, reversed: reversed, currency: escrow.currency),
                     source: "chargeback:\(event.disputeId):\(escrow.id.uuidString.lowercased())", on: connection)
@@ -40,6 +45,8 @@ extension EscrowStore {
         let won = event.status == "won" || event.status == "warning_closed"
         for part in event.orders {
             guard var escrow = try await lock(orderId: part.orderId, on: connection), escrow.chargebackId == event.disputeId else { continue }
+            // The chargeback's reversal must have its outcome before the close is booked.
+            if try await hasCommandInFlight(escrow, on: connection) { throw EscrowBusy(escrowId: escrow.id) }
             let id = escrow.id.uuidString.lowercased()
             escrow.chargebackId = nil
             if escrow.releasedGross > 0 {
@@ -49,12 +56,13 @@ extension EscrowStore {
                         guard let account = try await sellerAccount(sellerId: escrow.sellerId, on: connection) else {
                             throw StoredValueError(column: "seller_accounts (released escrow \(id) has no seller account)")
                         }
-                        let transfer = try await gateway.transfer(
-                            amount: escrow.chargebackReversed, currency: escrow.currency, destination: account.accountId,
-                            sourceTransaction: nil, transferGroup: escrow.checkoutId.uuidString.lowercased(),
-                            idempotencyKey: "escrow-\(id)-chargeback-won-\(event.disputeId)")
-                        try await connection.query(
-                            "UPDATE escrows SET chargeback_return_transfer_id = \(transfer.id) WHERE id = \(escrow.id)", logger: logger)
+                        try await commands.enqueue(
+                            GatewayCommand(
+                                kind: EscrowCommand.returnTransfer, subject: id, amount: escrow.chargebackReversed, currency: escrow.currency,
+                                idempotencyKey: "escrow-\(id)-chargeback-won-\(event.disputeId)-\(escrow.chargebackReversed)",
+                                parameters: ["destination": account.accountId, "transfer_group": escrow.checkoutId.uuidString.lowercased()],
+                                correlationId: cause.correlationId, causationId: cause.causationId),
+                            on: connection)
                     }
                     try await post(
                         .chargebackWonAfterRelease(

@@ -66,7 +66,8 @@ extension EscrowStore {
         let needed = max(0, amount - held)
         var reversed: Int64 = 0
         if needed > 0 {
-            reversed = try await reverseFromSeller(escrow, upTo: needed, purpose: "refund-\(key)", on: connection)
+            reversed = try await reverseFromSeller(
+                escrow, upTo: needed, purpose: "refund-\(key)", losses: .refundLosses, cause: cause, on: connection)
             try await post(
                 .rehold(escrow: escrow.id, seller: escrow.sellerId, amount: needed, reversed: reversed, currency: escrow.currency),
                 source: "rehold:\(escrow.id.uuidString.lowercased()):\(key)", on: connection)

@@ -1,8 +1,10 @@
 import EventContracts
 import Foundation
+import GatewayCommands
 import Hummingbird
 import Logging
 import Messaging
+import Persistence
 import PostgresNIO
 
 /// An escrow as stored and shown: what was held, and where each part of it has gone.
@@ -103,12 +105,29 @@ struct Cause: Sendable {
     var causationId: String?
 }
 
+extension Cause {
+    /// What a command's outcome traces back to: the decision that recorded it.
+    init(_ command: GatewayCommand) {
+        self.init(correlationId: command.correlationId, causationId: command.causationId)
+    }
+}
+
+/// An escrow has a money movement in flight at the gateway (a release transfer or a reversal):
+/// an event that would change it waits (its partition retries) until the outcome is recorded.
+struct EscrowBusy: RetriableError, CustomStringConvertible {
+    var escrowId: UUID
+    var isRetriable: Bool { true }
+    var description: String { "escrow \(escrowId.uuidString.lowercased()) has a gateway command in flight; retried after its outcome" }
+}
+
 /// Escrows and the ledger in Postgres. Every change to an escrow runs with its row locked, in
 /// the transaction that posts its journal and appends its events.
 struct EscrowStore: Sendable {
     let logger: Logger
     let topic: String
     let gateway: any EscrowGateway
+    /// Money movements at the gateway are recorded here and executed by the command worker.
+    let commands: GatewayCommandStore
 
     static let producer = "escrow-service"
 
@@ -182,11 +201,25 @@ struct EscrowStore: Sendable {
         ).collect().first.map(Escrow.init(row:))
     }
 
+    /// Whether a gateway command for the escrow has no outcome yet.
+    func hasCommandInFlight(_ escrow: Escrow, on connection: PostgresConnection) async throws -> Bool {
+        try await connection.query(
+            "SELECT EXISTS (SELECT 1 FROM gateway_commands WHERE subject = \(escrow.id.uuidString.lowercased()) AND status = 'pending')",
+            logger: logger
+        ).decode(Bool.self).first { _ in true } ?? false
+    }
+
     /// Whether the payment's success has opened its escrows yet.
     func hasEscrows(paymentId: UUID, on connection: PostgresConnection) async throws -> Bool {
         try await connection.query(
             "SELECT EXISTS (SELECT 1 FROM escrows WHERE payment_id = \(paymentId))", logger: logger
         ).decode(Bool.self).first { _ in true } ?? false
+    }
+
+    func lock(id: UUID, on connection: PostgresConnection) async throws -> Escrow? {
+        try await connection.query(
+            "SELECT \(unescaped: Escrow.columns) FROM escrows WHERE id = \(id) FOR UPDATE", logger: logger
+        ).collect().first.map(Escrow.init(row:))
     }
 
     func find(orderId: UUID, on connection: PostgresConnection) async throws -> Escrow? {

@@ -1,5 +1,6 @@
 import EventContracts
 import Foundation
+import GatewayCommands
 import HTTPSupport
 import Hummingbird
 import Logging
@@ -38,11 +39,12 @@ struct PayoutRecord: Sendable, Encodable, ResponseEncodable {
 }
 
 /// Payouts: the amount leaves the seller's available balance when requested (under a lock on
-/// the seller, so concurrent requests can never pay out more than the balance), goes to the
-/// gateway after that commits, and is settled by `payout.paid` / `payout.failed`.
+/// the seller, so concurrent requests can never pay out more than the balance) together with a
+/// gateway command; the command worker sends it after that commits, and the gateway settles it
+/// by `payout.paid` / `payout.failed`. Only a refusal or a failure gives the money back: while
+/// the gateway's answer is unknown, it stays out of `available`.
 struct PayoutStore: Sendable {
     let escrows: EscrowStore
-    let postgres: PostgresClient
     var logger: Logger { escrows.logger }
 
     /// Records the request and takes the amount from available; the gateway call follows (`submit`).
@@ -75,39 +77,36 @@ struct PayoutStore: Sendable {
             .payoutRequested(id, seller: seller.id, amount: amount, currency: currency), source: "payout:\(id.uuidString.lowercased())",
             on: connection)
         let payout = try PayoutRecord(row: rows[0])
+        try await escrows.commands.enqueue(
+            GatewayCommand(
+                kind: EscrowCommand.payout, subject: id.uuidString.lowercased(), amount: amount, currency: currency,
+                idempotencyKey: "payout-\(id.uuidString.lowercased())", parameters: ["account": account.accountId],
+                correlationId: cause.correlationId, causationId: cause.causationId),
+            on: connection)
         try await publish(payout, type: PayoutChanged.requestedType, email: seller.email, cause: cause, on: connection)
         return payout
     }
 
-    /// Sends a pending payout to the gateway (keyed by its id, so a retry creates one payout).
-    /// A refusal fails it and returns the amount; no answer leaves it pending for a later retry.
-    func submit(_ payout: PayoutRecord, cause: Cause) async throws -> PayoutRecord {
-        do {
-            let created = try await escrows.gateway.payout(
-                account: payout.accountId, amount: payout.amount, currency: payout.currency,
-                idempotencyKey: "payout-\(payout.id.uuidString.lowercased())")
-            return try await postgres.inTransaction(logger: logger) { connection in
-                try await connection.query(
-                    """
-                    UPDATE payouts SET stripe_payout_id = \(created.id), status = 'in_transit', updated_at = now()
-                    WHERE id = \(payout.id) AND status = 'pending'
-                    """, logger: logger)
-                // The gateway's report may have arrived before its answer.
-                let early = try await connection.query(
-                    "DELETE FROM unmatched_payout_updates WHERE stripe_payout_id = \(created.id) RETURNING status, failure_code", logger: logger
-                ).decode((String, String?).self).all()
-                if let (status, failure) = early.first {
-                    try await settle(stripePayoutId: created.id, status: status, failureCode: failure, cause: cause, on: connection)
-                }
-                return try await find(payout.id, on: connection) ?? payout
-            }
-        } catch let error as StripeError where !error.isRetriable {
-            logger.warning("payout refused by the gateway", metadata: ["payout_id": "\(payout.id)", "error": "\(error)"])
-            return try await postgres.inTransaction(logger: logger) { connection in
-                try await fail(payout.id, reason: error.userMessage, cause: cause, on: connection)
-                return try await find(payout.id, on: connection) ?? payout
-            }
+    /// The gateway created the payout: it is in transit until the gateway settles it.
+    func accepted(_ id: UUID, stripePayoutId: String, cause: Cause, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            UPDATE payouts SET stripe_payout_id = \(stripePayoutId), status = 'in_transit', updated_at = now()
+            WHERE id = \(id) AND status = 'pending'
+            """, logger: logger)
+        // The gateway's report may have arrived before its answer.
+        let early = try await connection.query(
+            "DELETE FROM unmatched_payout_updates WHERE stripe_payout_id = \(stripePayoutId) RETURNING status, failure_code", logger: logger
+        ).decode((String, String?).self).all()
+        if let (status, failure) = early.first {
+            try await settle(stripePayoutId: stripePayoutId, status: status, failureCode: failure, cause: cause, on: connection)
         }
+    }
+
+    /// The gateway refused the payout (nothing was created): the amount is available again.
+    func refused(_ id: UUID, reason: String, cause: Cause, on connection: PostgresConnection) async throws {
+        logger.warning("payout refused by the gateway", metadata: ["payout_id": "\(id)", "reason": "\(reason)"])
+        try await fail(id, reason: reason, cause: cause, on: connection)
     }
 
     /// The gateway reports a payout paid or failed (through PaymentService's webhook).
@@ -125,6 +124,11 @@ struct PayoutStore: Sendable {
             return
         }
         let payout = try PayoutRecord(row: row)
+        if payout.status == "paid" && (status == "failed" || status == "canceled") {
+            // The bank returned a payout it had accepted: the money is the seller's again.
+            try await returned(payout, reason: failureCode ?? status, cause: cause, on: connection)
+            return
+        }
         guard payout.status == "pending" || payout.status == "in_transit" else { return }
         switch status {
         case "paid":
@@ -141,6 +145,23 @@ struct PayoutStore: Sendable {
         default:
             logger.info("payout update ignored", metadata: ["status": "\(status)"])
         }
+    }
+
+    /// A paid payout failed afterwards (`payout.failed` after `payout.paid`): the ledger books it
+    /// back from paid out to available, and the seller is told.
+    private func returned(_ payout: PayoutRecord, reason: String, cause: Cause, on connection: PostgresConnection) async throws {
+        var journal = Journal(memo: "payout \(payout.id.uuidString.lowercased()) returned by the bank after it was paid")
+        journal.debit(.sellerPaidOut(payout.sellerId), payout.amount, payout.currency)
+        journal.credit(.sellerAvailable(payout.sellerId), payout.amount, payout.currency)
+        guard try await escrows.post(journal, source: "payout-returned:\(payout.id.uuidString.lowercased())", on: connection) else { return }
+        let rows = try await connection.query(
+            """
+            UPDATE payouts SET status = 'failed', failure_reason = \(reason), updated_at = now() WHERE id = \(payout.id)
+            RETURNING \(unescaped: PayoutRecord.columns)
+            """, logger: logger
+        ).collect()
+        try await publish(try PayoutRecord(row: rows[0]), type: PayoutChanged.failedType, email: nil, cause: cause, on: connection)
+        logger.warning("paid payout returned by the bank", metadata: ["payout_id": "\(payout.id)", "reason": "\(reason)"])
     }
 
     /// The payout did not happen: its amount is available again.
@@ -165,17 +186,6 @@ struct PayoutStore: Sendable {
         try await connection.query(
             "SELECT \(unescaped: PayoutRecord.columns) FROM payouts WHERE id = \(id)", logger: logger
         ).collect().first.map(PayoutRecord.init(row:))
-    }
-
-    /// Payouts the gateway has not accepted yet (its answer was lost), oldest first.
-    func stalePending(olderThan age: Duration, on connection: PostgresConnection) async throws -> [PayoutRecord] {
-        try await connection.query(
-            """
-            SELECT \(unescaped: PayoutRecord.columns) FROM payouts
-            WHERE status = 'pending' AND created_at < now() - make_interval(secs => \(Double(age.components.seconds)))
-            ORDER BY created_at LIMIT 100
-            """, logger: logger
-        ).collect().map(PayoutRecord.init(row:))
     }
 
     func history(sellerId: String, page: PageRequest, on connection: PostgresConnection) async throws -> Page<PayoutRecord> {

@@ -1,0 +1,140 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Gateway commands in the service's own schema.
+public struct GatewayCommandStore: Sendable {
+    let logger: Logger
+
+    public init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// Records a command in the caller's transaction (the one that decides the movement). A command
+    /// with the same idempotency key is the same command: the stored one is returned.
+    @discardableResult
+    public func enqueue(_ command: GatewayCommand, on connection: PostgresConnection) async throws -> GatewayCommand {
+        let parameters = String(decoding: try JSONEncoder().encode(command.parameters), as: UTF8.self)
+        try await connection.query(
+            """
+            INSERT INTO gateway_commands (id, kind, subject, amount, currency, idempotency_key, parameters, correlation_id, causation_id)
+            VALUES (\(command.id), \(command.kind), \(command.subject), \(command.amount), \(command.currency), \(command.idempotencyKey),
+                \(parameters)::jsonb, \(command.correlationId), \(command.causationId))
+            ON CONFLICT (idempotency_key) DO NOTHING
+            """, logger: logger)
+        let rows = try await connection.query(
+            "SELECT \(unescaped: GatewayCommand.columns) FROM gateway_commands WHERE idempotency_key = \(command.idempotencyKey)",
+            logger: logger
+        ).collect()
+        logger.info(
+            "gateway command recorded",
+            metadata: ["command_id": "\(command.id)", "kind": "\(command.kind)", "subject": "\(command.subject)", "amount": "\(command.amount)"])
+        return try GatewayCommand(row: rows[0])
+    }
+
+    /// Takes up to `limit` due commands for `claimer` until `lease` has passed (after that another
+    /// worker may take them: the same key makes a second attempt harmless).
+    func claimDue(limit: Int, lease: Duration, claimer: String, on client: PostgresClient) async throws -> [GatewayCommand] {
+        try await client.query(
+            """
+            UPDATE gateway_commands SET attempts = attempts + 1, claimed_by = \(claimer),
+                first_attempt_at = COALESCE(first_attempt_at, now()),
+                next_attempt_at = now() + make_interval(secs => \(Double(lease.components.seconds)))
+            WHERE id IN (
+                SELECT id FROM gateway_commands WHERE status = 'pending' AND next_attempt_at <= now()
+                ORDER BY next_attempt_at, created_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+            RETURNING \(unescaped: GatewayCommand.columns)
+            """, logger: logger
+        ).collect().map(GatewayCommand.init(row:)).sorted { $0.createdAt < $1.createdAt }
+    }
+
+    /// Takes one command now if it is pending and nobody holds it (to run it right after the
+    /// request that decided it, instead of waiting for the worker's next pass).
+    func claim(_ id: UUID, lease: Duration, claimer: String, on client: PostgresClient) async throws -> GatewayCommand? {
+        try await client.query(
+            """
+            UPDATE gateway_commands SET attempts = attempts + 1, claimed_by = \(claimer),
+                first_attempt_at = COALESCE(first_attempt_at, now()),
+                next_attempt_at = now() + make_interval(secs => \(Double(lease.components.seconds)))
+            WHERE id = (SELECT id FROM gateway_commands WHERE id = \(id) AND status = 'pending' AND next_attempt_at <= now()
+                FOR UPDATE SKIP LOCKED)
+            RETURNING \(unescaped: GatewayCommand.columns)
+            """, logger: logger
+        ).collect().first.map(GatewayCommand.init(row:))
+    }
+
+    /// Commands this claimer held when it stopped (a restart of the same instance): due again now.
+    func releaseClaims(of claimer: String, on client: PostgresClient) async throws {
+        try await client.query(
+            "UPDATE gateway_commands SET next_attempt_at = now() WHERE claimed_by = \(claimer) AND status = 'pending'", logger: logger)
+    }
+
+    func lock(_ id: UUID, on connection: PostgresConnection) async throws -> GatewayCommand? {
+        try await connection.query(
+            "SELECT \(unescaped: GatewayCommand.columns) FROM gateway_commands WHERE id = \(id) FOR UPDATE", logger: logger
+        ).collect().first.map(GatewayCommand.init(row:))
+    }
+
+    func complete(_ id: UUID, as status: GatewayCommand.Status, resultId: String?, error: String?, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            UPDATE gateway_commands SET status = \(status.rawValue), result_id = \(resultId), last_error = \(error),
+                completed_at = now(), claimed_by = NULL
+            WHERE id = \(id)
+            """, logger: logger)
+    }
+
+    /// No usable answer: due again after `delay`, same key.
+    func retryLater(_ id: UUID, claimer: String, error: String, delay: Duration, on client: PostgresClient) async throws {
+        try await client.query(
+            """
+            UPDATE gateway_commands SET last_error = \(String(error.prefix(1000))), claimed_by = NULL,
+                next_attempt_at = now() + make_interval(secs => \(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18))
+            WHERE id = \(id) AND status = 'pending' AND claimed_by = \(claimer)
+            """, logger: logger)
+    }
+
+    public func find(_ id: UUID, on connection: PostgresConnection) async throws -> GatewayCommand? {
+        try await connection.query(
+            "SELECT \(unescaped: GatewayCommand.columns) FROM gateway_commands WHERE id = \(id)", logger: logger
+        ).collect().first.map(GatewayCommand.init(row:))
+    }
+
+    /// Commands for a record, oldest first (e.g. every release attempt of an escrow).
+    public func commands(subject: String, kind: String? = nil, on connection: PostgresConnection) async throws -> [GatewayCommand] {
+        try await connection.query(
+            """
+            SELECT \(unescaped: GatewayCommand.columns) FROM gateway_commands
+            WHERE subject = \(subject) AND (\(kind)::text IS NULL OR kind = \(kind)) ORDER BY created_at, id
+            """, logger: logger
+        ).collect().map(GatewayCommand.init(row:))
+    }
+
+    /// For admins: commands by status, the oldest first.
+    public func list(status: GatewayCommand.Status?, limit: Int, on connection: PostgresConnection) async throws -> [GatewayCommand] {
+        try await connection.query(
+            """
+            SELECT \(unescaped: GatewayCommand.columns) FROM gateway_commands
+            WHERE (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue)) ORDER BY created_at, id LIMIT \(limit)
+            """, logger: logger
+        ).collect().map(GatewayCommand.init(row:))
+    }
+
+    /// Makes a pending command due now (an operator after fixing what kept it failing).
+    public func retryNow(_ id: UUID, on connection: PostgresConnection) async throws -> Bool {
+        !(try await connection.query(
+            "UPDATE gateway_commands SET next_attempt_at = now() WHERE id = \(id) AND status = 'pending' RETURNING 1", logger: logger
+        ).collect().isEmpty)
+    }
+
+    /// Pending commands and the age of the oldest, for metrics and readiness.
+    public func backlog(on client: PostgresClient) async throws -> (count: Int64, oldestSeconds: Double) {
+        let rows = try await client.query(
+            """
+            SELECT count(*)::int8, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8
+            FROM gateway_commands WHERE status = 'pending'
+            """, logger: logger
+        ).decode((Int64, Double).self).all()
+        return rows.first ?? (0, 0)
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import Logging
+import Messaging
+import Metrics
+import Persistence
+import PostgresNIO
+import ServiceLifecycle
+import ServiceRuntime
+
+/// What a service does with one kind of command: the gateway call, then the bookkeeping of its
+/// outcome. `execute` runs outside any transaction; `succeeded` and `refused` run in the
+/// transaction that completes the command, and append their events to the outbox there.
+public protocol GatewayCommandHandler: Sendable {
+    func execute(_ command: GatewayCommand) async -> GatewayOutcome
+    func succeeded(_ command: GatewayCommand, objectId: String, on connection: PostgresConnection) async throws
+    func refused(_ command: GatewayCommand, code: String, reason: String, on connection: PostgresConnection) async throws
+}
+
+/// Executes gateway commands: claims due ones, calls the gateway with no transaction or row lock
+/// open, and records the outcome in a new transaction. Unknown outcomes are retried with the
+/// same key, backing off up to a minute; a claim is a lease, so a worker that died mid-call
+/// leaves its command to another (or to itself after a restart) without a second object.
+public struct GatewayCommandRunner: Sendable {
+    let postgres: PostgresClient
+    public let store: GatewayCommandStore
+    let handlers: [String: any GatewayCommandHandler]
+    let logger: Logger
+    /// Who holds a claim: stable across restarts of one instance where possible.
+    let claimer: String
+    let lease: Duration
+    let callTimeout: Duration
+
+    public init(
+        postgres: PostgresClient, handlers: [String: any GatewayCommandHandler], logger: Logger, claimer: String?,
+        lease: Duration = .seconds(45), callTimeout: Duration = .seconds(30)
+    ) {
+        self.postgres = postgres
+        store = GatewayCommandStore(logger: logger)
+        self.handlers = handlers
+        self.logger = logger
+        self.claimer = claimer ?? "worker-\(UUID().uuidString.lowercased())"
+        self.lease = lease
+        self.callTimeout = callTimeout
+    }
+
+    /// The delay before attempt `attempts + 1` after an unknown outcome.
+    public static func backoff(afterAttempt attempts: Int) -> Duration {
+        .seconds(min(60, 1 << min(max(attempts - 1, 0), 6)))
+    }
+
+    /// Executes every due command (in batches); returns how many were executed.
+    @discardableResult
+    public func runDue() async throws -> Int {
+        var executed = 0
+        for _ in 0..<20 {
+            let batch = try await store.claimDue(limit: 16, lease: lease, claimer: claimer, on: postgres)
+            if batch.isEmpty { break }
+            // Different subjects go at once; the gateway, not the database, is the slow part.
+            await withTaskGroup(of: Void.self) { group in
+                for command in batch { group.addTask { await process(command) } }
+            }
+            executed += batch.count
+        }
+        return executed
+    }
+
+    /// Executes one command now if nobody else holds it, and returns it as it then stands.
+    public func runNow(_ id: UUID) async throws -> GatewayCommand? {
+        if let command = try await store.claim(id, lease: lease, claimer: claimer, on: postgres) {
+            await process(command)
+        }
+        return try await postgres.withConnection { try await store.find(id, on: $0) }
+    }
+
+    /// Executes now the pending command of `kind` for `subject`, if there is one.
+    public func runNow(subject: String, kind: String) async throws {
+        let pending = try await postgres.withConnection { try await store.commands(subject: subject, kind: kind, on: $0) }
+            .filter { $0.status == .pending }
+        for command in pending { _ = try await runNow(command.id) }
+    }
+
+    func releaseOwnClaims() async throws {
+        try await store.releaseClaims(of: claimer, on: postgres)
+    }
+
+    private func process(_ command: GatewayCommand) async {
+        var logger = self.logger
+        logger[metadataKey: "correlation_id"] = "\(command.correlationId)"
+        logger[metadataKey: "command_id"] = "\(command.id)"
+        logger[metadataKey: "kind"] = "\(command.kind)"
+        guard let handler = handlers[command.kind] else {
+            // Written by a newer version: left for it.
+            logger.error("no handler for this gateway command kind; left pending")
+            try? await store.retryLater(command.id, claimer: claimer, error: "no handler", delay: .seconds(60), on: postgres)
+            return
+        }
+        let outcome: GatewayOutcome
+        do {
+            outcome = try await Detached.run(timeout: callTimeout) { await handler.execute(command) }
+        } catch {
+            outcome = .unknown("\(error)")
+        }
+        Counter(label: "gateway_commands_executed", dimensions: [("kind", command.kind), ("outcome", outcome.label)]).increment()
+        do {
+            try await record(outcome, of: command, handler: handler, logger: logger)
+        } catch {
+            // The lease runs out and the command is tried again: the same key finds the same object.
+            logger.warning("gateway outcome not recorded yet; the command will run again", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func record(_ outcome: GatewayOutcome, of command: GatewayCommand, handler: any GatewayCommandHandler, logger: Logger) async throws {
+        switch outcome {
+        case .unknown(let error):
+            let delay = Self.backoff(afterAttempt: command.attempts)
+            logger.warning(
+                "gateway outcome unknown; retrying with the same key",
+                metadata: ["attempt": "\(command.attempts)", "retry_in": "\(delay)", "error": "\(error)"])
+            try await store.retryLater(command.id, claimer: claimer, error: error, delay: delay, on: postgres)
+        case .succeeded(let objectId):
+            try await postgres.inTransaction(logger: logger) { connection in
+                guard let current = try await store.lock(command.id, on: connection), current.status == .pending else { return }
+                try await store.complete(command.id, as: .succeeded, resultId: objectId, error: nil, on: connection)
+                try await handler.succeeded(current, objectId: objectId, on: connection)
+            }
+            logger.info("gateway command succeeded", metadata: ["object": "\(objectId)"])
+        case .refused(let code, let reason):
+            try await postgres.inTransaction(logger: logger) { connection in
+                guard let current = try await store.lock(command.id, on: connection), current.status == .pending else { return }
+                try await store.complete(command.id, as: .refused, resultId: code, error: reason, on: connection)
+                try await handler.refused(current, code: code, reason: reason, on: connection)
+            }
+            logger.warning("gateway command refused", metadata: ["code": "\(code)", "reason": "\(reason)"])
+        }
+    }
+}
+
+extension GatewayOutcome {
+    var label: String {
+        switch self {
+        case .succeeded: "succeeded"
+        case .refused: "refused"
+        case .unknown: "unknown"
+        }
+    }
+}
+
+/// The command worker as a background `Service`: a pass every `interval`, and at once when woken
+/// (a command was just committed).
+public struct GatewayCommandWorker: Service, CustomStringConvertible {
+    let runner: GatewayCommandRunner
+    let wakeups: AsyncStream<Void>
+    let interval: Duration
+
+    public init(runner: GatewayCommandRunner, wakeups: AsyncStream<Void>, interval: Duration = .seconds(1)) {
+        self.runner = runner
+        self.wakeups = wakeups
+        self.interval = interval
+    }
+
+    public var description: String { "GatewayCommandWorker" }
+
+    public func run() async throws {
+        do {
+            try await runner.releaseOwnClaims()
+        } catch {
+            runner.logger.warning("claims of a previous run not released; they expire with their lease", metadata: ["error": "\(error)"])
+        }
+        try await runPeriodically(
+            every: interval, wakeups: wakeups, logger: runner.logger, failure: "gateway commands not executed; retrying"
+        ) {
+            try await runner.runDue()
+        }
+    }
+}
+
+/// The shared migration of every service that moves money at the gateway.
+public enum GatewayCommandMigrations {
+    public static func all() throws -> [Migration] {
+        try Migration.load(source: "gateway-commands", bundle: .module)
+    }
+}
