@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import EventContracts
 import Foundation
+import GatewayCommands
 import HTTPSupport
 import Hummingbird
 import Logging
@@ -15,7 +16,7 @@ extension ServiceDefinition {
     /// that receives Stripe webhooks and the only one that charges and refunds.
     static let paymentService = ServiceDefinition(
         identity: ServiceIdentity(name: "payment-service", schema: "payments", defaultPort: 8082),
-        migrations: { try Migration.load(source: "payments", bundle: .module) },
+        migrations: { try GatewayCommandMigrations.all() + Migration.load(source: "payments", bundle: .module) },
         consumedTopics: [Topic.orders, Topic.escrow],
         openAPIDocument: { try OpenAPIDocument.load(bundle: .module) },
         rateLimitedRoutes: ["POST /api/v1/payments/create-intent", "POST /api/v1/payments/confirm"],
@@ -23,9 +24,9 @@ extension ServiceDefinition {
             let configuration = dependencies.configuration
             let logger = dependencies.logger
             let store = PaymentStore(logger: logger, topic: dependencies.topic(Topic.payments))
-            let refunds = RefundStore(logger: logger, topic: dependencies.topic(Topic.payments))
+            let refunds = RefundStore(logger: logger, topic: dependencies.topic(Topic.payments), commands: GatewayCommandStore(logger: logger))
             let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-            let (refundWakeups, refundWake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            let (commandWakeups, wakeCommands) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
             let secrets = try SimulatedWebhooks.webhookSecrets(
                 configuration.stringSetting("STRIPE_WEBHOOK_SECRET"), production: configuration.mode == .production)
             let receiver = WebhookReceiver(postgres: dependencies.postgres, secrets: secrets, logger: logger) { wake.yield() }
@@ -49,15 +50,20 @@ extension ServiceDefinition {
                 }
             }
             logger.info("payment gateway", metadata: ["mode": "\(gateway.mode)"])
+            let commands = GatewayCommandRunner(
+                postgres: dependencies.postgres, handlers: PaymentCommand.handlers(gateway: gateway, payments: store, refunds: refunds),
+                logger: logger, claimer: configuration.groupInstanceId)
 
             var parts = ServiceParts()
             parts.handlers = PaymentEventHandlers(
-                store: store, refunds: refunds, wakeWebhooks: { wake.yield() }, wakeRefunds: { refundWake.yield() }
+                store: store, refunds: refunds, wakeWebhooks: { wake.yield() }, wakeRefunds: { wakeCommands.yield() }
             ).all
             parts.routes = { api in
-                PaymentsController(store: store, postgres: dependencies.postgres, gateway: gateway, logger: logger).addRoutes(to: api)
-                AdminRefundsController(payments: store, refunds: refunds, idempotency: dependencies.idempotency) { refundWake.yield() }
+                PaymentsController(store: store, postgres: dependencies.postgres, gateway: gateway, commands: commands, logger: logger)
                     .addRoutes(to: api)
+                AdminRefundsController(payments: store, refunds: refunds, idempotency: dependencies.idempotency) { wakeCommands.yield() }
+                    .addRoutes(to: api)
+                GatewayCommandsController(runner: commands, postgres: dependencies.postgres).addRoutes(to: api)
                 StripeEventsController(postgres: dependencies.postgres, logger: logger) { wake.yield() }.addRoutes(to: api)
             }
             parts.publicRoutes = { router in
@@ -67,13 +73,14 @@ extension ServiceDefinition {
                     return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"received":true}"#)))
                 }
             }
-            parts.gauges = [{ try await paymentGauges(postgres: dependencies.postgres, logger: logger) }]
+            parts.gauges = [
+                { try await paymentGauges(postgres: dependencies.postgres, logger: logger) },
+                { try await commands.gauges() },
+            ]
             parts.services = [
                 WebhookProcessor(
                     postgres: dependencies.postgres, store: store, refunds: refunds, logger: logger, wakeups: wakeups, interval: .seconds(1)),
-                RefundExecutor(
-                    postgres: dependencies.postgres, refunds: refunds, payments: store, gateway: gateway, logger: logger,
-                    wakeups: refundWakeups, interval: .seconds(2)),
+                GatewayCommandWorker(runner: commands, wakeups: commandWakeups),
             ]
             return parts
         }

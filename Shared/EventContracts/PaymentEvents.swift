@@ -117,12 +117,16 @@ public struct RefundFailed: DomainEventPayload, Equatable {
     public var orderId: UUID
     public var amount: Int64
     public var reason: String
+    /// The refund had succeeded and failed later (the bank returned it): what was booked as
+    /// refunded is the platform's again. Absent in events written before it existed.
+    public var afterSuccess: Bool?
 
-    public init(refundId: UUID, paymentId: UUID, orderId: UUID, amount: Int64, reason: String) {
+    public init(refundId: UUID, paymentId: UUID, orderId: UUID, amount: Int64, reason: String, afterSuccess: Bool? = nil) {
         self.refundId = refundId
         self.paymentId = paymentId
         self.orderId = orderId
         self.amount = amount
         self.reason = reason
+        self.afterSuccess = afterSuccess
     }
 }

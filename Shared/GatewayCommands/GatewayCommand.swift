@@ -98,8 +98,9 @@ public struct GatewayCommand: Sendable, Equatable, Encodable {
 /// What became of one attempt. Never two outcomes: an answer that is neither a clear success nor
 /// a clear refusal is unknown, and unknown never returns money to a balance.
 public enum GatewayOutcome: Sendable, Equatable {
-    /// The gateway created (or already had) the object.
-    case succeeded(objectId: String)
+    /// The gateway created (or already had) the object; `attributes` keeps what the caller needs
+    /// of it beyond its id (e.g. a PaymentIntent's client secret).
+    case succeeded(objectId: String, attributes: [String: String] = [:])
     /// The gateway said no and created nothing (declined, restricted account, insufficient balance).
     case refused(code: String, reason: String)
     /// No usable answer (timeout, 5xx, unreadable 2xx, key in use): retried with the same key.
@@ -118,8 +119,13 @@ public enum GatewayOutcome: Sendable, Equatable {
 
     /// Runs one gateway call and sorts its result; any other error (e.g. a timeout of our own) is unknown.
     public static func attempt(_ call: () async throws -> String) async -> GatewayOutcome {
+        await attempt { () async throws -> (String, [String: String]) in (try await call(), [:]) }
+    }
+
+    public static func attempt(_ call: () async throws -> (id: String, attributes: [String: String])) async -> GatewayOutcome {
         do {
-            return .succeeded(objectId: try await call())
+            let (id, attributes) = try await call()
+            return .succeeded(objectId: id, attributes: attributes)
         } catch let error as StripeError {
             return of(error)
         } catch {

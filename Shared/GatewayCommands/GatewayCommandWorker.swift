@@ -12,7 +12,7 @@ import ServiceRuntime
 /// transaction that completes the command, and append their events to the outbox there.
 public protocol GatewayCommandHandler: Sendable {
     func execute(_ command: GatewayCommand) async -> GatewayOutcome
-    func succeeded(_ command: GatewayCommand, objectId: String, on connection: PostgresConnection) async throws
+    func succeeded(_ command: GatewayCommand, objectId: String, attributes: [String: String], on connection: PostgresConnection) async throws
     func refused(_ command: GatewayCommand, code: String, reason: String, on connection: PostgresConnection) async throws
 }
 
@@ -117,11 +117,11 @@ public struct GatewayCommandRunner: Sendable {
                 "gateway outcome unknown; retrying with the same key",
                 metadata: ["attempt": "\(command.attempts)", "retry_in": "\(delay)", "error": "\(error)"])
             try await store.retryLater(command.id, claimer: claimer, error: error, delay: delay, on: postgres)
-        case .succeeded(let objectId):
+        case .succeeded(let objectId, let attributes):
             try await postgres.inTransaction(logger: logger) { connection in
                 guard let current = try await store.lock(command.id, on: connection), current.status == .pending else { return }
                 try await store.complete(command.id, as: .succeeded, resultId: objectId, error: nil, on: connection)
-                try await handler.succeeded(current, objectId: objectId, on: connection)
+                try await handler.succeeded(current, objectId: objectId, attributes: attributes, on: connection)
             }
             logger.info("gateway command succeeded", metadata: ["object": "\(objectId)"])
         case .refused(let code, let reason):

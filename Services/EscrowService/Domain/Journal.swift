@@ -35,6 +35,15 @@ struct LedgerAccount: Hashable, Sendable, CustomStringConvertible {
     static func sellerPaidOut(_ seller: String) -> LedgerAccount { .init(kind: .sellerPaidOut, owner: seller) }
 }
 
+extension LedgerAccount {
+    /// Reads a stored account name (`kind` or `kind:owner`).
+    init?(parsing text: String) {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let first = parts.first, let kind = Kind(rawValue: first) else { return nil }
+        self.init(kind: kind, owner: parts.count == 2 ? parts[1] : nil)
+    }
+}
+
 /// One journal transaction: entries that are immutable once written and must balance to zero
 /// per currency (debits positive, credits negative), amounts in minor units.
 struct Journal: Sendable, Equatable {

@@ -53,7 +53,7 @@ struct ReleaseTransferHandler: GatewayCommandHandler {
         await EscrowCommand.transfer(command, gateway: escrows.gateway)
     }
 
-    func succeeded(_ command: GatewayCommand, objectId: String, on connection: PostgresConnection) async throws {
+    func succeeded(_ command: GatewayCommand, objectId: String, attributes: [String: String], on connection: PostgresConnection) async throws {
         guard let id = UUID(uuidString: command.subject) else { return }
         try await escrows.completeRelease(escrowId: id, transferId: objectId, cause: Cause(command), on: connection)
     }
@@ -82,7 +82,7 @@ struct ReversalHandler: GatewayCommandHandler {
     }
 
     /// Booked when decided: nothing more to write.
-    func succeeded(_ command: GatewayCommand, objectId: String, on connection: PostgresConnection) async throws {}
+    func succeeded(_ command: GatewayCommand, objectId: String, attributes: [String: String], on connection: PostgresConnection) async throws {}
 
     func refused(_ command: GatewayCommand, code: String, reason: String, on connection: PostgresConnection) async throws {
         try await escrows.reversalRefused(command, reason: "\(code): \(reason)", on: connection)
@@ -96,7 +96,7 @@ struct ReturnTransferHandler: GatewayCommandHandler {
         await EscrowCommand.transfer(command, gateway: escrows.gateway)
     }
 
-    func succeeded(_ command: GatewayCommand, objectId: String, on connection: PostgresConnection) async throws {
+    func succeeded(_ command: GatewayCommand, objectId: String, attributes: [String: String], on connection: PostgresConnection) async throws {
         guard let id = UUID(uuidString: command.subject) else { return }
         try await connection.query(
             "UPDATE escrows SET chargeback_return_transfer_id = \(objectId), updated_at = now() WHERE id = \(id)", logger: escrows.logger)
@@ -123,7 +123,7 @@ struct PayoutHandler: GatewayCommandHandler {
         }
     }
 
-    func succeeded(_ command: GatewayCommand, objectId: String, on connection: PostgresConnection) async throws {
+    func succeeded(_ command: GatewayCommand, objectId: String, attributes: [String: String], on connection: PostgresConnection) async throws {
         guard let id = UUID(uuidString: command.subject) else { return }
         try await payouts.accepted(id, stripePayoutId: objectId, cause: Cause(command), on: connection)
     }

@@ -107,6 +107,10 @@ extension EscrowStore {
     /// PaymentService could not refund: the amount is held again and admins are told.
     func refundFailed(_ event: RefundFailed, on connection: PostgresConnection) async throws {
         guard let escrow = try await lock(orderId: event.orderId, on: connection) else { return }
+        if event.afterSuccess == true {
+            try await refundReturned(event, escrow: escrow, on: connection)
+            return
+        }
         let requested = max(escrow.refundedAmount, escrow.refundRequested - event.amount)
         // Held again (not parked: an admin decides, a seller's account update must not release it).
         let status: EscrowStatus = escrow.status == .refunding ? .held : escrow.status
@@ -116,5 +120,39 @@ extension EscrowStore {
             WHERE id = \(escrow.id)
             """, logger: logger)
         try await flag(escrow, reason: "refund of \(event.amount) failed: \(event.reason)", on: connection)
+    }
+
+    /// A refund that had succeeded failed later (the buyer's bank returned it): its journal is
+    /// reversed, so the money is held by the escrow again, and the escrow goes back to the state
+    /// it came from (a refunded escrow holds again; a released one stays released), flagged for
+    /// admins to decide.
+    private func refundReturned(_ event: RefundFailed, escrow: Escrow, on connection: PostgresConnection) async throws {
+        let refund = event.refundId.uuidString.lowercased()
+        let original = try await connection.query(
+            """
+            SELECT e.account, e.amount, e.currency FROM journal_entries e JOIN journal_transactions t ON t.id = e.transaction_id
+            WHERE t.source = \("refund:\(refund)")
+            """, logger: logger
+        ).decode((String, Int64, String).self).all()
+        guard !original.isEmpty else {
+            logger.warning("late refund failure for a refund never booked here", metadata: ["refund_id": "\(refund)"])
+            return
+        }
+        var journal = Journal(memo: "refund \(refund) failed after it succeeded")
+        for (account, amount, currency) in original {
+            guard let ledgerAccount = LedgerAccount(parsing: account) else { throw StoredValueError(column: "journal_entries.account") }
+            // The mirror of each entry: what was credited is debited back, and the other way round.
+            journal.credit(ledgerAccount, amount, currency)
+        }
+        guard try await post(journal, source: "refund-returned:\(refund)", on: connection) else { return }
+        let refunded = max(0, escrow.refundedAmount - event.amount)
+        let requested = max(0, escrow.refundRequested - event.amount)
+        let status: EscrowStatus = escrow.status == .refunded || escrow.status == .refunding ? .held : escrow.status
+        try await connection.query(
+            """
+            UPDATE escrows SET refunded_amount = \(refunded), refund_requested = \(requested), status = \(status.rawValue), updated_at = now()
+            WHERE id = \(escrow.id)
+            """, logger: logger)
+        try await flag(escrow, reason: "refund of \(event.amount) failed after it had succeeded: \(event.reason)", on: connection)
     }
 }

@@ -1,5 +1,6 @@
 import EventContracts
 import Foundation
+import GatewayCommands
 import HTTPSupport
 import Hummingbird
 import Persistence
@@ -12,6 +13,7 @@ struct PaymentsController: Sendable {
     let store: PaymentStore
     let postgres: PostgresClient
     let gateway: any PaymentGateway
+    let commands: GatewayCommandRunner
     let logger: Logger
 
     struct CreateIntent: Decodable {
@@ -47,47 +49,80 @@ struct PaymentsController: Sendable {
         group.get("payments/{id}") { _, context in try await show(context) }
     }
 
-    /// Creates the one PaymentIntent of the checkout, or returns it again.
+    /// Creates the one PaymentIntent of the checkout, or returns it again. The decision is a
+    /// gateway command committed with the payment locked; Stripe is called after the commit (by
+    /// this request, or by the command worker if it cannot), never with a transaction open.
     func createIntent(_ request: Request, _ context: AppRequestContext) async throws -> IntentResponse {
         let buyer = try context.requireRole(.buyer)
         let body = try await request.decode(as: CreateIntent.self, context: context)
         guard (body.orderId == nil) != (body.checkoutId == nil) else {
             throw Problem.validation("Send exactly one of orderId or checkoutId.")
         }
-        return try await postgres.inTransaction(logger: context.logger) { connection in
+        enum Decision: Sendable {
+            case existing(IntentResponse)
+            case command(UUID, paymentId: UUID)
+        }
+        let decision = try await postgres.inTransaction(logger: context.logger) { connection -> Decision in
             guard let id = try await store.paymentId(orderId: body.orderId, checkoutId: body.checkoutId, on: connection),
                   let payment = try await store.lock(id: id, on: connection), payment.buyerId == buyer.id
             else { throw Problem.notFound("No payment for that order or checkout (it may not be created yet; retry shortly).") }
-            if let intentId = payment.intentId {
-                return IntentResponse(
-                    paymentId: payment.id, intentId: intentId, clientSecret: try await store.clientSecret(payment.id, on: connection),
-                    amount: payment.amount, currency: payment.currency, status: payment.status.rawValue)
-            }
+            if let response = try await existing(payment, on: connection) { return .existing(response) }
             guard payment.status.isPayable else {
                 throw Problem.conflict("This payment is \(payment.status.rawValue).", extensions: ["currentState": payment.status.rawValue])
             }
-            // The payment row stays locked while Stripe is asked, so one payment gets one intent
-            // even where the gateway ignores Idempotency-Key.
-            let intent: PaymentIntent
-            do {
-                intent = try await gateway.createIntent(
-                    IntentRequest(
-                        amount: payment.amount, currency: payment.currency,
-                        metadata: [
-                            "payment_id": payment.id.uuidString.lowercased(), "checkout_id": payment.checkoutId.uuidString.lowercased(),
-                            "correlation_id": context.requestId,
-                        ],
-                        transferGroup: payment.checkoutId.uuidString.lowercased(),
-                        idempotencyKey: "payment-\(payment.id.uuidString.lowercased())-intent"))
-            } catch let error as StripeError {
-                throw Self.problem(for: error, logger: context.logger)
+            let subject = payment.id.uuidString.lowercased()
+            let earlier = try await commands.store.commands(subject: subject, kind: PaymentCommand.createIntent, on: connection)
+            if let pending = earlier.first(where: { $0.status == .pending }) { return .command(pending.id, paymentId: payment.id) }
+            // Earlier commands were refused (nothing was created): a new attempt gets a new key.
+            let command = try await commands.store.enqueue(
+                GatewayCommand(
+                    kind: PaymentCommand.createIntent, subject: subject, amount: payment.amount, currency: payment.currency,
+                    idempotencyKey: "payment-\(subject)-intent" + (earlier.isEmpty ? "" : "-\(earlier.count + 1)"),
+                    parameters: ["checkout_id": payment.checkoutId.uuidString.lowercased()], correlationId: context.requestId),
+                on: connection)
+            return .command(command.id, paymentId: payment.id)
+        }
+        switch decision {
+        case .existing(let response):
+            return response
+        case .command(let commandId, let paymentId):
+            var command = try await commands.runNow(commandId)
+            // Another request may be executing it: wait a little for its outcome.
+            for _ in 0..<30 where command?.status == .pending {
+                try await Task.sleep(for: .milliseconds(100))
+                command = try await postgres.withConnection { try await commands.store.find(commandId, on: $0) }
             }
-            try await store.setIntent(payment.id, intentId: intent.id, clientSecret: intent.client_secret, on: connection)
-            return IntentResponse(
-                paymentId: payment.id, intentId: intent.id, clientSecret: intent.client_secret, amount: payment.amount,
-                currency: payment.currency, status: PaymentStatus.processing.rawValue)
+            switch command?.status {
+            case .succeeded?:
+                let response = try await postgres.withConnection { connection -> IntentResponse? in
+                    guard let payment = try await store.find(id: paymentId, on: connection) else { return nil }
+                    return try await existing(payment, on: connection)
+                }
+                guard let response else { throw Self.unavailable }
+                return response
+            case .refused?:
+                context.logger.warning("the gateway refused to create the intent", metadata: ["command_id": "\(commandId)"])
+                throw Problem(
+                    status: .badGateway, type: "/problems/gateway", title: "Payment provider refused",
+                    detail: "The payment provider refused to start this payment; try again or contact support.")
+            case .pending?, nil:
+                throw Self.unavailable
+            }
         }
     }
+
+    /// The payment's intent as the buyer sees it, once it has one.
+    private func existing(_ payment: Payment, on connection: PostgresConnection) async throws -> IntentResponse? {
+        guard let intentId = payment.intentId else { return nil }
+        return IntentResponse(
+            paymentId: payment.id, intentId: intentId, clientSecret: try await store.clientSecret(payment.id, on: connection),
+            amount: payment.amount, currency: payment.currency, status: payment.status.rawValue)
+    }
+
+    /// No answer from the gateway yet: the command worker keeps trying with the same key.
+    static let unavailable = Problem(
+        status: .serviceUnavailable, type: "/problems/gateway-pending", title: "Payment provider did not answer yet",
+        detail: "The payment is being set up; retry in a few seconds.", extensions: ["retryAfterSeconds": "2"])
 
     func confirm(_ request: Request, _ context: AppRequestContext) async throws -> ConfirmResponse {
         let buyer = try context.requireRole(.buyer)

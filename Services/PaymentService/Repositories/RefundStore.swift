@@ -1,5 +1,6 @@
 import EventContracts
 import Foundation
+import GatewayCommands
 import HTTPSupport
 import Hummingbird
 import Logging
@@ -24,6 +25,8 @@ struct RefundRecord: Sendable, Equatable, Encodable, ResponseEncodable {
 struct RefundStore: Sendable {
     let logger: Logger
     let topic: String
+    /// The refund itself is a gateway command, recorded with the request.
+    let commands: GatewayCommandStore
 
     /// Records a refund request, or throws a problem saying why it is refused. A request with
     /// a key seen before returns the refund it created.
@@ -74,6 +77,13 @@ struct RefundStore: Sendable {
                 \(requestedBy), \(key), \(correlationId))
             """, logger: logger)
         try await store.trail(payment.id, "refund_requested", "\(amount) for order \(order.orderNumber): \(reason)", on: connection)
+        // Keyed by the refund's id: a retry after a crash or a timeout can never refund twice.
+        try await commands.enqueue(
+            GatewayCommand(
+                kind: PaymentCommand.refund, subject: refund.id.uuidString.lowercased(), amount: amount, currency: refund.currency,
+                idempotencyKey: "refund-\(refund.id.uuidString.lowercased())", parameters: ["charge": payment.chargeId ?? "", "reason": reason],
+                correlationId: correlationId),
+            on: connection)
         return refund
     }
 
@@ -84,18 +94,11 @@ struct RefundStore: Sendable {
         return (rows.first ?? nil) ?? "refund:\(id.uuidString.lowercased())"
     }
 
-    /// Refunds waiting for the gateway, oldest first.
-    func pending(limit: Int, on connection: PostgresConnection) async throws -> [UUID] {
-        try await connection.query(
-            "SELECT id FROM refunds WHERE status = 'requested' ORDER BY created_at LIMIT \(limit)", logger: logger
-        ).decode(UUID.self).all()
-    }
-
     func lock(_ id: UUID, on connection: PostgresConnection) async throws -> RefundRecord? {
         try await connection.query(
             """
             SELECT id, payment_id, order_id, amount, currency, reason, status, stripe_refund_id, failure_reason
-            FROM refunds WHERE id = \(id) FOR UPDATE SKIP LOCKED
+            FROM refunds WHERE id = \(id) FOR UPDATE
             """, logger: logger
         ).decode((UUID, UUID, UUID, Int64, String, String, String, String?, String?).self).all().first.map(Self.record)
     }
@@ -158,15 +161,20 @@ struct RefundStore: Sendable {
                 updated_at = now()
             WHERE id = \(refund.paymentId)
             """, logger: logger)
-        try await failed(refund, reason: reason, correlationId: correlationId, on: connection, store: store)
+        try await failed(refund, reason: reason, afterSuccess: true, correlationId: correlationId, on: connection, store: store)
     }
 
-    func failed(_ refund: RefundRecord, reason: String, correlationId: String, on connection: PostgresConnection, store: PaymentStore) async throws {
+    func failed(
+        _ refund: RefundRecord, reason: String, afterSuccess: Bool = false, correlationId: String, on connection: PostgresConnection,
+        store: PaymentStore
+    ) async throws {
         try await connection.query(
             "UPDATE refunds SET status = 'failed', failure_reason = \(reason), updated_at = now() WHERE id = \(refund.id)", logger: logger)
         try await store.trail(refund.paymentId, "refund_failed", reason, on: connection)
         try await publish(
-            RefundFailed(refundId: refund.id, paymentId: refund.paymentId, orderId: refund.orderId, amount: refund.amount, reason: reason),
+            RefundFailed(
+                refundId: refund.id, paymentId: refund.paymentId, orderId: refund.orderId, amount: refund.amount, reason: reason,
+                afterSuccess: afterSuccess ? true : nil),
             paymentId: refund.paymentId, correlationId: correlationId, on: connection)
     }
 

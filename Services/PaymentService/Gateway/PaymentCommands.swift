@@ -1,0 +1,86 @@
+import Foundation
+import GatewayCommands
+import PostgresNIO
+import StripeClient
+
+/// The gateway commands PaymentService records, and what each one's outcome does.
+enum PaymentCommand {
+    /// The checkout's PaymentIntent.
+    static let createIntent = "create_intent"
+    /// Money back to the buyer.
+    static let refund = "refund"
+
+    static func handlers(gateway: any PaymentGateway, payments: PaymentStore, refunds: RefundStore) -> [String: any GatewayCommandHandler] {
+        [
+            createIntent: CreateIntentHandler(gateway: gateway, payments: payments),
+            refund: RefundHandler(gateway: gateway, payments: payments, refunds: refunds),
+        ]
+    }
+}
+
+struct CreateIntentHandler: GatewayCommandHandler {
+    let gateway: any PaymentGateway
+    let payments: PaymentStore
+
+    func execute(_ command: GatewayCommand) async -> GatewayOutcome {
+        await GatewayOutcome.attempt { () async throws -> (id: String, attributes: [String: String]) in
+            let intent = try await gateway.createIntent(
+                IntentRequest(
+                    amount: command.amount, currency: command.currency,
+                    metadata: [
+                        "payment_id": command.subject, "checkout_id": try command.parameter("checkout_id"),
+                        "correlation_id": command.correlationId,
+                    ],
+                    transferGroup: try command.parameter("checkout_id"), idempotencyKey: command.idempotencyKey))
+            return (intent.id, intent.client_secret.map { ["client_secret": $0] } ?? [:])
+        }
+    }
+
+    func succeeded(_ command: GatewayCommand, objectId: String, attributes: [String: String], on connection: PostgresConnection) async throws {
+        guard let id = UUID(uuidString: command.subject), let payment = try await payments.lock(id: id, on: connection),
+              payment.intentId == nil
+        else { return }
+        try await payments.setIntent(id, intentId: objectId, clientSecret: attributes["client_secret"], on: connection)
+    }
+
+    func refused(_ command: GatewayCommand, code: String, reason: String, on connection: PostgresConnection) async throws {
+        guard let id = UUID(uuidString: command.subject) else { return }
+        try await payments.trail(id, "intent_refused", "\(code): \(reason)", on: connection)
+    }
+}
+
+struct RefundHandler: GatewayCommandHandler {
+    let gateway: any PaymentGateway
+    let payments: PaymentStore
+    let refunds: RefundStore
+
+    func execute(_ command: GatewayCommand) async -> GatewayOutcome {
+        let charge = command.parameters["charge"] ?? ""
+        guard !charge.isEmpty else { return .refused(code: "no_charge", reason: "no charge recorded for the payment") }
+        let outcome = await GatewayOutcome.attempt { () async throws -> (id: String, attributes: [String: String]) in
+            let refund = try await gateway.refund(
+                chargeId: charge, amount: command.amount, currency: command.currency, reason: try command.parameter("reason"),
+                idempotencyKey: command.idempotencyKey)
+            return (refund.id, ["status": refund.status ?? "succeeded"])
+        }
+        // A refund object that failed at once moved no money.
+        if case .succeeded(_, let attributes) = outcome, let status = attributes["status"], status == "failed" || status == "canceled" {
+            return .refused(code: "refund_\(status)", reason: "the gateway reports the refund \(status)")
+        }
+        return outcome
+    }
+
+    func succeeded(_ command: GatewayCommand, objectId: String, attributes: [String: String], on connection: PostgresConnection) async throws {
+        guard let id = UUID(uuidString: command.subject), let refund = try await refunds.lock(id, on: connection),
+              refund.status == "requested"
+        else { return }
+        try await refunds.succeeded(refund, stripeRefundId: objectId, correlationId: command.correlationId, on: connection, store: payments)
+    }
+
+    func refused(_ command: GatewayCommand, code: String, reason: String, on connection: PostgresConnection) async throws {
+        guard let id = UUID(uuidString: command.subject), let refund = try await refunds.lock(id, on: connection),
+              refund.status == "requested"
+        else { return }
+        try await refunds.failed(refund, reason: code, correlationId: command.correlationId, on: connection, store: payments)
+    }
+}
