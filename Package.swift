@@ -184,6 +184,15 @@ let package = Package(
         ),
         .testTarget(name: "StripeClientTests", dependencies: ["StripeClient", "EventContracts"]),
         .testTarget(
+            name: "GatewayCommandsTests",
+            dependencies: [
+                "GatewayCommands", "ServiceRuntime", "StripeClient", "Persistence", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+        .testTarget(
             name: "PaymentServiceTests",
             dependencies: [
                 "PaymentService", "ServiceRuntime", "TestSupport", "Messaging", "HTTPSupport", "EventContracts", "StripeClient",

@@ -31,11 +31,8 @@ extension ServiceDefinition {
 
             let gateway: any EscrowGateway
             var simulated: SimulatedEscrowGateway?
-            if let key = configuration.stringSetting("STRIPE_SECRET_KEY") {
-                gateway = StripeEscrowGateway(
-                    client: StripeClient(
-                        configuration: .init(secretKey: key, baseURL: configuration.stringSetting("STRIPE_API_BASE") ?? "https://api.stripe.com"),
-                        logger: logger))
+            if let stripe = try GatewaySettings.stripe(configuration, logger: logger) {
+                gateway = StripeEscrowGateway(client: StripeClient(configuration: stripe, logger: logger))
             } else {
                 // Its webhooks go to PaymentService, the only receiver of gateway events.
                 let secrets = try SimulatedWebhooks.webhookSecrets(

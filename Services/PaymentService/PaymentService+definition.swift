@@ -32,10 +32,8 @@ extension ServiceDefinition {
             let receiver = WebhookReceiver(postgres: dependencies.postgres, secrets: secrets, logger: logger) { wake.yield() }
 
             let gateway: any PaymentGateway
-            if let key = configuration.stringSetting("STRIPE_SECRET_KEY") {
-                let client = StripeClient(
-                    configuration: .init(secretKey: key, baseURL: configuration.stringSetting("STRIPE_API_BASE") ?? "https://api.stripe.com"),
-                    logger: logger)
+            if let stripe = try GatewaySettings.stripe(configuration, logger: logger) {
+                let client = StripeClient(configuration: stripe, logger: logger)
                 gateway = StripeGateway(client: client, sendsTransferGroup: try configuration.setting("STRIPE_TRANSFER_GROUP", default: 1) == 1)
             } else {
                 // The simulated gateway posts its signed events to this service's own webhook

@@ -1,0 +1,42 @@
+import Foundation
+import Logging
+import ServiceRuntime
+import StripeClient
+
+/// Which Stripe API a service talks to. Production takes no simulated money: with
+/// `APP_ENV=production` a service refuses to start unless it has `STRIPE_SECRET_KEY` and
+/// `STRIPE_API_BASE` is Stripe's own API. `STRIPE_ALLOW_SIMULATOR_IN_PRODUCTION=1` lifts the
+/// second rule for a demo deployment (compose's local run), and says so loudly at every start.
+public enum GatewaySettings {
+    public static let stripeAPI = "https://api.stripe.com"
+
+    /// The client configuration, or nil for the in-process simulation (development and tests only).
+    public static func stripe(_ configuration: ServiceConfiguration, logger: Logger) throws -> StripeClient.Configuration? {
+        let key = configuration.stringSetting("STRIPE_SECRET_KEY")
+        let base = configuration.stringSetting("STRIPE_API_BASE") ?? stripeAPI
+        guard configuration.mode == .production else {
+            return key.map { StripeClient.Configuration(secretKey: $0, baseURL: base) }
+        }
+        guard let key else {
+            throw ConfigurationError(
+                variable: "STRIPE_SECRET_KEY", message: "is required when APP_ENV=production (production takes no simulated money)")
+        }
+        if normalized(base) != stripeAPI {
+            guard configuration.stringSetting("STRIPE_ALLOW_SIMULATOR_IN_PRODUCTION") == "1" else {
+                throw ConfigurationError(
+                    variable: "STRIPE_API_BASE",
+                    message: "must be \(stripeAPI) when APP_ENV=production (set STRIPE_ALLOW_SIMULATOR_IN_PRODUCTION=1 for a demo)")
+            }
+            logger.critical(
+                "APP_ENV=production but payments go to a Stripe simulator, not Stripe: no real money moves (STRIPE_ALLOW_SIMULATOR_IN_PRODUCTION=1)",
+                metadata: ["stripe_api_base": "\(base)"])
+        } else if key.hasPrefix("sk_test_") || key.hasPrefix("rk_test_") {
+            logger.warning("APP_ENV=production with a Stripe test-mode key: no real money moves")
+        }
+        return StripeClient.Configuration(secretKey: key, baseURL: base)
+    }
+
+    static func normalized(_ base: String) -> String {
+        base.hasSuffix("/") ? String(base.dropLast()) : base
+    }
+}
