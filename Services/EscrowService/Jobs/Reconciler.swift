@@ -138,6 +138,20 @@ struct Reconciler: Sendable {
                 found.append(.init(kind: "payout", reference: stripeId, expected: "exists at the gateway", actual: "\(error.kind.rawValue): \(error.message)"))
             }
         }
+        // Money movements decided but still without an outcome after ten minutes: the gateway keeps
+        // failing them (see GET /api/v1/admin/gateway-commands).
+        let stuck = try await postgres.query(
+            """
+            SELECT kind, subject, attempts, COALESCE(last_error, '') FROM gateway_commands
+            WHERE status = 'pending' AND created_at < now() - interval '10 minutes' ORDER BY created_at LIMIT 500
+            """, logger: logger
+        ).decode((String, String, Int32, String).self).all()
+        checked += 1
+        for (kind, subject, attempts, error) in stuck {
+            found.append(.init(
+                kind: "command", reference: "\(kind) \(subject)", expected: "an outcome from the gateway",
+                actual: "pending after \(attempts) attempts: \(error.prefix(200))"))
+        }
         report.checked = checked
         report.discrepancies = found
         report.finishedAt = Date()
