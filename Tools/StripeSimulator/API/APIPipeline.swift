@@ -2,6 +2,7 @@ import EventContracts
 import HTTPTypes
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import StripeClient
 
 /// What Stripe does around every endpoint: authentication, injected faults, form parsing and
@@ -36,7 +37,7 @@ struct APIPipeline: Sendable {
             }
             if case .lostAnswer(let hang) = decision.outcome {
                 logger.info("fault: lost_answer (done, answering late)", metadata: ["path": "\(request.uri.path)", "hang": "\(hang)"])
-                try await Task.sleep(for: hang)
+                try await Self.hang(hang)
             }
         } catch let error as StripeAPIError {
             answer = StoredResponse(status: error.status, body: JSON.bytes(error.json))
@@ -56,7 +57,7 @@ struct APIPipeline: Sendable {
             throw StripeAPIError.apiError("An unknown error occurred (injected by the simulator's fault plan).")
         case .timeout(let hang):
             logger.info("fault: timeout", metadata: ["path": "\(path)", "hang": "\(hang)"])
-            try await Task.sleep(for: hang)
+            try await Self.hang(hang)
             throw StripeAPIError.apiError("The request timed out (injected by the simulator's fault plan).", status: .gatewayTimeout)
         case .normal, .lostAnswer: break
         }
@@ -119,6 +120,11 @@ struct APIPipeline: Sendable {
             logger.error("endpoint failed", metadata: ["error": "\(error)"])
             return (Self.failure(.apiError("An unknown error occurred in the simulator: \(error)")), true)
         }
+    }
+
+    /// Waits out an injected hang, but not a shutdown: SIGTERM ends it at once.
+    private static func hang(_ duration: Duration) async throws {
+        try await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
     }
 
     private static func failure(_ error: StripeAPIError) -> StoredResponse {

@@ -15,7 +15,8 @@ struct TimedWork: Service {
     let logger: Logger
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        // Shutdown cancels the wait for work; pending actions are dropped with the state.
+        try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 for entry in try await queue.nextDue() {
                     do {

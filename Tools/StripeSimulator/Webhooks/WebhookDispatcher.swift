@@ -15,7 +15,8 @@ struct WebhookDispatcher: Service {
     let logger: Logger
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        // Shutdown cancels the wait for work; what is still queued is dropped, as memory is.
+        try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 for entry in try await outbox.nextBatch() {
                     let accepted = await deliver(entry.item)
