@@ -19,11 +19,13 @@ struct EventRecord: Sendable {
     var account: String?
     var object: JSONValue
     var origin: RequestOrigin?
+    /// Endpoints the event is to be delivered to (0 or 1 here), at the time it happened.
+    var pendingWebhooks: Int
 
     var json: JSONValue {
         var event: [String: JSONValue] = [
             "id": .string(id), "object": "event", "api_version": .string(StripeClient.pinnedVersion), "created": .integer(created),
-            "data": ["object": object], "livemode": false, "pending_webhooks": 1, "type": .string(type),
+            "data": ["object": object], "livemode": false, "pending_webhooks": .integer(Int64(pendingWebhooks)), "type": .string(type),
             "request": ["id": (origin?.id).json, "idempotency_key": (origin?.idempotencyKey).json],
         ]
         if let account { event["account"] = .string(account) }

@@ -32,7 +32,7 @@ extension SimulatorState {
     }
 
     /// The bank answers: paid, or failed with `account_closed` for the failing test bank.
-    func settlePayout(_ id: String) throws(StripeAPIError) {
+    func settlePayout(_ id: String) {
         guard var payout = payouts[id], payout.status == "pending" else { return }
         let failing = accounts[payout.account]?.failingBank ?? false
         payout.status = failing ? "failed" : "paid"

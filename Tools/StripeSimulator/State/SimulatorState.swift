@@ -41,7 +41,7 @@ actor SimulatorState {
     func emit(_ type: String, _ object: JSONValue, account: String? = nil) {
         let event = EventRecord(
             id: Identifiers.make("evt"), type: type, created: Identifiers.now(), account: account, object: object,
-            origin: RequestOrigin.current)
+            origin: RequestOrigin.current, pendingWebhooks: outbox.endpoint.url == nil ? 0 : 1)
         events.append(event)
         outbox.enqueue(event)
     }
@@ -69,7 +69,7 @@ actor SimulatorState {
     /// Applies a timed action when it comes due.
     func perform(_ action: TimedAction) throws {
         switch action {
-        case .settlePayout(let id): try settlePayout(id)
+        case .settlePayout(let id): settlePayout(id)
         case .failRefund(let id, let reason): _ = try failRefund(id, reason: reason)
         case .returnPayout(let id, let failureCode): _ = try failPayout(id, failureCode: failureCode)
         }
