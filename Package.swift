@@ -187,6 +187,20 @@ let package = Package(
         ),
         .testTarget(name: "StripeClientTests", dependencies: ["StripeClient", "EventContracts"]),
         .testTarget(
+            name: "StripeSimulatorTests",
+            dependencies: [
+                "StripeClient", "EventContracts", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+        .testTarget(
             name: "PaymentServiceTests",
             dependencies: [
                 "PaymentService", "ServiceRuntime", "TestSupport", "Messaging", "HTTPSupport", "EventContracts", "StripeClient",
