@@ -11,6 +11,17 @@ struct APICall: Sendable {
     var path: [String: String]
 
     func id(_ name: String = "id") -> String { path[name] ?? "" }
+
+    /// Refuses `Stripe-Account` where only the platform's side is simulated (no direct charges
+    /// on connected accounts: the platform charges, then transfers).
+    func requirePlatform() throws(StripeAPIError) {
+        guard account == nil else {
+            var error = StripeAPIError.invalidRequest(
+                "The simulator supports this endpoint on the platform account only; send it without Stripe-Account.")
+            error.beforeExecution = true
+            throw error
+        }
+    }
 }
 
 /// An endpoint's work: the object to answer with, or a `StripeAPIError`.

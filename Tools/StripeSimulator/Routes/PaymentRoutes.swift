@@ -14,7 +14,7 @@ struct PaymentRoutes: Sendable {
             ]
         ) { call in
             let p = call.parameters
-            try Self.platformOnly(call)
+            try call.requirePlatform()
             guard let amount = try p.amount() else { throw StripeAPIError.missingParameter("amount") }
             let new = SimulatorState.NewIntent(
                 amount: amount, currency: try p.currency(required: true) ?? "", paymentMethodTypes: p.strings("payment_method_types") ?? ["card"],
@@ -53,7 +53,7 @@ struct PaymentRoutes: Sendable {
             ]
         ) { call in
             let p = call.parameters
-            try Self.platformOnly(call)
+            try call.requirePlatform()
             return try await state.createRefund(
                 charge: p.string("charge"), paymentIntent: p.string("payment_intent"), amount: try p.amount(), reason: p.string("reason"),
                 metadata: p.metadata() ?? [:])
@@ -62,20 +62,10 @@ struct PaymentRoutes: Sendable {
 
         api.post("/v1/customers", ["email": .string, "name": .string, "description": .string, "metadata": .metadata]) { call in
             let p = call.parameters
-            try Self.platformOnly(call)
+            try call.requirePlatform()
             return await state.createCustomer(
                 email: p.string("email"), name: p.string("name"), description: p.string("description"), metadata: p.metadata() ?? [:])
         }
         api.get("/v1/customers/{id}") { call in try await state.retrieveCustomer(call.id()) }
-    }
-
-    /// Direct charges on connected accounts are not simulated: the platform charges, then transfers.
-    static func platformOnly(_ call: APICall) throws(StripeAPIError) {
-        guard call.account == nil else {
-            var error = StripeAPIError.invalidRequest(
-                "The simulator supports this endpoint on the platform account only; send it without Stripe-Account.")
-            error.beforeExecution = true
-            throw error
-        }
     }
 }
