@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "PaymentService", targets: ["PaymentService"]),
         .executable(name: "EscrowService", targets: ["EscrowService"]),
         .executable(name: "NotificationService", targets: ["NotificationService"]),
+        .executable(name: "StripeSimulator", targets: ["StripeSimulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
@@ -135,6 +136,22 @@ let package = Package(
             .product(name: "NIOTLS", package: "swift-nio"),
         ]),
 
+        // MARK: Development tools (outside the production services)
+        .executableTarget(
+            name: "StripeSimulator",
+            dependencies: [
+                "EventContracts", "StripeClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tools/StripeSimulator",
+            exclude: ["README.md"]
+        ),
+
         // MARK: Benchmarks (scripts/bench)
         .executableTarget(
             name: "EventBench",
@@ -189,6 +206,20 @@ let package = Package(
                 "GatewayCommands", "ServiceRuntime", "StripeClient", "Persistence", "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+        .testTarget(
+            name: "StripeSimulatorTests",
+            dependencies: [
+                "StripeClient", "EventContracts", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             linkerSettings: rdkafkaLinkerSettings
         ),
