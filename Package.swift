@@ -170,7 +170,9 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Messaging", "Persistence", "EventContracts", "ServiceRuntime", "HTTPSupport",
+                "Messaging", "Persistence", "EventContracts", "ServiceRuntime", "HTTPSupport", "StripeClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),

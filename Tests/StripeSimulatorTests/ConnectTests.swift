@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import EventContracts
 import Foundation
+import NIOHTTP1
 import StripeClient
+import TestSupport
 import Testing
 
 @Suite struct ConnectTests {

@@ -1,6 +1,8 @@
 import EventContracts
 import Foundation
+import NIOHTTP1
 import StripeClient
+import TestSupport
 import Testing
 
 /// Objects most tests start from, made the way the services make them.

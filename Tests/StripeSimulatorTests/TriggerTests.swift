@@ -1,6 +1,8 @@
 import EventContracts
 import Foundation
+import NIOHTTP1
 import StripeClient
+import TestSupport
 import Testing
 
 /// What Stripe does on its own, made to happen by the control API.

@@ -5,19 +5,17 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import StripeClient
-import Testing
-import TestSupport
 
 /// One StripeSimulator process on a free port, driven through the production `StripeClient`
 /// and the simulator's control API.
-final class SimulatorHarness {
-    let url: String
-    let webhookSecret = "whsec_simulator_tests"
+public final class SimulatorHarness: @unchecked Sendable {
+    public let url: String
+    public let webhookSecret = "whsec_simulator_tests"
     private let process: Process
     private let log: URL
 
     /// Starts the simulator (`TEST_BIN_DIR/StripeSimulator`) and waits until it answers.
-    init(environment extra: [String: String] = [:]) async throws {
+    public init(environment extra: [String: String] = [:]) async throws {
         let port = try TestEnvironment.reservePorts(1)[0]
         url = "http://127.0.0.1:\(port)"
         log = FileManager.default.temporaryDirectory.appendingPathComponent("stripe-simulator-\(port)-\(UUID().uuidString.prefix(8)).log")
@@ -45,18 +43,18 @@ final class SimulatorHarness {
         throw SimulatorHarnessError("the simulator did not start:\n\(output)")
     }
 
-    func stop() {
+    public func stop() {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: log)
     }
 
     /// What the simulator logged, for failure messages.
-    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+    public var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
     /// The production client against the simulator. Retries are off unless asked for, so a
     /// test sees each answer (or lost answer) itself.
-    func client(timeout: TimeAmount = .seconds(5), attempts: Int = 1) -> StripeClient {
+    public func client(timeout: TimeAmount = .seconds(5), attempts: Int = 1) -> StripeClient {
         var retry = StripeRetryPolicy()
         retry.maximumAttempts = attempts
         retry.baseDelay = .milliseconds(50)
@@ -67,14 +65,14 @@ final class SimulatorHarness {
 
     /// Calls the control API (`/_sim/…`) with an optional JSON body; throws on a non-2xx answer.
     @discardableResult
-    func control(_ method: HTTPMethod, _ path: String, _ body: JSONValue? = nil) async throws -> JSONValue {
+    public func control(_ method: HTTPMethod, _ path: String, _ body: JSONValue? = nil) async throws -> JSONValue {
         let (status, json) = try await raw(method, path, body: body.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) })
         guard (200..<300).contains(status) else { throw SimulatorHarnessError("\(method) \(path) answered \(status): \(json)") }
         return json
     }
 
     /// A raw request to the simulator: status and JSON body.
-    func raw(
+    public func raw(
         _ method: HTTPMethod, _ path: String, body: String? = nil, headers: [(String, String)] = []
     ) async throws -> (Int, JSONValue) {
         var request = HTTPClientRequest(url: url + path)
@@ -88,19 +86,19 @@ final class SimulatorHarness {
     }
 
     /// A GET on the Stripe API with a test key, as raw JSON (e.g. `/v1/events?type=…`).
-    func stripeGET(_ path: String) async throws -> JSONValue {
+    public func stripeGET(_ path: String) async throws -> JSONValue {
         try await raw(.GET, path, headers: [("Authorization", "Bearer sk_test_simulator_tests_0123456789")]).1
     }
 
     /// `GET /_sim/state`, then a value at a path in it, e.g. `state("transfers", "count")`.
-    func state(_ path: String...) async throws -> JSONValue? {
+    public func state(_ path: String...) async throws -> JSONValue? {
         var value: JSONValue? = try await control(.GET, "/_sim/state")
         for key in path { value = value?[key] }
         return value
     }
 
     /// Waits until `condition` holds, polling; false when it never did.
-    static func eventually(within limit: Duration = .seconds(5), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    public static func eventually(within limit: Duration = .seconds(5), _ condition: () async throws -> Bool) async rethrows -> Bool {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if try await condition() { return true }
@@ -110,14 +108,14 @@ final class SimulatorHarness {
     }
 }
 
-struct SimulatorHarnessError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct SimulatorHarnessError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 extension JSONValue {
-    var string: String? { if case .string(let value) = self { value } else { nil } }
-    var integer: Int64? { if case .integer(let value) = self { value } else { nil } }
-    var bool: Bool? { if case .bool(let value) = self { value } else { nil } }
-    var array: [JSONValue]? { if case .array(let value) = self { value } else { nil } }
+    public var string: String? { if case .string(let value) = self { value } else { nil } }
+    public var integer: Int64? { if case .integer(let value) = self { value } else { nil } }
+    public var bool: Bool? { if case .bool(let value) = self { value } else { nil } }
+    public var array: [JSONValue]? { if case .array(let value) = self { value } else { nil } }
 }
