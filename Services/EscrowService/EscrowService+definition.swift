@@ -29,21 +29,8 @@ extension ServiceDefinition {
                 configuration.stringSetting("PUBLIC_BASE_URL") ?? "http://127.0.0.1:\(dependencies.boundPort.value ?? configuration.httpPort)"
             }
 
-            let gateway: any EscrowGateway
-            var simulated: SimulatedEscrowGateway?
-            if let stripe = try GatewaySettings.stripe(configuration, logger: logger) {
-                gateway = StripeEscrowGateway(client: StripeClient(configuration: stripe, logger: logger))
-            } else {
-                // Its webhooks go to PaymentService, the only receiver of gateway events.
-                let secrets = try SimulatedWebhooks.webhookSecrets(
-                    configuration.stringSetting("STRIPE_WEBHOOK_SECRET"), production: configuration.mode == .production)
-                let target = SimulatedWebhookTarget(url: configuration.stringSetting("STRIPE_WEBHOOK_URL"), secret: secrets[0])
-                simulated = SimulatedEscrowGateway(
-                    postgres: dependencies.postgres, logger: logger, webhooks: target,
-                    links: OnboardingLinkSigner(secret: configuration.jwtSecret), publicBaseURL: publicBaseURL)
-                gateway = simulated!
-            }
-            logger.info("connect gateway", metadata: ["mode": "\(gateway.mode)"])
+            let gateway: any EscrowGateway = StripeEscrowGateway(
+                client: StripeClient(configuration: try GatewaySettings.stripe(configuration, logger: logger), logger: logger))
 
             let escrows = EscrowStore(
                 logger: logger, topic: dependencies.topic(Topic.escrow), gateway: gateway, commands: GatewayCommandStore(logger: logger))
@@ -54,7 +41,6 @@ extension ServiceDefinition {
                 postgres: dependencies.postgres, handlers: EscrowCommand.handlers(escrows: escrows, payouts: payouts), logger: logger,
                 claimer: configuration.groupInstanceId)
             let reconciler = Reconciler(escrows: escrows, postgres: dependencies.postgres)
-            let onboardingPages = OnboardingPages(simulated: simulated)
 
             var parts = ServiceParts()
             parts.handlers = EscrowEventHandlers(escrows: escrows, payouts: payouts, fees: fees) { wakeCommands.yield() }.all
@@ -67,7 +53,6 @@ extension ServiceDefinition {
                 GatewayCommandsController(runner: commands, postgres: dependencies.postgres).addRoutes(to: api)
                 ReconciliationController(reconciler: reconciler, postgres: dependencies.postgres).addRoutes(to: api)
             }
-            parts.publicRoutes = { router in onboardingPages.addRoutes(to: router) }
             parts.gauges = [
                 { try await heldGauges(postgres: dependencies.postgres, logger: logger) },
                 { try await commands.gauges() },

@@ -27,27 +27,13 @@ extension ServiceDefinition {
             let refunds = RefundStore(logger: logger, topic: dependencies.topic(Topic.payments), commands: GatewayCommandStore(logger: logger))
             let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
             let (commandWakeups, wakeCommands) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-            let secrets = try SimulatedWebhooks.webhookSecrets(
+            let secrets = try WebhookSecrets.parse(
                 configuration.stringSetting("STRIPE_WEBHOOK_SECRET"), production: configuration.mode == .production)
             let receiver = WebhookReceiver(postgres: dependencies.postgres, secrets: secrets, logger: logger) { wake.yield() }
 
-            let gateway: any PaymentGateway
-            if let stripe = try GatewaySettings.stripe(configuration, logger: logger) {
-                let client = StripeClient(configuration: stripe, logger: logger)
-                gateway = StripeGateway(client: client, sendsTransferGroup: try configuration.setting("STRIPE_TRANSFER_GROUP", default: 1) == 1)
-            } else {
-                // The simulated gateway posts its signed events to this service's own webhook
-                // endpoint, as Stripe would, so both modes share the whole path.
-                gateway = SimulatedGateway(postgres: dependencies.postgres, logger: logger) { payload in
-                    guard let port = dependencies.boundPort.value else {
-                        logger.error("simulated webhook not delivered: the HTTP server is not running yet")
-                        return
-                    }
-                    await SimulatedWebhooks.deliver(
-                        payload: payload, secret: secrets[0], to: "http://127.0.0.1:\(port)/api/v1/stripe/webhook", logger: logger)
-                }
-            }
-            logger.info("payment gateway", metadata: ["mode": "\(gateway.mode)"])
+            let gateway: any PaymentGateway = StripeGateway(
+                client: StripeClient(configuration: try GatewaySettings.stripe(configuration, logger: logger), logger: logger),
+                sendsTransferGroup: try configuration.setting("STRIPE_TRANSFER_GROUP", default: 1) == 1)
             let commands = GatewayCommandRunner(
                 postgres: dependencies.postgres, handlers: PaymentCommand.handlers(gateway: gateway, payments: store, refunds: refunds),
                 logger: logger, claimer: configuration.groupInstanceId)

@@ -3,20 +3,26 @@ import Logging
 import ServiceRuntime
 import StripeClient
 
-/// Which Stripe API a service talks to. Production takes no simulated money: with
+/// Which Stripe API a service talks to: always over HTTP through `StripeClient`, so local runs
+/// exercise the production code path. Outside production, without settings, that is the Stripe
+/// simulator (`Tools/StripeSimulator`) on its default address. Production takes no simulated money: with
 /// `APP_ENV=production` a service refuses to start unless it has `STRIPE_SECRET_KEY` and
 /// `STRIPE_API_BASE` is Stripe's own API. `STRIPE_ALLOW_SIMULATOR_IN_PRODUCTION=1` lifts the
 /// second rule for a demo deployment (compose's local run), and says so loudly at every start.
 public enum GatewaySettings {
     public static let stripeAPI = "https://api.stripe.com"
+    /// Where `scripts/dev up` runs the simulator, and the test key it is called with.
+    public static let localSimulatorAPI = "http://127.0.0.1:12111"
+    public static let localSimulatorKey = "sk_test_escrowmarket_local_simulator"
 
-    /// The client configuration, or nil for the in-process simulation (development and tests only).
-    public static func stripe(_ configuration: ServiceConfiguration, logger: Logger) throws -> StripeClient.Configuration? {
+    public static func stripe(_ configuration: ServiceConfiguration, logger: Logger) throws -> StripeClient.Configuration {
         let key = configuration.stringSetting("STRIPE_SECRET_KEY")
-        let base = configuration.stringSetting("STRIPE_API_BASE") ?? stripeAPI
         guard configuration.mode == .production else {
-            return key.map { StripeClient.Configuration(secretKey: $0, baseURL: base) }
+            let base = configuration.stringSetting("STRIPE_API_BASE") ?? (key == nil ? localSimulatorAPI : stripeAPI)
+            logger.info("stripe api", metadata: ["stripe_api_base": "\(base)"])
+            return StripeClient.Configuration(secretKey: key ?? localSimulatorKey, baseURL: base)
         }
+        let base = configuration.stringSetting("STRIPE_API_BASE") ?? stripeAPI
         guard let key else {
             throw ConfigurationError(
                 variable: "STRIPE_SECRET_KEY", message: "is required when APP_ENV=production (production takes no simulated money)")

@@ -59,7 +59,7 @@ import Testing
         "JWT_SECRET": String(repeating: "s", count: 40),
     ]
 
-    func settings(_ environment: [String: String]) throws -> StripeClient.Configuration? {
+    func settings(_ environment: [String: String]) throws -> StripeClient.Configuration {
         try GatewaySettings.stripe(ServiceConfiguration.fromEnvironment(environment, service: identity), logger: Logger(label: "test"))
     }
 
@@ -74,15 +74,19 @@ import Testing
         #expect(elsewhere?.variable == "STRIPE_API_BASE")
 
         simulator["STRIPE_ALLOW_SIMULATOR_IN_PRODUCTION"] = "1"
-        #expect(try settings(simulator)?.baseURL == "http://stripe-simulator:12111")
+        #expect(try settings(simulator).baseURL == "http://stripe-simulator:12111")
 
         var stripe = production
         stripe["STRIPE_SECRET_KEY"] = "sk_live_x"
-        #expect(try settings(stripe)?.baseURL == "https://api.stripe.com")
+        #expect(try settings(stripe).baseURL == "https://api.stripe.com")
     }
 
-    @Test func developmentMayRunWithoutKeys() throws {
-        #expect(try settings([:]) == nil)
-        #expect(try settings(["STRIPE_SECRET_KEY": "sk_test_1", "STRIPE_API_BASE": "http://127.0.0.1:12111/"])?.baseURL == "http://127.0.0.1:12111")
+    /// Without settings, development talks to the local simulator, over HTTP like production.
+    @Test func developmentDefaultsToTheLocalSimulator() throws {
+        let local = try settings([:])
+        #expect(local.baseURL == GatewaySettings.localSimulatorAPI)
+        #expect(local.secretKey.hasPrefix("sk_test_"))
+        #expect(try settings(["STRIPE_SECRET_KEY": "sk_test_1"]).baseURL == "https://api.stripe.com")
+        #expect(try settings(["STRIPE_SECRET_KEY": "sk_test_1", "STRIPE_API_BASE": "http://127.0.0.1:12111/"]).baseURL == "http://127.0.0.1:12111")
     }
 }

@@ -16,7 +16,7 @@ import TestSupport
         let routes = RouteList()
         var options = RuntimeOptions()
         options.routes = routes
-        // Nothing runs: building the application only registers the routes (simulated gateways).
+        // Nothing runs: building the application only registers the routes (no call is made).
         let configuration = try ServiceConfiguration.fromEnvironment(["APP_ENV": "test"], service: definition.identity)
         _ = try await buildApplication(definition, configuration: configuration, options: options, logger: TestEnvironment.logger)
         let registered = Set(routes.all)

@@ -5,8 +5,6 @@ import StripeClient
 /// them after release, reversals, and payouts from their balance to their bank. Every POST
 /// carries an idempotency key derived from our own record, so a retry can never pay twice.
 protocol EscrowGateway: Sendable {
-    var mode: String { get }
-
     func createAccount(sellerId: String, email: String?, idempotencyKey: String) async throws(StripeError) -> Account
     func onboardingLink(account: String, refreshURL: String, returnURL: String) async throws(StripeError) -> AccountLink
 
@@ -28,14 +26,11 @@ protocol EscrowGateway: Sendable {
     // What the gateway holds, for reconciliation.
     func retrieveTransfer(_ id: String) async throws(StripeError) -> Transfer
     func retrievePayout(_ id: String, account: String) async throws(StripeError) -> Payout
-    /// The charge, or nil where the gateway cannot show it (the simulated charges live in PaymentService).
-    func retrieveCharge(_ id: String) async throws(StripeError) -> Charge?
+    func retrieveCharge(_ id: String) async throws(StripeError) -> Charge
 }
 
 struct StripeEscrowGateway: EscrowGateway {
     let client: StripeClient
-
-    var mode: String { "stripe" }
 
     func createAccount(sellerId: String, email: String?, idempotencyKey: String) async throws(StripeError) -> Account {
         var fields: [(String, StripeFormValue)] = [
@@ -96,5 +91,5 @@ struct StripeEscrowGateway: EscrowGateway {
         try await client.get("/v1/payouts/\(id)", account: account)
     }
 
-    func retrieveCharge(_ id: String) async throws(StripeError) -> Charge? { try await client.get("/v1/charges/\(id)") }
+    func retrieveCharge(_ id: String) async throws(StripeError) -> Charge { try await client.get("/v1/charges/\(id)") }
 }

@@ -98,16 +98,15 @@ struct Reconciler: Sendable {
                 found.append(.init(kind: "transfer", reference: transferId, expected: "exists at the gateway", actual: "\(error.kind.rawValue): \(error.message)"))
             }
         }
-        // Charges and their refunds (where the gateway can show them).
+        // Charges and their refunds.
         for (chargeId, parts) in Dictionary(grouping: escrowRows.filter { $0.chargeId != nil }, by: { $0.chargeId ?? "" }) {
-            let stripe: Charge?
+            let stripe: Charge
             do {
                 stripe = try await gateway.retrieveCharge(chargeId)
             } catch {
                 found.append(.init(kind: "charge", reference: chargeId, expected: "exists at the gateway", actual: "\(error.kind.rawValue): \(error.message)"))
                 continue
             }
-            guard let stripe else { continue }
             checked += 1
             let gross = parts.reduce(0) { $0 + $1.grossAmount }
             let refunded = parts.reduce(0) { $0 + $1.refundedAmount }

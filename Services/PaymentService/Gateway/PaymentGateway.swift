@@ -15,7 +15,6 @@ struct IntentRequest: Sendable {
 /// Charges on the platform account: Stripe itself, or a local simulation of it that follows
 /// Stripe's test payment methods and delivers signed webhooks through the same code path.
 protocol PaymentGateway: Sendable {
-    var mode: String { get }
     func createIntent(_ request: IntentRequest) async throws(StripeError) -> PaymentIntent
     func confirmIntent(id: String, paymentMethod: String, idempotencyKey: String) async throws(StripeError) -> PaymentIntent
     func refund(chargeId: String, amount: Int64, currency: String, reason: String, idempotencyKey: String) async throws(StripeError) -> Refund
@@ -26,8 +25,6 @@ struct StripeGateway: PaymentGateway {
     let client: StripeClient
     /// localstripe rejects `transfer_group` on PaymentIntents; real Stripe needs it.
     let sendsTransferGroup: Bool
-
-    var mode: String { "stripe" }
 
     func createIntent(_ request: IntentRequest) async throws(StripeError) -> PaymentIntent {
         var fields: [(String, StripeFormValue)] = [

@@ -1,0 +1,3 @@
+-- The simulated gateway is no longer part of the service: local runs and tests talk to the
+-- Stripe simulator (Tools/StripeSimulator) over HTTP, the production code path.
+DROP TABLE IF EXISTS simulated_intents;
