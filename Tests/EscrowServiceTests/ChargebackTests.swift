@@ -37,8 +37,9 @@ import TestSupport
             // The escrow's frozen state commits with the ledger (the gateway's record commits first).
             #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM escrows WHERE chargeback_id = 'dp_1'") == 1 })
             // Reversed as far as the seller's balance allows; the platform loses the rest.
-            #expect(try await service.database.count("SELECT amount::int FROM simulated_reversals") == 1750)
-            #expect(try await service.database.count("SELECT amount_reversed::int FROM simulated_transfers") == 1750)
+            // The reversal itself is a gateway command, made right after that commit.
+            #expect(try await service.eventually { try await driver.gateway("reversals", "amount") == 1750 })
+            #expect(try await driver.gateway("transfers", "amountReversed") == 1750)
             #expect(try await driver.balance("seller_available:seller-c") == 0)
             #expect(try await driver.balance("chargeback_losses") == -3250)
             try await driver.expectBalanced()
@@ -54,7 +55,7 @@ import TestSupport
             try await service.publish(envelope: try chargeback(ChargebackChanged.openedType, payment, dispute: "dp_1", status: "needs_response"), topic: Topic.payments)
             try await service.publish(envelope: try chargeback(ChargebackChanged.closedType, payment, dispute: "dp_1", status: "lost"), topic: Topic.payments)
             #expect(try await driver.waitFor(order, status: "charged_back"))
-            #expect(try await service.database.count("SELECT count(*) FROM simulated_reversals") == 1)
+            #expect(try await driver.gateway("reversals", "count") == 1)
             // The card network gave the money back: an admin refund now would pay twice.
             #expect(try await service.call(
                 .post, "/api/v1/admin/escrows/\(order.uuidString)/refund", as: "admin-1", roles: ["admin"],
@@ -64,7 +65,7 @@ import TestSupport
             // Reconciliation: the gateway paid the payout but its report (no webhook receiver in
             // this test) never arrived, so the ledger still has it in transit; nothing else differs.
             #expect(try await service.eventually {
-                try await service.database.count("SELECT count(*) FROM simulated_payouts WHERE status = 'paid'") == 1
+                try await driver.gateway("payouts", "byStatus", "paid", "count") == 1
             })
             let report = try await service.call(.post, "/api/v1/admin/reconciliation", as: "admin-1", roles: ["admin"]).json()
             let found = try #require(report["discrepancies"] as? [[String: Any]])
@@ -102,7 +103,7 @@ import TestSupport
             })
             #expect(try await driver.balance("seller_available:seller-v") == 1900)
             #expect(try await driver.balance("chargeback_losses") == 0)
-            #expect(try await service.database.count("SELECT count(*) FROM simulated_transfers WHERE amount = 1900") == 2)
+            #expect(try await service.eventually { try await driver.transfers().filter { $0.amount == 1900 }.count == 2 })
             #expect(try await driver.status(order) == "released")
             let report = try await service.call(.post, "/api/v1/admin/reconciliation", as: "admin-1", roles: ["admin"]).json()
             #expect((report["discrepancies"] as? [Any])?.count == 0, "\(report)")
@@ -156,7 +157,7 @@ import TestSupport
             // A retry of the same request reverses nothing twice.
             #expect(try await service.call(.post, path, as: "admin-1", roles: ["admin"], body: RefundBody(amount: 2000, reason: "damaged in transit"), idempotencyKey: "k1").status == .accepted)
             // The reversal is a gateway command, made by the worker once the request committed.
-            #expect(try await service.eventually { try await service.database.count("SELECT COALESCE(sum(amount), 0)::int FROM simulated_reversals") == 2000 })
+            #expect(try await service.eventually { try await driver.gateway("reversals", "amount") == 2000 })
             #expect(try await service.database.count("SELECT count(*)::int FROM gateway_commands WHERE kind = 'transfer_reversal'") == 1)
             #expect(try await service.outboxCount("refund.requested") == 1)
             #expect(try await driver.balance("seller_available:seller-a") == 2750)

@@ -69,7 +69,7 @@ import TestSupport
                                            body: Resolve(outcome: "release")).status == .conflict)
 
             let fee = 500 * 6668 / 10_001 + 0  // 333.37 → 333 by largest remainder (the refund's share has the larger remainder)
-            #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM simulated_transfers WHERE amount = \(6668 - fee)") == 1 })
+            #expect(try await service.eventually { try await driver.transfers().filter { $0.amount == 6668 - fee }.count == 1 })
             #expect(try await service.outboxCount("refund.requested") == 1)
             #expect(try await service.outboxCount("dispute.resolved") == 1)
             let requested = try await service.database.count(
@@ -122,7 +122,7 @@ import TestSupport
             // A late delivery releases nothing.
             try await driver.order("order.delivered", disputed, seller: "seller-z", buyer: "buyer-z")
             #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM inbox WHERE event_type = 'order.delivered'") == 1 })
-            #expect(try await service.database.count("SELECT count(*) FROM simulated_transfers") == 0)
+            #expect(try await driver.gateway("transfers", "count") == 0)
             #expect(try await driver.balance("buyer_refunds") == 4000)
             #expect(try await driver.balance("platform_fees") == 0)
             try await driver.expectBalanced()

@@ -22,7 +22,7 @@ import TestSupport
             let second = try await service.call(.post, "/api/v1/sellers/stripe-onboard", as: "seller-r", roles: ["seller"]).json()
             let account = try #require(first["accountId"] as? String)
             #expect(second["accountId"] as? String == account)
-            #expect((first["onboardingUrl"] as? String)?.contains("/simulated/connect/onboarding/\(account)") == true)
+            #expect((first["onboardingUrl"] as? String)?.contains("/connect/onboarding/\(account)") == true)
             #expect(first["expiresAt"] is String)
             let pending = try await service.call(.get, "/api/v1/sellers/me/stripe-status", as: "seller-r", roles: ["seller"]).json()
             #expect(pending["payoutsEnabled"] as? Bool == false)
@@ -30,6 +30,7 @@ import TestSupport
             #expect(try await driver.status(order) == "parked")
 
             // … and the gateway then reports it can receive payouts: the parked release happens.
+            try await driver.onboardAtGateway(account)
             let now = Int64(Date().timeIntervalSince1970)
             try await service.publish(
                 GatewayAccountUpdated(accountId: account, chargesEnabled: true, payoutsEnabled: true, detailsSubmitted: true,
@@ -45,10 +46,11 @@ import TestSupport
             try await driver.order("order.delivered", order, seller: "seller-r", buyer: "buyer-r")
             #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM inbox") == 5 })
             #expect(try await service.outboxCount("escrow.released") == 1)
-            #expect(try await service.database.count("SELECT count(*) FROM simulated_transfers") == 1)
-            #expect(try await service.database.count("SELECT count(*) FROM simulated_transfers WHERE amount = 4750 AND destination = \(account)") == 1)
+            #expect(try await driver.gateway("transfers", "count") == 1)
+            #expect(try await driver.transfers().filter { $0.amount == 4750 && $0.destination?.id == account }.count == 1)
             #expect(try await service.database.count("SELECT count(*) FROM seller_accounts WHERE payouts_enabled") == 1)
-            #expect(try await service.database.count("SELECT count(*) FROM escrows WHERE status = 'released' AND transfer_id LIKE 'tr_sim_%'") == 1)
+            let transferId = try #require(try await driver.transfers().first?.id)
+            #expect(try await service.database.count("SELECT count(*) FROM escrows WHERE status = 'released' AND transfer_id = \(transferId)") == 1)
 
             // The platform kept its fee and the seller's net is available.
             try await driver.expectBalanced()
@@ -79,7 +81,7 @@ import TestSupport
             #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM inbox WHERE event_type = 'order.delivered'") == 2 })
             // The transfer is made by the command worker after the first delivery's commit.
             #expect(try await driver.waitFor(order, status: "released"))
-            #expect(try await service.database.count("SELECT count(*) FROM simulated_transfers") == 1)
+            #expect(try await driver.gateway("transfers", "count") == 1)
             #expect(try await service.database.count("SELECT count(*) FROM gateway_commands WHERE kind = 'release_transfer'") == 1)
             #expect(try await service.outboxCount("escrow.released") == 1)
             #expect(try await driver.balance("seller_available:seller-d") == 1999 - 100)

@@ -1,5 +1,6 @@
 import EventContracts
 import Foundation
+import StripeClient
 import Testing
 import TestSupport
 
@@ -11,16 +12,48 @@ struct EscrowDriver {
 
     static let topics = [Topic.payments, Topic.orders, Topic.escrow]
 
-    /// A paid checkout of one order per (seller, amount); waits until its escrows are open.
+    /// A paid checkout of one order per (seller, amount), charged for real at the test's Stripe
+    /// simulator (transfers are funded by that charge); waits until its escrows are open.
     @discardableResult
-    func pay(_ parts: [(order: UUID, seller: String, amount: Int64)], buyer: String = "buyer-1", currency: String = "usd", charge: String = "ch_\(UUID().uuidString.prefix(8))") async throws -> PaymentSucceeded {
+    func pay(_ parts: [(order: UUID, seller: String, amount: Int64)], buyer: String = "buyer-1", currency: String = "usd") async throws -> PaymentSucceeded {
+        let checkout = UUID()
+        let amount = parts.reduce(0) { $0 + $1.amount }
+        let intent: PaymentIntent = try await stripe.client().post(
+            "/v1/payment_intents",
+            [("amount", .integer(amount)), ("currency", .string(currency)), ("payment_method_types", .array(["card"])),
+             ("payment_method", .string("pm_card_visa")), ("confirm", .string("true")),
+             ("transfer_group", .string(checkout.uuidString.lowercased()))],
+            idempotencyKey: "test-charge-\(checkout.uuidString.lowercased())")
         let payment = PaymentSucceeded(
-            paymentId: UUID(), checkoutId: UUID(), chargeId: charge, amount: parts.reduce(0) { $0 + $1.amount }, currency: currency,
+            paymentId: UUID(), checkoutId: checkout, chargeId: try #require(intent.chargeId), amount: amount, currency: currency,
             orders: parts.map { .init(orderId: $0.order, sellerId: $0.seller, amount: $0.amount) }, buyerId: buyer)
         let before = try await service.database.count("SELECT count(*) FROM escrows")
         try await service.publish(payment, topic: Topic.payments, aggregateId: payment.paymentId.uuidString.lowercased())
         try #require(try await service.eventually { try await service.database.count("SELECT count(*) FROM escrows") == before + parts.count })
         return payment
+    }
+
+    /// The test's Stripe simulator.
+    var stripe: SimulatorHarness {
+        get throws { try #require(service.stripe) }
+    }
+
+    /// A number in the simulator's `GET /_sim/state`, e.g. `gateway("reversals", "amount")` (0 when absent).
+    func gateway(_ path: String...) async throws -> Int64 {
+        var value: JSONValue? = try await stripe.control(.GET, "/_sim/state")
+        for key in path { value = value?[key] }
+        return value?.integer ?? 0
+    }
+
+    /// The transfers at the gateway (newest first).
+    func transfers() async throws -> [Transfer] {
+        let page: StripeList<Transfer> = try await stripe.client().get("/v1/transfers?limit=100")
+        return page.data
+    }
+
+    /// Completes the account's onboarding at the gateway, as the seller would on Stripe's page.
+    func onboardAtGateway(_ account: String) async throws {
+        try await stripe.control(.POST, "/_sim/accounts/\(account)/onboard", [:])
     }
 
     /// An order event as OrderService publishes it.
@@ -44,6 +77,7 @@ struct EscrowDriver {
         let reply = try await service.call(.post, "/api/v1/sellers/stripe-onboard", as: seller, roles: ["seller"])
         try #require(reply.status == .ok, "\(reply.text)")
         let account = try #require(try reply.json()["accountId"] as? String)
+        if payoutsEnabled { try await onboardAtGateway(account) }
         try await service.publish(
             GatewayAccountUpdated(
                 accountId: account, chargesEnabled: payoutsEnabled, payoutsEnabled: payoutsEnabled, detailsSubmitted: payoutsEnabled,

@@ -36,7 +36,7 @@ extension ServiceHarness {
 }
 
 @Suite struct PaymentFlowTests {
-    @Test func aCheckoutIsPaidOnceThroughTheSimulatedGatewayAndItsSignedWebhook() async throws {
+    @Test func aCheckoutIsPaidOnceThroughTheStripeSimulatorAndItsSignedWebhook() async throws {
         try await ServiceHarness.payments { service in
             let (checkout, orders) = try await service.announceCheckout(buyer: "buyer-pay")
             let intent = try await service.call(
@@ -49,7 +49,8 @@ extension ServiceHarness {
             let again = try await service.call(
                 .post, "/api/v1/payments/create-intent", as: "buyer-pay", roles: ["buyer"], body: ["orderId": JSONValue.string(orders[1].uuidString)])
             #expect(try again.json()["intentId"] as? String == json["intentId"] as? String)
-            #expect(try await service.database.count("SELECT count(*) FROM simulated_intents") == 1)
+            let stripe = try #require(service.stripe)
+            #expect(try await stripe.state("paymentIntents", "count")?.integer == 1)
 
             let paymentId = try (json["paymentId"] as? String).orThrow("paymentId")
             let confirm = try await service.call(
@@ -64,7 +65,7 @@ extension ServiceHarness {
             let succeeded = try EventEnvelope.decode(from: event).decodePayload(as: PaymentSucceeded.self)
             #expect(succeeded.amount == 4999)
             #expect(Set(succeeded.orders.map(\.orderId)) == Set(orders))
-            #expect(succeeded.chargeId?.hasPrefix("ch_sim_") == true)
+            #expect(succeeded.chargeId?.hasPrefix("ch_") == true)
 
             // A second confirmation cannot charge again.
             let second = try await service.call(
@@ -104,11 +105,10 @@ extension ServiceHarness {
                 .post, "/api/v1/payments/create-intent", as: "buyer-yen", roles: ["buyer"], body: ["checkoutId": JSONValue.string(checkout.uuidString)])
             #expect(try intent.json()["amount"] as? Int == 1500)
             #expect(try intent.json()["currency"] as? String == "jpy")
-            let stored = try await service.database.client.query(
-                "SELECT amount, currency FROM simulated_intents", logger: TestEnvironment.logger
-            ).decode((Int64, String).self).all().first
-            #expect(stored?.0 == 1500)
-            #expect(stored?.1 == "jpy")
+            let stripe = try #require(service.stripe)
+            let stored: PaymentIntent = try await stripe.client().get("/v1/payment_intents/\(try (intent.json()["intentId"] as? String).orThrow("intentId"))")
+            #expect(stored.amount == 1500)
+            #expect(stored.currency == "jpy")
             #expect(Money.zeroDecimalCurrencies.contains("jpy") && !Money.zeroDecimalCurrencies.contains("usd"))
         }
     }

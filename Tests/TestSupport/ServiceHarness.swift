@@ -11,6 +11,7 @@ import NIOCore
 import Persistence
 import PostgresNIO
 import ServiceRuntime
+import StripeClient
 
 /// One service running for real (HTTP, its own Postgres schema, its own broker topics) for one
 /// test, with helpers to call it as a user and to publish events as other services would.
@@ -20,7 +21,13 @@ public struct ServiceHarness: Sendable {
     public let database: TestDatabase
     public let client: any TestClientProtocol
     public let topicPrefix: String
+    /// The Stripe simulator this test's service talks to (PaymentService and EscrowService),
+    /// unless the test points it at another Stripe API itself.
+    public let stripe: SimulatorHarness?
     let keys: JWTKeyCollection
+
+    /// The services that call Stripe.
+    static let stripeServices: Set<String> = ["payment-service", "escrow-service"]
 
     /// Runs `body` with the service live; `environment` adds settings (e.g. short timeouts).
     /// Services of one test that talk to each other share a `topicPrefix`.
@@ -34,6 +41,10 @@ public struct ServiceHarness: Sendable {
             configuration: TestEnvironment.kafka())
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        // Each test gets a simulator of its own: its objects, faults and webhooks are the test's.
+        let stripe = stripeServices.contains(definition.identity.name) && extra["STRIPE_API_BASE"] == nil
+            ? try await SimulatorHarness(webhookSecret: WebhookSecrets.localSecret) : nil
+        defer { stripe?.stop() }
         try await TestDatabase.withSchema(prefix: definition.identity.schema, migrations: []) { database in
             var environment = [
                 "APP_ENV": "test", "DATABASE_URL": TestEnvironment.databaseURL, "DATABASE_SCHEMA": database.schema,
@@ -42,6 +53,10 @@ public struct ServiceHarness: Sendable {
                 // Dynamic membership: a test's group is new and never restarted, and joins faster so.
                 "KAFKA_GROUP_INSTANCE_ID": "none",
             ]
+            if let stripe {
+                environment["STRIPE_SECRET_KEY"] = SimulatorHarness.secretKey
+                environment["STRIPE_API_BASE"] = stripe.url
+            }
             environment.merge(extra) { _, new in new }
             var configuration = try ServiceConfiguration.fromEnvironment(environment, service: definition.identity)
             configuration.httpPort = 0
@@ -55,9 +70,13 @@ public struct ServiceHarness: Sendable {
             // connection from the already-stopped pool would wait forever.
             let failure = NIOLockedValueBox<(any Error)?>(nil)
             try await app.test(.live) { client in
-                let harness = ServiceHarness(database: database, client: client, topicPrefix: prefix, keys: keys)
+                let harness = ServiceHarness(database: database, client: client, topicPrefix: prefix, stripe: stripe, keys: keys)
                 do {
                     try await harness.waitUntilReady()
+                    // Stripe's webhooks go to PaymentService, the only receiver of gateway events.
+                    if let stripe, definition.identity.name == "payment-service", let port = client.port {
+                        try await stripe.control(.PUT, "/_sim/config", ["webhookUrl": .string("http://127.0.0.1:\(port)/api/v1/stripe/webhook")])
+                    }
                     try await body(harness)
                 } catch {
                     TestEnvironment.logger.error("test body failed", metadata: ["error": "\(String(reflecting: error))"])

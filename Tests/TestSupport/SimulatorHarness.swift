@@ -9,13 +9,17 @@ import StripeClient
 /// One StripeSimulator process on a free port, driven through the production `StripeClient`
 /// and the simulator's control API.
 public final class SimulatorHarness: @unchecked Sendable {
+    /// The test-mode key every client here uses.
+    public static let secretKey = "sk_test_simulator_tests_0123456789"
+
     public let url: String
-    public let webhookSecret = "whsec_simulator_tests"
+    public let webhookSecret: String
     private let process: Process
     private let log: URL
 
     /// Starts the simulator (`TEST_BIN_DIR/StripeSimulator`) and waits until it answers.
-    public init(environment extra: [String: String] = [:]) async throws {
+    public init(webhookSecret: String = "whsec_simulator_tests", environment extra: [String: String] = [:]) async throws {
+        self.webhookSecret = webhookSecret
         let port = try TestEnvironment.reservePorts(1)[0]
         url = "http://127.0.0.1:\(port)"
         log = FileManager.default.temporaryDirectory.appendingPathComponent("stripe-simulator-\(port)-\(UUID().uuidString.prefix(8)).log")
@@ -59,7 +63,7 @@ public final class SimulatorHarness: @unchecked Sendable {
         retry.maximumAttempts = attempts
         retry.baseDelay = .milliseconds(50)
         return StripeClient(
-            configuration: .init(secretKey: "sk_test_simulator_tests_0123456789", baseURL: url, timeout: timeout, retry: retry),
+            configuration: .init(secretKey: Self.secretKey, baseURL: url, timeout: timeout, retry: retry),
             logger: Logger(label: "stripe-client-test"))
     }
 
@@ -87,7 +91,7 @@ public final class SimulatorHarness: @unchecked Sendable {
 
     /// A GET on the Stripe API with a test key, as raw JSON (e.g. `/v1/events?type=…`).
     public func stripeGET(_ path: String) async throws -> JSONValue {
-        try await raw(.GET, path, headers: [("Authorization", "Bearer sk_test_simulator_tests_0123456789")]).1
+        try await raw(.GET, path, headers: [("Authorization", "Bearer \(Self.secretKey)")]).1
     }
 
     /// `GET /_sim/state`, then a value at a path in it, e.g. `state("transfers", "count")`.
