@@ -53,6 +53,7 @@ extension ServiceDefinition {
                 GatewayCommandsController(runner: commands, postgres: dependencies.postgres).addRoutes(to: api)
                 ReconciliationController(reconciler: reconciler, postgres: dependencies.postgres).addRoutes(to: api)
             }
+            parts.publicRoutes = { router in OnboardingPages().addRoutes(to: router) }
             parts.gauges = [
                 { try await heldGauges(postgres: dependencies.postgres, logger: logger) },
                 { try await commands.gauges() },

@@ -12,8 +12,8 @@ import FoundationNetworking
 import Glibc
 #endif
 
-/// The journey of `scripts/dev demo` across the four real service processes, in simulated
-/// gateway mode, on this test's own schemas and topics: onboarding, a two-seller checkout,
+/// The journey of `scripts/dev demo` across the four real service processes and the Stripe
+/// simulator (their production HTTP path to Stripe), on this test's own schemas and topics: onboarding, a two-seller checkout,
 /// payment, shipping, delivery, release, payout, a split dispute, the emails, and a clean
 /// reconciliation. The demo script checks every step and exits non-zero when one fails.
 @Suite(.serialized) struct JourneyTests {
@@ -37,6 +37,8 @@ import Glibc
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(run)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
+        let stripe = try await SimulatorHarness(webhookSecret: "whsec_journey_\(run)", environment: ["SIM_WEBHOOK_URL": "\(url(1))/api/v1/stripe/webhook"])
+        defer { stripe.stop() }
 
         var processes: [Process] = []
         defer {
@@ -51,7 +53,8 @@ import Glibc
                 "KAFKA_BROKERS": TestEnvironment.brokers, "KAFKA_TOPIC_PREFIX": prefix,
                 "KAFKA_CONSUMER_PROPERTIES": KafkaConfiguration.testConsumerProperties.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
                 "JWT_SECRET": secret, "LOG_FORMAT": "json", "LOG_LEVEL": "info",
-                "STRIPE_WEBHOOK_URL": "\(url(1))/api/v1/stripe/webhook", "PUBLIC_BASE_URL": url(index),
+                "STRIPE_SECRET_KEY": SimulatorHarness.secretKey, "STRIPE_API_BASE": stripe.url, "STRIPE_WEBHOOK_SECRET": stripe.webhookSecret,
+                "PUBLIC_BASE_URL": url(index),
                 "SMTP_HOST": try Self.require("TEST_SMTP_HOST"), "SMTP_PORT": try Self.require("TEST_SMTP_PORT"),
                 "NOTIFY_LOOP_INTERVAL_MS": "200",
             ]) { _, new in new }
