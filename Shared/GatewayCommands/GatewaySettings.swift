@@ -15,11 +15,22 @@ public enum GatewaySettings {
     public static let localSimulatorAPI = "http://127.0.0.1:12111"
     public static let localSimulatorKey = "sk_test_escrowmarket_local_simulator"
 
+    /// `STRIPE_TIMEOUT_MS` (default 30 s) bounds one call; `STRIPE_MAX_ATTEMPTS` (default 5) is how
+    /// often the client itself tries a call that may be retried (gateway commands retry beyond that).
     public static func stripe(_ configuration: ServiceConfiguration, logger: Logger) throws -> StripeClient.Configuration {
+        var client = try endpoint(configuration, logger: logger)
+        client.timeout = .milliseconds(Int64(try configuration.setting("STRIPE_TIMEOUT_MS", default: 30_000)))
+        client.retry.maximumAttempts = max(1, try configuration.setting("STRIPE_MAX_ATTEMPTS", default: 5))
+        if configuration.mode != .production {
+            logger.info("stripe api", metadata: ["stripe_api_base": "\(client.baseURL)"])
+        }
+        return client
+    }
+
+    private static func endpoint(_ configuration: ServiceConfiguration, logger: Logger) throws -> StripeClient.Configuration {
         let key = configuration.stringSetting("STRIPE_SECRET_KEY")
         guard configuration.mode == .production else {
             let base = configuration.stringSetting("STRIPE_API_BASE") ?? (key == nil ? localSimulatorAPI : stripeAPI)
-            logger.info("stripe api", metadata: ["stripe_api_base": "\(base)"])
             return StripeClient.Configuration(secretKey: key ?? localSimulatorKey, baseURL: base)
         }
         let base = configuration.stringSetting("STRIPE_API_BASE") ?? stripeAPI

@@ -72,8 +72,8 @@ public struct StripeError: RetriableError, Sendable, Equatable, CustomStringConv
         switch kind {
         case .connection, .rateLimit: return true
         case .api: return (httpStatus ?? 500) >= 500
-        // Stripe answers 409 while another request with the same key is in flight (lock timeout).
-        case .idempotency: return httpStatus == 409 && code == "lock_timeout"
+        // Stripe answers 409 while another request with the same key is in flight.
+        case .idempotency: return httpStatus == 409 && (code == "idempotency_key_in_use" || code == "lock_timeout")
         case .cardDeclined, .invalidRequest, .authentication: return false
         }
     }
