@@ -89,22 +89,21 @@ extension ServiceHarness {
             let stripeId = try await service.database.client.query(
                 "SELECT stripe_refund_id FROM refunds", logger: TestEnvironment.logger
             ).decode(String.self).all().first.orThrow("stripe refund id")
-            let event: JSONValue = [
-                "id": "evt_refund_failed", "object": "event", "type": "refund.updated",
-                "created": .integer(Int64(Date().timeIntervalSince1970)), "livemode": false,
-                "data": ["object": [
-                    "id": .string(stripeId), "object": "refund", "amount": 800, "currency": "usd", "status": "failed", "metadata": [:],
-                ]],
-            ]
-            let payload = Array(try JSONEncoder().encode(event))
-            let header = StripeSignature.header(payload: payload, secret: WebhookTests.secret, timestamp: Int64(Date().timeIntervalSince1970))
-            #expect(try await service.post("/api/v1/stripe/webhook", bytes: payload, headers: [.stripeSignatureHeader: header]).status == .ok)
+            // The buyer's bank returns it: Stripe reports the refund failed (refund.updated).
+            let stripe = try #require(service.stripe)
+            try await stripe.control(.POST, "/_sim/refunds/\(stripeId)/fail", ["failureReason": "expired_or_canceled_card"])
             #expect(try await service.eventually { try await service.outboxCount("refund.failed") == 1 })
             let state = try await service.database.client.query(
                 "SELECT status, amount_refunded FROM payments WHERE id = \(UUID(uuidString: payment)!)", logger: TestEnvironment.logger
             ).decode((String, Int64).self).all().first
             #expect(state?.0 == "succeeded")
             #expect(state?.1 == 0)
+            let failed = try await service.database.client.query(
+                "SELECT envelope FROM outbox WHERE event_type = 'refund.failed'", logger: TestEnvironment.logger
+            ).decode(Data.self).all().first.orThrow("refund.failed")
+            // EscrowService must know the money it booked as refunded is the platform's again.
+            #expect(try EventEnvelope.decode(from: failed).decodePayload(as: RefundFailed.self).afterSuccess == true)
+            #expect(try await service.database.count("SELECT count(*)::int FROM refunds WHERE status = 'failed'") == 1)
         }
     }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The whole money flow against a running stack in simulated mode (`scripts/dev demo`).
+"""The whole money flow against a running stack and its Stripe simulator (`scripts/dev demo`).
 
 Seller onboards → lists an item → a buyer checks out a cart from two sellers → pays → the
 sellers ship → the buyer confirms one delivery → that escrow is released and transferred →
@@ -107,7 +107,7 @@ def journey(stack: Stack, maildir: Path | None) -> None:
     seller_a, seller_b = f"seller-a-{run}", f"seller-b-{run}"
     buyer, admin = f"buyer-{run}", f"admin-{run}"
 
-    step(1, "Sellers onboard (simulated Stripe Connect onboarding page)")
+    step(1, "Sellers onboard (the Stripe simulator's Connect onboarding page)")
     for seller in (seller_a, seller_b):
         link = stack.call("escrow", "POST", "/api/v1/sellers/stripe-onboard", seller, "seller")
         page = stack.browser("GET", link["onboardingUrl"])
@@ -137,7 +137,7 @@ def journey(stack: Stack, maildir: Path | None) -> None:
     for order in (order_a, order_b):
         say(f"order {order['orderNumber']} ({order['sellerId']}): {money(order['totalAmount'])}")
 
-    step(4, "The buyer pays (simulated card pm_card_visa)")
+    step(4, "The buyer pays (test card pm_card_visa)")
     intent = eventually("the payment to exist", lambda: stack.call(
         "payments", "POST", "/api/v1/payments/create-intent", buyer, "buyer", {"checkoutId": checkout["checkoutId"]},
         expect=(200, 201)))

@@ -233,6 +233,34 @@ stop_smtp_sink() {
     stop_pid "$1/smtp.pid" 10 smtp_sink
 }
 
+# start_stripe_simulator PIDFILE LOGFILE BINARY PORT WEBHOOK_URL WEBHOOK_SECRET [VAR=VALUE ...]: the Stripe
+# simulator (Tools/StripeSimulator, built as `StripeSimulator`) on 127.0.0.1:PORT, sending its signed
+# webhooks to WEBHOOK_URL. VAR=VALUE pairs add SIM_* settings (see Tools/StripeSimulator/README.md).
+# Waits until GET /_sim/health answers. Idempotent: a simulator that is already running is kept.
+start_stripe_simulator() {
+    local pidfile="$1" logfile="$2" binary="$3" port="$4" url="$5" secret="$6" pid
+    shift 6
+    [[ -x "$binary" ]] || die "$binary not found (build it: scripts/dev build --product StripeSimulator)"
+    pid_alive "$pidfile" StripeSimulator && return 0
+    mkdir -p "$(dirname "$pidfile")" "$(dirname "$logfile")"
+    pid="$(spawn_detached "$pidfile" "$logfile" env SIM_HOST=127.0.0.1 SIM_PORT="$port" \
+        SIM_WEBHOOK_URL="$url" SIM_WEBHOOK_SECRET="$secret" "$@" "$binary")"
+    local deadline=$((SECONDS + 30))
+    until [[ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$port/_sim/health" 2>/dev/null)" == 200 ]]; do
+        if ! proc_running "$pid" || ((SECONDS >= deadline)); then
+            tail -n 20 "$logfile" >&2 || true
+            stop_pid "$pidfile" 5 StripeSimulator
+            die "the Stripe simulator did not start on port $port"
+        fi
+        sleep 0.1
+    done
+}
+
+# stop_stripe_simulator PIDFILE: idempotent.
+stop_stripe_simulator() {
+    stop_pid "$1" 10 StripeSimulator
+}
+
 # start_localstripe DIR PORT: the fake Stripe server (PyPI localstripe), from scratch (it
 # would otherwise reload /tmp/localstripe.pickle), with its pid and log in DIR.
 start_localstripe() {

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# The local development stack (`scripts/dev up|down|status`): Postgres, broker and the four
-# services, all under .dev/ (git-ignored). Requires lib/common.sh, lib/deps.sh, lib/infra.sh.
+# The local development stack (`scripts/dev up|down|status`): Postgres, broker, SMTP sink, the
+# Stripe simulator and the four services, all under .dev/ (git-ignored). Requires lib/common.sh, lib/deps.sh, lib/infra.sh.
 
 DEV_DIR="$ESCROWMARKET_ROOT/.dev"
 
@@ -12,6 +12,8 @@ STACK_SERVICES=(
     NotificationService:8084:notifications
 )
 STACK_READY_TIMEOUT="${DEV_READY_TIMEOUT:-180}"
+# The test key the services call the Stripe simulator with (Shared/GatewayCommands/GatewaySettings.swift).
+STACK_SIMULATOR_KEY=sk_test_escrowmarket_local_simulator
 
 # _env_get FILE KEY: the value of KEY=VALUE in FILE (no shell evaluation).
 _env_get() {
@@ -48,6 +50,48 @@ _pg_running_port() {
 _service_pidfile() { printf '%s/pids/%s.pid\n' "$DEV_DIR" "$1"; }
 _service_log() { printf '%s/logs/%s.log\n' "$DEV_DIR" "$1"; }
 
+# Which Stripe API the services were started with (.dev/stripe.env): MODE (simulator or stripe),
+# API_BASE, PORT (the simulator's) and SETTINGS (a fingerprint: services restart when it changes).
+_stripe_state() { _env_get "$DEV_DIR/stripe.env" "$1"; }
+
+# _simulator_config PORT URL SECRET: points a running simulator's webhooks at URL, signed with
+# SECRET (the secret may come from the environment on this run).
+_simulator_config() {
+    local body
+    body="$("$(helper_python)" -c 'import json, sys; print(json.dumps({"webhookUrl": sys.argv[1], "webhookSecret": sys.argv[2]}))' "$2" "$3")"
+    curl -fsS -m 5 -X PUT -H 'Content-Type: application/json' --data-binary @- \
+        "http://127.0.0.1:$1/_sim/config" <<<"$body" >/dev/null
+}
+
+# _stack_simulator BINDIR PORT WEBHOOK_URL: starts the Stripe simulator, or keeps the running one
+# (restarted when its binary was rebuilt; not by `up --restart`, since its objects live in memory
+# and would be gone: `down` and `up` for a fresh one).
+_stack_simulator() {
+    local bindir="$1" port="$2" url="$3"
+    local pidfile logfile binary="$1/StripeSimulator" running
+    pidfile="$(_service_pidfile StripeSimulator)"
+    logfile="$(_service_log StripeSimulator)"
+    [[ -x "$binary" ]] || die "$binary not found (it is built with the services by swift build)"
+    if pid_alive "$pidfile" StripeSimulator; then
+        running="$(_stripe_state PORT)"
+        [[ -z "$running" || "$running" == "$port" ]] ||
+            die "the Stripe simulator is already running on port $running, not $port: run scripts/dev down first"
+        if [[ "$binary" -nt "$pidfile" ]]; then
+            log "the Stripe simulator was rebuilt since it started: restarting (its objects are in memory: they are gone)"
+            stop_stripe_simulator "$pidfile"
+        else
+            log "Stripe simulator already running on 127.0.0.1:$port (pid $(<"$pidfile"))"
+            _simulator_config "$port" "$url" "$STRIPE_WEBHOOK_SECRET" || die "could not configure the Stripe simulator's webhooks"
+            return 0
+        fi
+    fi
+    port_open "$port" && die "port $port (for the Stripe simulator) is in use by something else (set DEV_STRIPE_PORT)"
+    [[ -f "$logfile" ]] && mv -f "$logfile" "$logfile.1"
+    : >"$logfile"
+    log "starting the Stripe simulator on 127.0.0.1:$port (webhooks to $url)"
+    (cd "$ESCROWMARKET_ROOT" && start_stripe_simulator "$pidfile" "$logfile" "$binary" "$port" "$url" "$STRIPE_WEBHOOK_SECRET")
+}
+
 # _wait_ready NAME PORT DEADLINE_SECONDS: polls /health/ready until 200.
 _wait_ready() {
     local name="$1" port="$2" deadline="$3" pidfile code
@@ -71,7 +115,7 @@ _wait_ready() {
 }
 
 _write_stack_env() {
-    local pg_port="$1" kafka_port="$2" smtp_port="$3" f="$DEV_DIR/stack.env"
+    local pg_port="$1" kafka_port="$2" smtp_port="$3" stripe_mode="$4" stripe_base="$5" f="$DEV_DIR/stack.env"
     (
         umask 077
         {
@@ -89,6 +133,12 @@ _write_stack_env() {
             echo "SMTP_HOST=127.0.0.1"
             echo "SMTP_PORT=$smtp_port"
             echo "SMTP_MAILDIR=$DEV_DIR/smtp/mail"
+            echo "STRIPE_API_BASE=$stripe_base"
+            if [[ "$stripe_mode" == simulator ]]; then
+                # The simulator's public test key (a real key is never written here).
+                echo "STRIPE_SECRET_KEY=$STACK_SIMULATOR_KEY"
+                echo "STRIPE_SIMULATOR_URL=$stripe_base"
+            fi
         } >"$f.tmp"
     )
     mv "$f.tmp" "$f"
@@ -104,6 +154,17 @@ stack_up() {
         esac
     done
     local pg_port="${DEV_PG_PORT:-5432}" kafka_port="${DEV_KAFKA_PORT:-9092}" smtp_port="${DEV_SMTP_PORT:-1025}"
+    # Stripe: the simulator, unless the environment has a real key (then Stripe, or STRIPE_API_BASE).
+    local stripe_port="${DEV_STRIPE_PORT:-12111}" stripe_mode stripe_key stripe_base
+    if [[ -n "${STRIPE_SECRET_KEY:-}" ]]; then
+        stripe_mode=stripe
+        stripe_key="$STRIPE_SECRET_KEY"
+        stripe_base="${STRIPE_API_BASE:-https://api.stripe.com}"
+    else
+        stripe_mode=simulator
+        stripe_key="$STACK_SIMULATOR_KEY"
+        stripe_base="http://127.0.0.1:$stripe_port"
+    fi
 
     log "checking dependencies"
     ensure_deps
@@ -162,7 +223,7 @@ stack_up() {
         echo "PORT=$smtp_port" >"$DEV_DIR/smtp/port"
     fi
 
-    _write_stack_env "$pg_port" "$kafka_port" "$smtp_port"
+    _write_stack_env "$pg_port" "$kafka_port" "$smtp_port" "$stripe_mode" "$stripe_base"
 
     if [[ "${DEV_SKIP_SERVICES:-0}" == 1 ]]; then
         log "DEV_SKIP_SERVICES=1: not building or starting the services"
@@ -173,10 +234,36 @@ stack_up() {
         return 0
     fi
 
-    log "building (swift build)"
-    run_swift build
     local bindir
-    bindir="$(run_swift build --show-bin-path)"
+    if [[ -n "${DEV_BIN_DIR:-}" ]]; then
+        bindir="$(cd "$DEV_BIN_DIR" && pwd)" || die "DEV_BIN_DIR=$DEV_BIN_DIR is not a directory"
+        log "DEV_BIN_DIR set: not building; binaries from $bindir"
+    else
+        log "building (swift build)"
+        run_swift build
+        bindir="$(run_swift build --show-bin-path)"
+    fi
+
+    local webhook_url="http://127.0.0.1:8082/api/v1/stripe/webhook"
+    if [[ "$stripe_mode" == simulator ]]; then
+        _stack_simulator "$bindir" "$stripe_port" "$webhook_url"
+    else
+        if pid_alive "$(_service_pidfile StripeSimulator)" StripeSimulator; then
+            log "STRIPE_SECRET_KEY is set: stopping the Stripe simulator (the services use $stripe_base)"
+        fi
+        stop_stripe_simulator "$(_service_pidfile StripeSimulator)"
+        log "STRIPE_SECRET_KEY is set: the services use $stripe_base (forward its webhooks to $webhook_url)"
+    fi
+    # Services started with other Stripe settings are restarted below.
+    local stripe_settings stripe_changed=0
+    stripe_settings="$stripe_mode:$stripe_base:$(printf '%s' "$stripe_key" | sha256sum | cut -c1-16)"
+    [[ "$(_stripe_state SETTINGS)" == "$stripe_settings" ]] || stripe_changed=1
+    (
+        umask 077
+        printf 'MODE=%s\nAPI_BASE=%s\nPORT=%s\nSETTINGS=%s\n' "$stripe_mode" "$stripe_base" \
+            "$([[ "$stripe_mode" == simulator ]] && echo "$stripe_port")" "$stripe_settings" >"$DEV_DIR/stripe.env.tmp"
+    )
+    mv "$DEV_DIR/stripe.env.tmp" "$DEV_DIR/stripe.env"
 
     local entry name port role pidfile logfile binary started=()
     for entry in "${STACK_SERVICES[@]}"; do
@@ -188,6 +275,9 @@ stack_up() {
         if pid_alive "$pidfile" "$name"; then
             if ((restart)); then
                 log "restarting $name"
+                stop_pid "$pidfile" 15 "$name"
+            elif ((stripe_changed)); then
+                log "$name was started with other Stripe settings: restarting"
                 stop_pid "$pidfile" 15 "$name"
             elif [[ "$binary" -nt "$pidfile" ]]; then
                 log "$name was rebuilt since it started: restarting"
@@ -211,7 +301,8 @@ stack_up() {
             KAFKA_CONSUMER_PROPERTIES="fetch.wait.max.ms=5" \
             JWT_SECRET="$JWT_SECRET" \
             STRIPE_WEBHOOK_SECRET="$STRIPE_WEBHOOK_SECRET" \
-            STRIPE_WEBHOOK_URL="http://127.0.0.1:8082/api/v1/stripe/webhook" \
+            STRIPE_SECRET_KEY="$stripe_key" \
+            STRIPE_API_BASE="$stripe_base" \
             PUBLIC_BASE_URL="http://127.0.0.1:$port" \
             SMTP_HOST=127.0.0.1 \
             SMTP_PORT="$smtp_port" \
@@ -240,6 +331,11 @@ stack_up() {
     info "Postgres:            postgres://postgres@127.0.0.1:$pg_port/escrowmarket"
     info "Kafka:               127.0.0.1:$kafka_port"
     info "SMTP:                127.0.0.1:$smtp_port (mail in $DEV_DIR/smtp/mail)"
+    if [[ "$stripe_mode" == simulator ]]; then
+        info "Stripe simulator:    $stripe_base (control API: $stripe_base/_sim/state)"
+    else
+        info "Stripe:              $stripe_base (STRIPE_SECRET_KEY from the environment)"
+    fi
     info "logs:                $DEV_DIR/logs/"
     info "env:                 $DEV_DIR/stack.env"
 }
@@ -264,6 +360,11 @@ stack_down() {
         fi
         stop_pid "$pidfile" 15 "$name"
     done
+    pidfile="$(_service_pidfile StripeSimulator)"
+    if pid_alive "$pidfile" StripeSimulator; then
+        log "stopping the Stripe simulator (pid $(<"$pidfile"))"
+    fi
+    stop_stripe_simulator "$pidfile"
     if pid_alive "$DEV_DIR/broker/broker.pid" tansu; then
         log "stopping broker (pid $(<"$DEV_DIR/broker/broker.pid"))"
     fi
@@ -279,8 +380,9 @@ stack_down() {
         stop_postgres "$DEV_DIR/pg" fast
     fi
     if ((purge)); then
-        log "removing .dev/pg, .dev/broker, .dev/smtp, .dev/logs, .dev/pids, .dev/stack.env"
-        rm -rf "$DEV_DIR/pg" "$DEV_DIR/broker" "$DEV_DIR/smtp" "$DEV_DIR/logs" "$DEV_DIR/pids" "$DEV_DIR/stack.env"
+        log "removing .dev/pg, .dev/broker, .dev/smtp, .dev/logs, .dev/pids, .dev/stack.env, .dev/stripe.env"
+        rm -rf "$DEV_DIR/pg" "$DEV_DIR/broker" "$DEV_DIR/smtp" "$DEV_DIR/logs" "$DEV_DIR/pids" "$DEV_DIR/stack.env" \
+            "$DEV_DIR/stripe.env"
     fi
     log "stack is down"
 }
@@ -301,6 +403,16 @@ stack_status() {
         printf '%-20s running  127.0.0.1:%s (pid %s, mail in .dev/smtp/mail)\n' "SMTP sink" "$(_env_get "$DEV_DIR/smtp/port" PORT)" "$(<"$DEV_DIR/smtp/smtp.pid")"
     else
         printf '%-20s stopped\n' "SMTP sink"
+    fi
+    pidfile="$(_service_pidfile StripeSimulator)"
+    if pid_alive "$pidfile" StripeSimulator; then
+        port="$(_stripe_state PORT)"
+        code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$port/_sim/health" 2>/dev/null || true)"
+        printf '%-20s running  http://127.0.0.1:%s (pid %s, /_sim/health: %s)\n' "Stripe simulator" "$port" "$(<"$pidfile")" "${code:-none}"
+    elif [[ "$(_stripe_state MODE)" == stripe ]]; then
+        printf '%-20s not used (STRIPE_SECRET_KEY was set: %s)\n' "Stripe simulator" "$(_stripe_state API_BASE)"
+    else
+        printf '%-20s stopped\n' "Stripe simulator"
     fi
     for entry in "${STACK_SERVICES[@]}"; do
         IFS=: read -r name port role <<<"$entry"
