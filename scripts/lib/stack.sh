@@ -77,7 +77,9 @@ _stack_simulator() {
         [[ -z "$running" || "$running" == "$port" ]] ||
             die "the Stripe simulator is already running on port $running, not $port: run scripts/dev down first"
         if [[ "$binary" -nt "$pidfile" ]]; then
-            log "the Stripe simulator was rebuilt since it started: restarting (its objects are in memory: they are gone)"
+            log "the Stripe simulator was rebuilt since it started: restarting"
+            warn "the new simulator starts empty: the accounts, charges, transfers and payouts .dev/pg refers to are" \
+                "gone (sellers must onboard again; reconciliation reports them). scripts/dev down --purge starts both afresh."
             stop_stripe_simulator "$pidfile"
         else
             log "Stripe simulator already running on 127.0.0.1:$port (pid $(<"$pidfile"))"
