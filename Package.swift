@@ -140,7 +140,7 @@ let package = Package(
         .executableTarget(
             name: "StripeSimulator",
             dependencies: [
-                "EventContracts", "StripeClient",
+                "EventContracts", "StripeClient", "Persistence",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

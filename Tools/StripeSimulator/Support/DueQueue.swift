@@ -1,3 +1,4 @@
+import Persistence
 import Synchronization
 
 /// Items that become due at a time, taken in due order (then in the order they were added).
@@ -15,17 +16,21 @@ final class DueQueue<Item: Sendable>: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Wakes the taker when something is added (it may be due sooner than what it waits for).
+    private let added = WakeSignal()
 
     func add(_ item: Item, after delay: Duration = .zero, now: ContinuousClock.Instant = .now) {
         state.withLock { state in
             state.entries.append(Entry(item: item, due: now + delay, sequence: state.nextSequence))
             state.nextSequence += 1
         }
+        added.signal()
     }
 
     /// Adds an item back with its original place in line, e.g. a webhook to retry.
     func readd(_ entry: Entry, due: ContinuousClock.Instant) {
         state.withLock { $0.entries.append(Entry(item: entry.item, due: due, sequence: entry.sequence)) }
+        added.signal()
     }
 
     /// Removes and returns every due entry, earliest first.
@@ -38,13 +43,15 @@ final class DueQueue<Item: Sendable>: Sendable {
         }
     }
 
-    /// Waits until something is due and takes it. It looks every `tick`, so an item added in the
-    /// meantime is seen within one tick; simpler than a wake-up signal, and cheap at this scale.
-    func nextDue(tick: Duration = .milliseconds(10)) async throws -> [Entry] {
+    /// Waits until something is due and takes it: it sleeps until the earliest entry is due, or
+    /// until an entry is added (idle, it does not wake at all for a minute).
+    func nextDue() async throws -> [Entry] {
         while true {
-            let due = takeDue()
+            let now = ContinuousClock.now
+            let due = takeDue(now: now)
             if !due.isEmpty { return due }
-            try await Task.sleep(for: tick)
+            let earliest = state.withLock { $0.entries.map(\.due).min() }
+            try await added.wait(upTo: earliest.map { max(.zero, $0 - now) } ?? .seconds(60))
         }
     }
 
