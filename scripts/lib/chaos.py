@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """The chaos run (`scripts/chaos`): randomized journeys against the four services while faults
 are injected (kill -9 of each service in turn, the broker frozen, a Postgres restart, stored
-Stripe webhooks re-sent duplicated and shuffled); then, once the system is quiet, invariants
-are checked straight from the databases. Prints one line per check, measurements, and
-`N passed, M failed`; exits 1 when a check failed.
+Stripe webhooks re-sent duplicated and shuffled, and meanwhile the Stripe simulator failing,
+hanging, duplicating and reordering webhooks, and failing refunds and payouts after they
+succeeded); then, once the system is quiet, invariants are checked straight from the databases
+and the simulator. Prints one line per check, measurements, and `N passed, M failed`; exits 1
+when a check failed.
 
-scripts/chaos starts Postgres, the broker and the SMTP sink and passes them in CHAOS_*
-variables; this script runs the services itself (so it can kill and restart them). Standard
-library only.
+scripts/chaos starts Postgres, the broker, the SMTP sink and the Stripe simulator and passes them
+in CHAOS_* variables; this script runs the services itself (so it can kill and restart them).
+Standard library only.
 """
 
 from __future__ import annotations
@@ -25,13 +27,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from chaos_checks import Checks, wait_quiescent  # noqa: E402
+from chaos_checks import Checks, read_gateway, wait_quiescent  # noqa: E402
 from chaos_journeys import Http, JourneyError, World  # noqa: E402
 from chaos_stack import (  # noqa: E402
-    Database, Env, Kafka, Restart, broker_pid, make_services, post_webhook, stored_webhooks,
+    Database, Env, Gateway, Kafka, Restart, broker_pid, make_services, post_webhook, stored_webhooks,
 )
 
 FAULT_GRACE = 10.0   # seconds after a fault ends during which a 5xx is blamed on it
+FAULTS = ["kill", "freeze", "postgres", "webhooks", "gateway"]
+# The services' Stripe client gives up on a call after 30 s: a lost answer hangs longer.
+LOST_ANSWER_HANG_MS = 35_000
 
 
 def say(text: str) -> None:
@@ -48,12 +53,14 @@ class Chaos:
         self.env = Env()
         self.db = Database(self.env)
         self.services = make_services(self.env)
+        self.gateway = Gateway(self.env)
         self.rng = random.Random(args.seed)
         self.run = f"{args.seed:x}"[-6:]
         urls = {"orders": self.env.url("OrderService"), "payments": self.env.url("PaymentService"),
                 "escrow": self.env.url("EscrowService"), "notifications": self.env.url("NotificationService")}
         self.http = Http(urls, self.env.jwt_secret, retry_for=args.step_timeout)
-        self.world = World(self.http, self.run, self.rng, sellers=args.sellers, step_timeout=args.step_timeout)
+        self.world = World(self.http, self.run, self.rng, sellers=args.sellers, step_timeout=args.step_timeout,
+                           late_failures=not args.no_faults and "gateway" in args.faults)
         self.fault_windows: list[tuple[float, float, str]] = []
         self.fault_log: list[str] = []
         self.restarts: list[Restart] = []
@@ -151,9 +158,58 @@ class Chaos:
             list(pool.map(send, batch))
         return f"{len(events)} stored events re-sent twice each, shuffled ({len(batch)} POSTs)"
 
+    def gateway_plan(self) -> dict:
+        """The simulator's fault document for the gateway fault: rates low enough for the short run
+        to finish (a lost answer holds a service's command worker for its 30 s client timeout)."""
+        return {
+            "rules": [
+                # Done at the gateway, answered too late: the services retry with the same key.
+                {"kind": "lost_answer", "method": "POST", "path": "/v1/transfers", "rate": 0.25, "count": 1,
+                 "hangMs": LOST_ANSWER_HANG_MS},
+                {"kind": "lost_answer", "method": "POST", "path": "/v1/refunds", "rate": 0.25, "count": 1,
+                 "hangMs": LOST_ANSWER_HANG_MS},
+                {"kind": "lost_answer", "method": "POST", "path": "/v1/payouts", "rate": 0.5, "count": 1,
+                 "hangMs": LOST_ANSWER_HANG_MS},
+                {"kind": "server_error", "rate": 0.2},
+                {"kind": "latency", "rate": 0.3, "latencyMs": 200},
+            ],
+            "webhooks": {"duplicateRate": 0.25, "reorder": True},
+            "lateFailures": {"refundRate": 0.3, "payoutRate": 0.3, "delayMs": 1000},
+            "seed": self.args.seed,
+        }
+
+    def gateway_faults(self) -> str:
+        plan = self.gateway_plan()
+        before = self.gateway.control("GET", "state")
+        self.gateway.control("PUT", "faults", plan)
+        try:
+            time.sleep(self.args.gateway_seconds)
+            left = self.gateway.control("GET", "faults")
+        finally:
+            self.gateway.control("DELETE", "faults")
+        after = self.gateway.control("GET", "state")
+        lost = {r["path"]: (r.get("count") or 0) for r in plan["rules"] if r["kind"] == "lost_answer"}
+        for r in left.get("rules", []):
+            if r.get("kind") == "lost_answer":
+                lost[r["path"]] -= r.get("count") or 0
+        events = after["events"]["count"] - before["events"]["count"]
+        deliveries = after["webhooks"]["delivered"] - before["webhooks"]["delivered"]
+        failed_refunds = lambda state: (state["refunds"]["byStatus"].get("failed") or {}).get("count", 0)  # noqa: E731
+        return (f"PUT /_sim/faults for {self.args.gateway_seconds:.0f}s, then DELETE: 20% server_error, 200 ms latency on 30%, "
+                f"lost answers ({LOST_ANSWER_HANG_MS / 1000:.0f} s hang) "
+                + ", ".join(f"{n} on POST {p}" for p, n in lost.items())
+                + f"; webhooks 25% duplicated and reordered ({events} events, {deliveries} deliveries); late failures of "
+                  f"30% of refunds and payouts ({failed_refunds(after) - failed_refunds(before)} refunds failed so far)")
+
     def inject_faults(self) -> None:
+        gateway = None
         try:
             time.sleep(self.args.fault_delay)
+            if "gateway" in self.args.faults:
+                # Alongside the faults below, so that it meets the journeys even in the short run.
+                gateway = threading.Thread(target=self.fault, args=("the Stripe simulator misbehaves", self.gateway_faults),
+                                           daemon=True)
+                gateway.start()
             if "kill" in self.args.faults:
                 for name in self.services:
                     self.fault(f"kill {name}", lambda n=name: self.kill_and_restart(n))
@@ -167,6 +223,8 @@ class Chaos:
             if "webhooks" in self.args.faults:
                 self.fault("re-send stored webhooks", self.replay_webhooks)
         finally:
+            if gateway is not None:
+                gateway.join()
             self.faults_done.set()
 
     # --- the run --------------------------------------------------------------------------------
@@ -219,7 +277,7 @@ class Chaos:
                 self.fault("re-send stored webhooks (after the journeys)", self.replay_webhooks)
 
         say(f"==> waiting for quiescence (at most {a.settle_timeout:.0f}s)")
-        quiet, waited, why = wait_quiescent(self.db, self.services, a.settle_timeout)
+        quiet, waited, why = wait_quiescent(self.db, self.services, self.gateway, a.settle_timeout)
         note(f"quiet after {waited:.1f}s" if quiet else f"NOT quiet after {waited:.0f}s: {why}")
         with open(self.env.dir / "journeys.json", "w") as f:
             json.dump([j.summary() for j in journeys], f, indent=1)
@@ -227,13 +285,18 @@ class Chaos:
         if a.tamper:
             self.tamper()
         say("==> checks")
-        checks = Checks(self.db)
-        checks.record(quiet, "the system became quiet (outboxes, webhooks, refunds, payouts, consumers)",
+        checks = Checks(self.db, read_gateway(self.gateway))
+        checks.record(quiet, "the system became quiet (outboxes, webhooks, refunds, payouts, gateway commands, consumers)",
                       f"after {waited:.1f}s" if quiet else f"still busy after {waited:.0f}s: {why}")
         checks.payments_orders_escrows()
         checks.ledger()
+        checks.gateway_transfers()
+        checks.gateway_refunds()
+        checks.gateway_payouts()
         checks.states(journeys, self.world.listings)
         checks.in_flight()
+        checks.gateway_commands()
+        checks.gateway_webhooks(self.gateway)
         checks.notifications()
         checks.dead_letters(Kafka("127.0.0.1", self.env.kafka_port), self.env.topics, self.env.partitions)
         self.check_services(checks)
@@ -270,10 +333,7 @@ class Chaos:
              "SET session_replication_role = replica; INSERT INTO escrow.journal_entries (transaction_id, account, amount, currency) "
              "SELECT id, 'escrow_held:' || (SELECT id FROM escrow.escrows WHERE status = 'released' ORDER BY id OFFSET 1 LIMIT 1), -7, 'usd' "
              "FROM escrow.journal_transactions ORDER BY created_at LIMIT 1 RETURNING id"),
-            ("a second transfer for a release",
-             "INSERT INTO escrow.simulated_transfers (id, idempotency_key, amount, currency, destination, source_transaction, transfer_group) "
-             "SELECT 'tr_tamper', 'tamper', amount, currency, destination, source_transaction, transfer_group FROM escrow.simulated_transfers "
-             "ORDER BY id LIMIT 1 RETURNING id"),
+            ("a second transfer for a release, made at the gateway", self._second_transfer),
             ("a succeeded refund ten times larger",
              "UPDATE payments.refunds SET amount = amount * 10 WHERE id = (SELECT id FROM payments.refunds WHERE status = 'succeeded' "
              "ORDER BY id LIMIT 1) RETURNING id"),
@@ -283,15 +343,24 @@ class Chaos:
             ("a completed order's escrow back to held",
              "UPDATE escrow.escrows SET status = 'held' WHERE order_id = (SELECT o.id FROM orders.orders o JOIN escrow.escrows e "
              "ON e.order_id = o.id WHERE o.status = 'completed' AND e.status = 'released' ORDER BY o.id DESC LIMIT 1) RETURNING id"),
+            ("a gateway command left pending",
+             "INSERT INTO escrow.gateway_commands (id, kind, subject, amount, currency, idempotency_key, correlation_id, next_attempt_at) "
+             "VALUES (gen_random_uuid(), 'tamper', 'tamper', 1, 'usd', 'tamper-' || gen_random_uuid(), 'tamper', now() + interval '1 day') "
+             "RETURNING id"),
+            ("a stored Stripe event forgotten",
+             "DELETE FROM payments.stripe_events WHERE id = (SELECT id FROM payments.stripe_events ORDER BY received_at LIMIT 1) RETURNING id"),
             ("an outbox row marked unpublished",
              "UPDATE orders.outbox SET published_at = NULL WHERE id = (SELECT max(id) FROM orders.outbox) RETURNING id"),
             ("listing stock off by one",
              "UPDATE orders.listings SET stock = stock - 1 WHERE id = (SELECT id FROM orders.listings ORDER BY id LIMIT 1) RETURNING id"),
         ]
-        for label, sql in damage:
+        for label, action in damage:
             try:
-                out = self._psql_script(sql)
-                note(f"{label}: {len([x for x in out.split() if x and not x.startswith(('SET', 'INSERT', 'UPDATE'))])} row(s)")
+                if callable(action):
+                    note(f"{label}: {action()}")
+                    continue
+                out = self._psql_script(action)
+                note(f"{label}: {len([x for x in out.split() if x and not x.startswith(('SET', 'INSERT', 'UPDATE', 'DELETE'))])} row(s)")
             except Exception as e:  # noqa: BLE001
                 note(f"{label}: could not apply ({e})")
         # A dead letter that is not poison: a well-formed envelope on a .dlq topic.
@@ -301,6 +370,17 @@ class Chaos:
                         f"tcp://127.0.0.1:{env.kafka_port}", "--partition", "0", "-"],
                        input=json.dumps({"value": json.loads(envelope)}), text=True, capture_output=True, timeout=30)
         note("a well-formed payment.succeeded envelope on payments.events.dlq")
+
+    def _second_transfer(self) -> str:
+        """Pays a released escrow's seller once more, in the escrow's transfer group."""
+        rows = self.db.rows("SELECT e.checkout_id, e.currency, a.account_id FROM escrow.escrows e JOIN escrow.seller_accounts a "
+                            "ON a.seller_id = e.seller_id WHERE e.transfer_id IS NOT NULL ORDER BY e.id LIMIT 1")
+        if not rows:
+            return "no released escrow with a transfer"
+        r = rows[0]
+        transfer = self.gateway.call("POST", "/v1/transfers", form={
+            "amount": 100, "currency": r["currency"], "destination": r["account_id"], "transfer_group": r["checkout_id"]})
+        return f"{transfer['id']} to {r['account_id']}"
 
     def _psql_script(self, sql: str) -> str:
         proc = subprocess.run(
@@ -319,7 +399,9 @@ class Chaos:
                 bad.append(f"{s.name} exited ({s.proc.returncode if s.proc else '-'})")
             elif not s.ready():
                 bad.append(f"{s.name} /health/ready not 200")
-        checks.record(not bad, "every service process alive and /health/ready 200", "; ".join(bad))
+        if not self.gateway.alive():
+            bad.append("the Stripe simulator is not running or /_sim/health is not 200")
+        checks.record(not bad, "every service process (and the Stripe simulator) alive and /health/ready 200", "; ".join(bad))
 
     def check_consumers(self, checks: Checks) -> None:
         bad, seen = [], []
@@ -444,8 +526,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--journeys", type=int, default=40)
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--no-faults", action="store_true")
-    p.add_argument("--faults", default="kill,freeze,postgres,webhooks",
-                   help="which faults, in this order: kill (each service), freeze (the broker), postgres (restart), webhooks (re-send)")
+    p.add_argument("--faults", default=",".join(FAULTS),
+                   help="which faults: in this order kill (each service), freeze (the broker), postgres (restart), webhooks "
+                        "(re-send); and alongside them gateway (the Stripe simulator's fault plan, for --gateway-seconds)")
     p.add_argument("--sellers", type=int, default=6)
     p.add_argument("--stock", type=int, default=100000)
     p.add_argument("--step-timeout", type=float, default=45)
@@ -456,6 +539,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--fault-gap", type=float, default=3)
     p.add_argument("--down-seconds", type=float, default=2, help="how long a killed service stays down")
     p.add_argument("--freeze-seconds", type=float, default=10)
+    p.add_argument("--gateway-seconds", type=float, default=40,
+                   help="how long the simulator misbehaves (server errors, latency, lost answers, duplicated and reordered "
+                        "webhooks, late failures of refunds and payouts)")
     p.add_argument("--recovery-limit", type=float, default=15, help="seconds a restarted consumer may take")
     p.add_argument("--idle-cpu-limit", type=float, default=0.3)
     p.add_argument("--stop-grace", type=float, default=10)
@@ -463,7 +549,7 @@ def main(argv: list[str]) -> int:
                    help="corrupt the throwaway data before checking (one kind of damage per check), to see the checks fail")
     args = p.parse_args(argv)
     args.faults = [f.strip() for f in args.faults.split(",") if f.strip()]
-    unknown = set(args.faults) - {"kill", "freeze", "postgres", "webhooks"}
+    unknown = set(args.faults) - set(FAULTS)
     if unknown:
         p.error(f"unknown faults: {', '.join(sorted(unknown))}")
     if not args.faults:

@@ -1,12 +1,15 @@
 """The chaos run's checks, read straight from the four schemas (as the superuser, so one query can
-join what different services own), the broker's DLQ topics and the running services."""
+join what different services own), the Stripe simulator (what the gateway holds: transfers, refunds,
+payouts, webhooks), the broker's DLQ topics and the running services."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections import defaultdict
+from dataclasses import dataclass, field
 
-from chaos_stack import SCHEMAS, Database, Kafka
+from chaos_stack import SCHEMAS, Database, Gateway, Kafka
 
 PAID = "('succeeded', 'partially_refunded', 'refunded')"
 SOLD = "('paid', 'shipped', 'delivered', 'completed', 'disputed', 'refunded')"
@@ -17,9 +20,47 @@ def _show(rows: list[dict], limit: int = 5) -> str:
     return shown + (f"; … {len(rows) - limit} more" if len(rows) > limit else "")
 
 
+@dataclass
+class GatewayView:
+    """What the Stripe simulator holds once the run is quiet: every transfer, refund and payout as it
+    stands now, and the late failures it injected (a refund that failed after it succeeded, a payout
+    returned after it was paid)."""
+    state: dict = field(default_factory=dict)
+    transfers: list = field(default_factory=list)
+    refunds: dict = field(default_factory=dict)     # id -> refund
+    payouts: dict = field(default_factory=dict)     # id -> payout, with "account"
+    returned_payouts: set = field(default_factory=set)
+    error: str | None = None
+
+    @property
+    def failed_refunds(self) -> dict:
+        return {i: r for i, r in self.refunds.items() if r.get("status") == "failed"}
+
+
+def read_gateway(gateway: Gateway) -> GatewayView:
+    view = GatewayView()
+    try:
+        view.state = gateway.control("GET", "state")
+        view.transfers = gateway.list_all("/v1/transfers")
+        for event in gateway.list_all("/v1/events", {"type": "refund.created"}):
+            refund = event["data"]["object"]["id"]
+            view.refunds[refund] = gateway.call("GET", f"/v1/refunds/{refund}")
+        for event in gateway.list_all("/v1/events", {"type": "payout.created"}):
+            account = event.get("account")
+            payout = gateway.call("GET", f"/v1/payouts/{event['data']['object']['id']}", account=account)
+            view.payouts[payout["id"]] = dict(payout, account=account)
+        paid = {e["data"]["object"]["id"] for e in gateway.list_all("/v1/events", {"type": "payout.paid"})}
+        failed = {e["data"]["object"]["id"] for e in gateway.list_all("/v1/events", {"type": "payout.failed"})}
+        view.returned_payouts = paid & failed
+    except Exception as e:  # noqa: BLE001 - the gateway checks then fail, saying why
+        view.error = f"{type(e).__name__}: {e}"
+    return view
+
+
 class Checks:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, gateway: GatewayView | None = None):
         self.db = db
+        self.gateway = gateway or GatewayView(error="not read")
         self.results: list[tuple[bool, str, str]] = []
 
     def record(self, ok: bool, name: str, detail: str = "") -> None:
@@ -108,8 +149,12 @@ class Checks:
                 coalesce((SELECT sum(j.amount) FROM escrow.journal_entries j JOIN escrow.journal_transactions t ON t.id = j.transaction_id
                           WHERE j.account = 'escrow_held:' || e.id::text AND t.source LIKE 'chargeback-lost:%'), 0) AS charged_back,
                 coalesce((SELECT sum(j.amount) FROM escrow.journal_entries j JOIN escrow.journal_transactions t ON t.id = j.transaction_id
-                          WHERE j.account = 'refund_losses' AND t.source LIKE 'refund:%'
-                            AND t.memo = 'escrow ' || e.id::text || ' refunded to the buyer'), 0) AS uncovered,
+                          WHERE j.account = 'refund_losses' AND t.source IN (
+                              SELECT r.source FROM escrow.journal_transactions r
+                              WHERE r.source LIKE 'refund:%' AND r.memo = 'escrow ' || e.id::text || ' refunded to the buyer'
+                              UNION ALL  -- a refund that failed after it succeeded is mirrored: what it had lost comes back
+                              SELECT 'refund-returned:' || substr(r.source, 8) FROM escrow.journal_transactions r
+                              WHERE r.source LIKE 'refund:%' AND r.memo = 'escrow ' || e.id::text || ' refunded to the buyer')), 0) AS uncovered,
                 coalesce((SELECT sum(j.amount) FROM escrow.journal_entries j JOIN escrow.journal_transactions t ON t.id = j.transaction_id
                           WHERE j.account = 'seller_available:' || e.seller_id AND j.amount > 0
                             AND (t.source LIKE 'rehold:' || e.id::text || ':%' OR t.source LIKE 'chargeback:%:' || e.id::text)), 0) AS ledger_reversed
@@ -138,23 +183,6 @@ class Checks:
                        OR coalesce(-sum(j.amount) FILTER (WHERE j.account = 'platform_fees'), 0) <> e.released_fee
                        OR coalesce(-sum(j.amount) FILTER (WHERE j.account = 'seller_available:' || e.seller_id), 0) <> e.released_net))""",
             "SELECT count(*) FROM escrow.escrows WHERE released_gross > 0", "released escrows")
-        self.none(
-            "at most one transfer per release, for the released net, to the seller's account",
-            """SELECT e.id, e.status, e.released_net, e.transfer_id, st.amount AS transfer_amount, st.destination, a.account_id,
-                      (SELECT count(*) FROM escrow.simulated_transfers x
-                       WHERE x.transfer_group = e.checkout_id::text AND x.destination = a.account_id
-                         AND x.idempotency_key NOT LIKE '%chargeback-won%') AS transfers
-               FROM escrow.escrows e
-               LEFT JOIN escrow.seller_accounts a ON a.seller_id = e.seller_id
-               LEFT JOIN escrow.simulated_transfers st ON st.id = e.transfer_id
-               WHERE (SELECT count(*) FROM escrow.simulated_transfers x
-                      WHERE x.transfer_group = e.checkout_id::text AND x.destination = a.account_id
-                        AND x.idempotency_key NOT LIKE '%chargeback-won%') > 1
-                  OR (e.released_net > 0 AND (st.id IS NULL OR st.amount <> e.released_net OR st.destination <> a.account_id))
-                  OR (e.released_gross = 0 AND e.transfer_id IS NOT NULL)
-                  OR (e.transfer_id IS NULL AND EXISTS (SELECT 1 FROM escrow.simulated_transfers x
-                      WHERE x.idempotency_key = 'escrow-' || e.id::text || '-release'))""",
-            "SELECT count(*) FROM escrow.simulated_transfers", "transfers")
         self.none(
             "refunds never exceed the charge (per payment and per order), and both services agree on them",
             """WITH r AS (SELECT order_id, sum(amount) FILTER (WHERE status = 'succeeded') AS ok,
@@ -188,14 +216,191 @@ class Checks:
                WHERE p.out > coalesce(s.earned, 0)
                   OR coalesce((SELECT balance FROM l WHERE l.kind = 'seller_available' AND l.seller_id = p.seller_id), 0) < 0
                   OR coalesce((SELECT balance FROM l WHERE l.kind = 'seller_in_transit' AND l.seller_id = p.seller_id), 0) <> p.transit
-                  OR coalesce((SELECT balance FROM l WHERE l.kind = 'seller_paid_out' AND l.seller_id = p.seller_id), 0) <> p.paid
-               UNION ALL
-               SELECT a.seller_id, NULL, count(sp.id), count(py.id), NULL, NULL, NULL, NULL
-               FROM escrow.seller_accounts a
-               LEFT JOIN escrow.simulated_payouts sp ON sp.account_id = a.account_id
-               LEFT JOIN escrow.payouts py ON py.stripe_payout_id = sp.id AND py.amount = sp.amount
-               GROUP BY a.seller_id HAVING count(sp.id) <> count(py.id)""",
+                  OR coalesce((SELECT balance FROM l WHERE l.kind = 'seller_paid_out' AND l.seller_id = p.seller_id), 0) <> p.paid""",
             "SELECT count(*) FROM escrow.payouts", "payouts")
+
+    # --- the gateway (the Stripe simulator) -----------------------------------------------------
+
+    def _unread(self, name: str) -> bool:
+        if self.gateway.error:
+            self.record(False, name, f"could not read the gateway: {self.gateway.error}")
+        return bool(self.gateway.error)
+
+    def _report(self, name: str, bad: list, scope: str) -> None:
+        self.record(not bad, name, f"{len(bad)} violation(s): {_show(bad)} ({scope})" if bad else scope)
+
+    def gateway_transfers(self) -> None:
+        name = ("at most one transfer per release at the gateway, for the released net, to the seller's account; "
+                "reversals as booked; no transfer the escrows do not book")
+        if self._unread(name):
+            return
+        view = self.gateway
+        try:
+            escrows = self.db.rows(
+                """SELECT e.id, e.checkout_id, e.status, e.released_gross, e.released_net, e.reversed_amount, e.transfer_id,
+                          e.chargeback_return_transfer_id, a.account_id
+                   FROM escrow.escrows e LEFT JOIN escrow.seller_accounts a ON a.seller_id = e.seller_id""")
+            returns = {r["id"] for r in self.db.rows(
+                "SELECT id::text AS id FROM escrow.gateway_commands WHERE kind = 'chargeback_return_transfer'")}
+        except Exception as e:  # noqa: BLE001
+            self.record(False, name, f"could not run: {e}")
+            return
+        by_id = {t["id"]: t for t in view.transfers}
+        # A checkout's escrows have one seller each: its transfers to one account belong to one escrow.
+        releases = defaultdict(list)
+        for t in view.transfers:
+            if (t.get("metadata") or {}).get("command_id") not in returns:   # paying back a won chargeback is no release
+                releases[(t.get("transfer_group"), t.get("destination"))].append(t)
+        bad = []
+        for e in escrows:
+            mine = releases.get((e["checkout_id"], e["account_id"]), [])
+            t = by_id.get(e["transfer_id"]) if e["transfer_id"] else None
+            problems = []
+            if len(mine) > 1:
+                problems.append(f"{len(mine)} transfers: " + ", ".join(f"{x['id']} ({x['amount']})" for x in mine))
+            if e["released_net"] > 0 and t is None:
+                problems.append("its transfer is not at the gateway")
+            if t is not None and (t["amount"], t["destination"], t.get("transfer_group")) != (
+                    e["released_net"], e["account_id"], e["checkout_id"]):
+                problems.append(f"the gateway's transfer is {t['amount']} to {t['destination']} in group {t.get('transfer_group')}")
+            if t is not None and t.get("amount_reversed", 0) != e["reversed_amount"]:
+                problems.append(f"{t.get('amount_reversed')} reversed at the gateway")
+            if e["released_gross"] == 0 and e["transfer_id"]:
+                problems.append("a transfer without a release")
+            if not e["transfer_id"] and mine:
+                problems.append(f"{mine[0]['id']} at the gateway is not booked")
+            if problems:
+                bad.append({"escrow": e["id"], "status": e["status"], "released_net": e["released_net"],
+                            "reversed": e["reversed_amount"], "transfer": e["transfer_id"], "problems": problems})
+        booked = {e["transfer_id"] for e in escrows} | {e["chargeback_return_transfer_id"] for e in escrows}
+        bad += [{"transfer": t["id"], "amount": t["amount"], "destination": t.get("destination"), "group": t.get("transfer_group"),
+                 "problem": "no escrow books it"} for t in view.transfers if t["id"] not in booked]
+        counted = view.state.get("transfers", {}).get("count")
+        if counted != len(view.transfers):
+            bad.append({"problem": f"the transfer listing has {len(view.transfers)}, /_sim/state counts {counted}"})
+        self._report(name, bad, f"{len(view.transfers)} transfers at the gateway, {len(escrows)} escrows checked")
+
+    def gateway_payouts(self) -> None:
+        name = ("every payout at the gateway matches exactly one payout row with the same amount and account, every accepted "
+                "payout is at the gateway, and their statuses agree (a payout returned after it was paid is failed)")
+        if self._unread(name):
+            return
+        view = self.gateway
+        try:
+            rows = self.db.rows("SELECT id, account_id, amount, status, stripe_payout_id FROM escrow.payouts")
+        except Exception as e:  # noqa: BLE001
+            self.record(False, name, f"could not run: {e}")
+            return
+        ours = defaultdict(list)
+        for r in rows:
+            if r["stripe_payout_id"]:
+                ours[r["stripe_payout_id"]].append(r)
+        settled = {"paid": "paid", "failed": "failed", "canceled": "failed"}
+        bad = []
+        for p in view.payouts.values():
+            mine = ours.get(p["id"], [])
+            if len(mine) != 1 or (mine[0]["amount"], mine[0]["account_id"]) != (p["amount"], p["account"]) \
+                    or mine[0]["status"] != settled.get(p["status"], "(not settled at the gateway)"):
+                bad.append({"gateway_payout": p["id"], "amount": p["amount"], "account": p["account"], "status": p["status"],
+                            "rows": [{k: r[k] for k in ("id", "amount", "account_id", "status")} for r in mine]})
+        for r in rows:
+            if r["stripe_payout_id"] and r["stripe_payout_id"] not in view.payouts:
+                bad.append({"payout": r["id"], "status": r["status"], "problem": f"{r['stripe_payout_id']} is not at the gateway"})
+            elif not r["stripe_payout_id"] and r["status"] in ("in_transit", "paid"):
+                bad.append({"payout": r["id"], "status": r["status"], "amount": r["amount"], "problem": "accepted, but no gateway payout"})
+        counted = view.state.get("payouts", {}).get("count")
+        if counted != len(view.payouts):
+            bad.append({"problem": f"payout.created events name {len(view.payouts)} payouts, /_sim/state counts {counted}"})
+        refused = sum(1 for r in rows if r["status"] == "failed" and not r["stripe_payout_id"])
+        self._report(name, bad, f"{len(view.payouts)} payouts at the gateway, {len(view.returned_payouts)} returned after they were "
+                                f"paid; {len(rows)} payout rows, {refused} refused before reaching the gateway")
+
+    def gateway_refunds(self) -> None:
+        name = ("every refund at the gateway matches one refund row (amount, status) and the other way round; one that failed "
+                "after it succeeded is failed in payments.refunds, reversed in the escrow ledger and its escrow flagged")
+        if self._unread(name):
+            return
+        view = self.gateway
+        try:
+            rows = self.db.rows(
+                """SELECT r.id, r.order_id, r.amount, r.status, r.stripe_refund_id,
+                          EXISTS (SELECT 1 FROM escrow.journal_transactions t WHERE t.source = 'refund:' || r.id::text) AS booked,
+                          EXISTS (SELECT 1 FROM escrow.journal_transactions t WHERE t.source = 'refund-returned:' || r.id::text)
+                              AS reversed,
+                          (SELECT e.flagged_at IS NOT NULL FROM escrow.escrows e WHERE e.order_id = r.order_id) AS flagged
+                   FROM payments.refunds r""")
+            refunded = self.db.value("SELECT coalesce(sum(amount_refunded), 0) FROM payments.payments")
+        except Exception as e:  # noqa: BLE001
+            self.record(False, name, f"could not run: {e}")
+            return
+        ours = defaultdict(list)
+        for r in rows:
+            if r["stripe_refund_id"]:
+                ours[r["stripe_refund_id"]].append(r)
+        bad = []
+        for g in view.refunds.values():
+            mine = ours.get(g["id"], [])
+            r = mine[0] if len(mine) == 1 else None
+            if r is None or r["amount"] != g["amount"]:
+                problem = "amounts differ" if r else f"{len(mine)} refund rows name it"
+            elif g["status"] == "succeeded":
+                problem = None if (r["status"], r["booked"], r["reversed"]) == ("succeeded", True, False) else "not succeeded here"
+            elif g["status"] == "failed":
+                problem = None if (r["status"], r["booked"], r["reversed"], r["flagged"]) == ("failed", True, True, True) \
+                    else "failed at the gateway after it succeeded, not failed + reversed + flagged here"
+            else:
+                problem = f"still {g['status']} at the gateway"
+            if problem:
+                bad.append({"gateway_refund": g["id"], "amount": g["amount"], "status": g["status"], "problem": problem,
+                            "rows": mine})
+        for r in rows:
+            if r["status"] == "succeeded" and r["stripe_refund_id"] not in view.refunds:
+                bad.append({"refund": r["id"], "status": r["status"], "problem": f"{r['stripe_refund_id']} is not at the gateway"})
+        charges = view.state.get("charges", {}).get("amountRefunded")
+        if charges != refunded:
+            bad.append({"problem": f"the gateway's charges say {charges} refunded, the payments {refunded}"})
+        counted = view.state.get("refunds", {}).get("count")
+        if counted != len(view.refunds):
+            bad.append({"problem": f"refund.created events name {len(view.refunds)} refunds, /_sim/state counts {counted}"})
+        self._report(name, bad, f"{len(view.refunds)} refunds at the gateway ({len(view.failed_refunds)} failed after they "
+                                f"succeeded), {len(rows)} refund rows, {refunded} refunded in total")
+
+    def gateway_commands(self) -> None:
+        self.none(
+            "no gateway command left pending, no escrow stuck in releasing",
+            """SELECT 'payments' AS schema, id::text, kind, subject, attempts, left(last_error, 160) AS last_error
+               FROM payments.gateway_commands WHERE status = 'pending'
+               UNION ALL SELECT 'escrow', id::text, kind, subject, attempts, left(last_error, 160)
+               FROM escrow.gateway_commands WHERE status = 'pending'
+               UNION ALL SELECT 'escrow', id::text, 'escrow releasing', order_id::text, NULL, parked_reason
+               FROM escrow.escrows WHERE status = 'releasing'""",
+            """SELECT format('%s (%s succeeded, %s refused, %s needed more than one attempt)', count(*),
+                      count(*) FILTER (WHERE status = 'succeeded'), count(*) FILTER (WHERE status = 'refused'),
+                      count(*) FILTER (WHERE attempts > 1))
+               FROM (SELECT status, attempts FROM payments.gateway_commands
+                     UNION ALL SELECT status, attempts FROM escrow.gateway_commands) c""",
+            "gateway commands")
+
+    def gateway_webhooks(self, gateway: Gateway) -> None:
+        name = "the gateway delivered every webhook (none pending, none abandoned) and PaymentService stored each event once"
+        if self._unread(name):
+            return
+        webhooks = self.gateway.state.get("webhooks", {})
+        try:
+            events = {e["id"] for e in gateway.list_all("/v1/events")}
+            stored = {r["id"] for r in self.db.rows("SELECT id FROM payments.stripe_events")}
+        except Exception as e:  # noqa: BLE001
+            self.record(False, name, f"could not run: {e}")
+            return
+        bad = []
+        if webhooks.get("pending") or webhooks.get("abandoned"):
+            bad.append({"pending": webhooks.get("pending"), "abandoned": webhooks.get("abandoned")})
+        if events - stored:
+            bad.append({"never stored": sorted(events - stored)[:10], "count": len(events - stored)})
+        if stored - events:
+            bad.append({"stored, unknown to the gateway": sorted(stored - events)[:10], "count": len(stored - events)})
+        self._report(name, bad, f"{len(events)} events, {webhooks.get('delivered')} deliveries, "
+                                f"{webhooks.get('failedAttempts')} refused attempts retried")
 
     # --- states -------------------------------------------------------------------------------
 
@@ -204,6 +409,10 @@ class Checks:
             "every escrow state agrees with its order state",
             """SELECT o.id AS order_id, o.status AS order_status, e.status AS escrow_status, e.dispute_id, e.refunded_amount
                FROM orders.orders o LEFT JOIN escrow.escrows e ON e.order_id = o.id
+               -- A refund that failed after it succeeded holds the money in escrow again, flagged for admins.
+               CROSS JOIN LATERAL (SELECT e.flagged_at IS NOT NULL AND EXISTS (
+                   SELECT 1 FROM payments.refunds r JOIN escrow.journal_transactions t ON t.source = 'refund-returned:' || r.id::text
+                   WHERE r.order_id = o.id) AS late) returned
                WHERE NOT CASE o.status
                    WHEN 'pending_payment' THEN e.id IS NULL
                    WHEN 'paid' THEN e.status = 'held' AND e.dispute_id IS NULL
@@ -211,8 +420,9 @@ class Checks:
                    WHEN 'delivered' THEN e.status = 'parked'
                    WHEN 'completed' THEN e.status = 'released'
                    WHEN 'disputed' THEN e.status IN ('held', 'parked') AND e.dispute_id IS NOT NULL
-                   WHEN 'cancelled' THEN e.id IS NULL OR e.status = 'refunded'
+                   WHEN 'cancelled' THEN e.id IS NULL OR e.status = 'refunded' OR (e.status = 'held' AND returned.late)
                    WHEN 'refunded' THEN e.status IN ('refunded', 'charged_back') OR (e.status = 'released' AND e.refunded_amount > 0)
+                       OR (e.status IN ('held', 'released') AND returned.late)
                    ELSE false END
                UNION ALL
                SELECT e.order_id, NULL, e.status, e.dispute_id, e.refunded_amount FROM escrow.escrows e
@@ -223,19 +433,32 @@ class Checks:
             "SELECT o.id, o.status, e.status AS escrow, e.refunded_amount, e.released_gross FROM orders.orders o "
             "LEFT JOIN escrow.escrows e ON e.order_id = o.id")}
         payments = {r["checkout_id"]: r for r in self.db.rows("SELECT checkout_id, id, status FROM payments.payments")}
-        payouts = {r["id"]: r for r in self.db.rows("SELECT id, status, amount FROM escrow.payouts")}
-        wrong, checked = [], 0
+        payouts = {r["id"]: r for r in self.db.rows("SELECT id, status, amount, stripe_payout_id FROM escrow.payouts")}
+        # What the gateway failed after it had succeeded (its late-failure fault) changes the intended end
+        # state: that money is held in escrow again, or back on the seller's balance. Read at the gateway.
+        late_refunds: dict[str, int] = defaultdict(int)
+        for r in self.db.rows("SELECT order_id, stripe_refund_id FROM payments.refunds WHERE stripe_refund_id IS NOT NULL"):
+            failed = self.gateway.failed_refunds.get(r["stripe_refund_id"])
+            if failed:
+                late_refunds[r["order_id"]] += failed["amount"]
+        wrong, checked, late = [], 0, 0
         for j in journeys:
             if j.skipped:
                 continue
             if j.checkout_id is None:
                 wrong.append({"journey": j.index, "problem": "no checkout", "error": j.error or j.stalled})
                 continue
+            refunded_total = 0
             for o in j.orders:
                 checked += 1
                 got = orders.get(o.order_id) or {}
-                want = (o.expect_order, o.expect_escrow, o.expect_refunded if o.expect_escrow else None,
-                        o.expect_released_gross if o.expect_escrow else None)
+                escrow, refunded = o.expect_escrow, o.expect_refunded
+                if late_refunds.get(o.order_id) and escrow:
+                    late += 1
+                    refunded -= late_refunds[o.order_id]
+                    escrow = "held" if escrow == "refunded" else escrow
+                refunded_total += refunded
+                want = (o.expect_order, escrow, refunded if escrow else None, o.expect_released_gross if escrow else None)
                 have = (got.get("status"), got.get("escrow"), got.get("refunded_amount"), got.get("released_gross"))
                 if want != have:
                     wrong.append({"journey": j.index, "action": o.action, "order": o.order_id,
@@ -243,19 +466,28 @@ class Checks:
                                   "have": "order %s, escrow %s, refunded %s, released %s" % have})
                 if o.payout_id:
                     p = payouts.get(o.payout_id) or {}
-                    if p.get("status") != o.payout_expect or p.get("amount") != o.payout_amount:
-                        wrong.append({"journey": j.index, "payout": o.payout_id, "want": f"{o.payout_expect} {o.payout_amount}",
+                    expect = o.payout_expect
+                    if p.get("stripe_payout_id") in self.gateway.returned_payouts:
+                        late += 1
+                        expect = "failed"
+                    if p.get("status") != expect or p.get("amount") != o.payout_amount:
+                        wrong.append({"journey": j.index, "payout": o.payout_id, "want": f"{expect} {o.payout_amount}",
                                       "have": f"{p.get('status')} {p.get('amount')}"})
+            expect_payment = j.expect_payment
+            if any(late_refunds.get(o.order_id) for o in j.orders):
+                total = sum(o.gross for o in j.orders)
+                expect_payment = ["refunded"] if refunded_total == total else ["partially_refunded"] if refunded_total else ["succeeded"]
             pay = payments.get(j.checkout_id) or {}
-            if pay.get("status") not in j.expect_payment:
+            if pay.get("status") not in expect_payment:
                 wrong.append({"journey": j.index, "kind": j.kind, "payment": pay.get("id"),
-                              "want": "/".join(j.expect_payment), "have": pay.get("status")})
+                              "want": "/".join(expect_payment), "have": pay.get("status")})
         if wrong:
             self.record(False, "every journey's intended end state reached (as far as its accepted requests go)",
                         f"{len(wrong)} wrong ({checked} orders, {len(journeys)} payments and their payouts checked): {_show(wrong, 8)}")
         else:
             self.record(True, "every journey's intended end state reached (as far as its accepted requests go)",
-                        f"{checked} orders, {len(journeys)} payments, {sum(1 for j in journeys for o in j.orders if o.payout_id)} payouts")
+                        f"{checked} orders, {len(journeys)} payments, {sum(1 for j in journeys for o in j.orders if o.payout_id)} payouts"
+                        + (f"; {late} of them with a late failure at the gateway" if late else ""))
 
         incomplete = [{"journey": j.index, "kind": j.kind, "stalled": j.stalled, "error": j.error}
                       for j in journeys if not j.finished and not j.skipped]
@@ -360,29 +592,33 @@ def consumers_caught_up(services) -> tuple[bool, str]:
     return ok, "; ".join(behind + [f"{u}: no partitions assigned" for u in unassigned])
 
 
-def pending_work(db: Database) -> dict[str, int]:
+def pending_work(db: Database, gateway: Gateway) -> dict[str, int]:
     outbox = " + ".join(f"(SELECT count(*) FROM {s}.outbox WHERE published_at IS NULL)" for s in SCHEMAS)
     row = db.rows(f"""SELECT {outbox} AS outbox,
         (SELECT count(*) FROM payments.stripe_events WHERE processed_at IS NULL) AS webhooks,
         (SELECT count(*) FROM payments.refunds WHERE status = 'requested') AS refunds,
         (SELECT count(*) FROM escrow.payouts WHERE status IN ('pending', 'in_transit')) AS payouts,
-        (SELECT count(*) FROM escrow.escrows WHERE status = 'refunding') AS refunding,
+        (SELECT count(*) FROM escrow.escrows WHERE status IN ('refunding', 'releasing')) AS "refunding/releasing escrows",
+        (SELECT count(*) FROM payments.gateway_commands WHERE status = 'pending')
+            + (SELECT count(*) FROM escrow.gateway_commands WHERE status = 'pending') AS "gateway commands",
         ({' + '.join(f'(SELECT count(*) FROM {s}.inbox)' for s in SCHEMAS)}) AS inbox""", retry_for=60)[0]
+    row["gateway webhooks"] = gateway.control("GET", "state").get("webhooks", {}).get("pending", 0)
     return row
 
 
-def wait_quiescent(db: Database, services, timeout: float, stuck_after: float = 45) -> tuple[bool, float, str]:
-    """Outboxes empty, webhooks/refunds/payouts settled, consumers caught up, and nothing new
-    handled for a few seconds (the lag gauges are up to 5 s old). Bounded by `timeout`, and
-    given up earlier when nothing at all has moved for `stuck_after` seconds."""
+def wait_quiescent(db: Database, services, gateway: Gateway, timeout: float, stuck_after: float = 45) -> tuple[bool, float, str]:
+    """Outboxes empty, webhooks/refunds/payouts/gateway commands settled, the gateway's webhooks
+    delivered, consumers caught up, and nothing new handled for a few seconds (the lag gauges are
+    up to 5 s old). Bounded by `timeout`, and given up earlier when nothing at all has moved for
+    `stuck_after` seconds."""
     started = time.monotonic()
     stable_since, last_inbox, why = None, None, ""
     last_snapshot, moved_at = None, time.monotonic()
     while time.monotonic() - started < timeout:
         try:
-            work = pending_work(db)
+            work = pending_work(db, gateway)
         except Exception as e:  # noqa: BLE001
-            why = f"database: {e}"
+            why = f"database or gateway: {e}"
             time.sleep(1)
             continue
         snapshot = tuple(sorted(work.items()))

@@ -1,6 +1,7 @@
 """The chaos run's environment: the four service processes (started, killed and restarted from the
 same binary and environment), Postgres (queries through psql, restarts), the broker (frozen with
-SIGSTOP, read with a minimal Kafka client for the DLQ topics). Standard library only."""
+SIGSTOP, read with a minimal Kafka client for the DLQ topics), and the Stripe simulator (its API and
+its control API). Standard library only."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import struct
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +56,11 @@ class Env:
         ports = [int(p) for p in e["CHAOS_SERVICE_PORTS"].split()]
         self.ports = {name: port for (name, _, _), port in zip(SERVICES, ports)}
         self.jwt_secret = secrets.token_hex(32)
-        self.webhook_secret = "whsec_" + secrets.token_hex(32)
+        # The simulator (started by scripts/chaos) signs its webhooks with this secret.
+        self.webhook_secret = e["CHAOS_WEBHOOK_SECRET"]
+        self.stripe_url = e["CHAOS_STRIPE_URL"]
+        self.stripe_key = e["CHAOS_STRIPE_KEY"]
+        self.stripe_pidfile = Path(e["CHAOS_STRIPE_PIDFILE"])
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -238,7 +244,10 @@ def make_services(env: Env) -> dict[str, Service]:
             "KAFKA_CONSUMER_PROPERTIES": "fetch.wait.max.ms=5",
             "JWT_SECRET": env.jwt_secret,
             "STRIPE_WEBHOOK_SECRET": env.webhook_secret,
-            "STRIPE_WEBHOOK_URL": f"{env.url('PaymentService')}/api/v1/stripe/webhook",
+            # Always the run's own simulator: without settings a service would call 127.0.0.1:12111,
+            # where `scripts/dev up` may run another.
+            "STRIPE_SECRET_KEY": env.stripe_key,
+            "STRIPE_API_BASE": env.stripe_url,
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(env.smtp_port),
@@ -247,12 +256,90 @@ def make_services(env: Env) -> dict[str, Service]:
             # moment) runs every 60 s by default: often enough here to settle within the run.
             "ESCROW_TIMER_INTERVAL_SECONDS": "10",
         })
-        for var in ("STRIPE_SECRET_KEY", "STRIPE_API_BASE", "KAFKA_TOPIC_PREFIX"):
+        for var in ("KAFKA_TOPIC_PREFIX", "STRIPE_TRANSFER_GROUP", "STRIPE_ALLOW_SIMULATOR_IN_PRODUCTION"):
             environ.pop(var, None)
         services[name] = Service(
             name=name, role=role, consumer=consumer, port=port, binary=env.bin_dir / name, environ=environ,
             log_path=env.dir / "logs" / f"{name}.log", pidfile=env.dir / "services" / f"{name}.pid")
     return services
+
+
+# --- the Stripe simulator -------------------------------------------------------------------
+
+class GatewayError(Exception):
+    """The simulator answered something other than what was asked for (or did not answer)."""
+
+
+class Gateway:
+    """The run's Stripe simulator: its Stripe API (`/v1`, with the services' test key) and its
+    control API (`/_sim`). 5xx answers and connection failures are retried for a while: an
+    injected `server_error` fault may still be on."""
+
+    def __init__(self, env: Env):
+        self.url, self.key, self.pidfile = env.stripe_url, env.stripe_key, env.stripe_pidfile
+
+    def alive(self) -> bool:
+        try:
+            pid = int(self.pidfile.read_text().strip())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return False
+        return http_get(f"{self.url}/_sim/health", timeout=3)[0] == 200
+
+    def _request(self, method: str, path: str, *, params: dict | None = None, form: dict | None = None,
+                 body=None, account: str | None = None, retry_for: float = 30) -> tuple[int, object]:
+        url = self.url + path + (("?" + urllib.parse.urlencode(params)) if params else "")
+        data = None
+        if form is not None:
+            data = urllib.parse.urlencode(form).encode()
+        elif body is not None:
+            data = json.dumps(body).encode()
+        deadline = time.monotonic() + retry_for
+        while True:
+            req = urllib.request.Request(url, data=data, method=method)
+            if path.startswith("/v1/"):
+                req.add_header("Authorization", f"Bearer {self.key}")
+            if account:
+                req.add_header("Stripe-Account", account)
+            if form is not None:
+                req.add_header("Content-Type", "application/x-www-form-urlencoded")
+            elif body is not None:
+                req.add_header("Content-Type", "application/json")
+            try:
+                with urllib.request.urlopen(req, timeout=60) as r:
+                    status, raw = r.status, r.read()
+            except urllib.error.HTTPError as e:
+                status, raw = e.code, e.read()
+            except (OSError, urllib.error.URLError) as e:
+                status, raw = 0, str(e).encode()
+            if (status == 0 or status >= 500) and time.monotonic() < deadline:
+                time.sleep(0.5)
+                continue
+            try:
+                return status, json.loads(raw) if raw else None
+            except ValueError:
+                return status, raw.decode(errors="replace")
+
+    def call(self, method: str, path: str, **kwargs):
+        """The JSON answer of a call that must succeed (GatewayError otherwise)."""
+        status, answer = self._request(method, path, **kwargs)
+        if status != 200:
+            raise GatewayError(f"{method} {path} -> {status}: {str(answer)[:300]}")
+        return answer
+
+    def control(self, method: str, path: str, body=None):
+        return self.call(method, f"/_sim/{path}", body=body)
+
+    def list_all(self, path: str, params: dict | None = None) -> list[dict]:
+        """Every object of a Stripe list (newest first), page by page."""
+        items: list[dict] = []
+        params = dict(params or {}, limit=100)
+        while True:
+            page = self.call("GET", path, params=params)
+            items += page["data"]
+            if not page.get("has_more") or not page["data"]:
+                return items
+            params["starting_after"] = page["data"][-1]["id"]
 
 
 # --- broker ---------------------------------------------------------------------------------
