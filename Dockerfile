@@ -1,4 +1,6 @@
-# One image per service: docker build --build-arg SERVICE=OrderService .
+# One image per service: docker build --build-arg SERVICE=OrderService . (SERVICE=StripeSimulator
+# builds the development Stripe simulator the same way: compose runs it when no Stripe key is given;
+# it is never part of a service's image).
 #
 # librdkafka comes from the distribution: the runtime is Debian trixie, whose librdkafka1 is
 # 2.8.0 (bookworm's 2.0.2 is too old for the shim's version guard and cannot talk to every
@@ -27,12 +29,15 @@ COPY Package.swift ./
 RUN swift package resolve
 COPY Shared Shared
 COPY Services Services
+COPY Tools Tools
 COPY Tests Tests
 COPY Benchmarks Benchmarks
+# Resource bundles (migrations, OpenAPI documents) sit next to the binary; the simulator has none.
 RUN RDKAFKA_PREFIX="$(pkg-config --variable=prefix rdkafka)" swift build -c release --product "$SERVICE" --static-swift-stdlib \
+    && bin="$(swift build -c release --show-bin-path)" \
     && mkdir /staging \
-    && cp "$(swift build -c release --show-bin-path)/$SERVICE" /staging/service \
-    && cp -R "$(swift build -c release --show-bin-path)"/*.resources /staging/
+    && cp "$bin/$SERVICE" /staging/service \
+    && find "$bin" -maxdepth 1 -name '*.resources' -exec cp -R {} /staging/ \;
 
 FROM debian:trixie-slim
 RUN apt-get update \
