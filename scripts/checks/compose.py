@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
 """Checks compose.yaml without a Docker engine.
 
-1. It validates against the official Compose JSON Schema (../shared/compose/compose-spec.json).
+1. It validates against the official Compose JSON Schema (../shared/compose/compose-spec.json), and
+   has no duplicate mapping key (PyYAML keeps the last; Docker Compose refuses the file).
 2. Every service exists with the port its code defaults to.
-3. Every environment variable the code reads (Shared/ServiceRuntime) is set for every service.
+3. Every environment variable the code reads (Shared/ServiceRuntime, the service's own settings, and
+   the shared gateway settings for the services that move money) is set for every service.
 4. Each service's database schema matches its definition.
+5. The Dockerfile copies every source folder Package.swift names (the build needs them all).
+6. The Stripe simulator container is built from the same Dockerfile, sends its webhooks to
+   PaymentService signed with PaymentService's secret, and PaymentService and EscrowService use it
+   only without STRIPE_SECRET_KEY (then with STRIPE_ALLOW_SIMULATOR_IN_PRODUCTION=1).
 Prints one line per check and a closing 'N passed, N failed' line; exits 1 on any failure.
 """
 import json
@@ -23,6 +29,10 @@ SERVICES = {  # compose service name -> Swift target
     "escrow-service": "EscrowService",
     "notification-service": "NotificationService",
 }
+# The services that move money at Stripe, and the shared modules whose settings they read.
+GATEWAY_SERVICES = ("payment-service", "escrow-service")
+GATEWAY_MODULES = ("Shared/GatewayCommands", "Shared/StripeClient")
+SIMULATOR = "stripe-simulator"
 
 results = []
 
@@ -42,15 +52,75 @@ def variables_read_by_code():
     return sorted(set(re.findall(r'reader\.(?:value|required|parse)\(\s*"([A-Z][A-Z0-9_]*)"', source)))
 
 
-def settings_read_by_service(target):
-    """A service's own settings, read with `configuration.setting("NAME", ...)`."""
+def settings_read_under(path):
+    """Settings read with `configuration.setting("NAME", ...)` or `stringSetting` under a folder."""
     names = set()
-    for folder, _, files in os.walk(os.path.join(ROOT, "Services", target)):
+    for folder, _, files in os.walk(os.path.join(ROOT, path)):
         for name in files:
             if name.endswith(".swift"):
                 with open(os.path.join(folder, name), encoding="utf-8") as handle:
                     names.update(re.findall(r'\.(?:setting|stringSetting)\(\s*"([A-Z][A-Z0-9_]*)"', handle.read()))
     return sorted(names)
+
+
+def settings_read_by_service(target):
+    """A service's own settings."""
+    return settings_read_under(os.path.join("Services", target))
+
+
+class StrictLoader(yaml.SafeLoader):
+    """PyYAML, but a mapping may not repeat a key (`<<` included), as Docker Compose requires."""
+
+
+def _no_duplicates(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = "<<" if key_node.tag == "tag:yaml.org,2002:merge" else loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+def check_simulator(services):
+    """The stripe-simulator container and the wiring of the services that use it."""
+    simulator = services.get(SIMULATOR)
+    check(f"service {SIMULATOR} present", simulator is not None)
+    if simulator is None:
+        return
+    env = simulator.get("environment", {})
+    check(f"{SIMULATOR} builds StripeSimulator from the services' Dockerfile",
+          simulator.get("build", {}).get("args", {}).get("SERVICE") == "StripeSimulator"
+          and simulator.get("build", {}).get("context") == ".")
+    port = str(env.get("SIM_PORT", "12111"))
+    check(f"{SIMULATOR} listens on 0.0.0.0:{port} and publishes it", env.get("SIM_HOST") == "0.0.0.0"
+          and any(str(p).endswith(f":{port}") for p in simulator.get("ports", [])))
+    payment = services.get("payment-service", {}).get("environment", {})
+    payment_port = payment.get("HTTP_PORT")
+    check(f"{SIMULATOR} sends its webhooks to PaymentService",
+          env.get("SIM_WEBHOOK_URL") == f"http://payment-service:{payment_port}/api/v1/stripe/webhook")
+    check(f"{SIMULATOR} signs them with PaymentService's STRIPE_WEBHOOK_SECRET",
+          env.get("SIM_WEBHOOK_SECRET") is not None and env.get("SIM_WEBHOOK_SECRET") == payment.get("STRIPE_WEBHOOK_SECRET"))
+    for name in GATEWAY_SERVICES:
+        service = services.get(name, {})
+        environment = service.get("environment", {})
+        script = " ".join(map(str, service.get("entrypoint") or []))
+        check(f"{name} reaches the simulator at {SIMULATOR}:{port}",
+              environment.get("STRIPE_SIMULATOR_URL") == f"http://{SIMULATOR}:{port}"
+              and str(environment.get("STRIPE_SIMULATOR_KEY", "")).startswith("sk_test_"))
+        check(f"{name} uses Stripe with a key, the simulator (allowed in production) only without one",
+              str(environment.get("STRIPE_SECRET_KEY")) == "${STRIPE_SECRET_KEY:-}"
+              and str(environment.get("STRIPE_API_BASE")) == "${STRIPE_API_BASE:-https://api.stripe.com}"
+              and str(environment.get("STRIPE_ALLOW_SIMULATOR_IN_PRODUCTION")) == "0"
+              and '[ -z "${STRIPE_SECRET_KEY}" ]' in script.replace("$$", "$")
+              and "STRIPE_ALLOW_SIMULATOR_IN_PRODUCTION=1" in script
+              and 'STRIPE_API_BASE="${STRIPE_SIMULATOR_URL}"' in script.replace("$$", "$")
+              and script.rstrip().endswith("exec /app/service"))
+        check(f"{name} waits for {SIMULATOR}",
+              service.get("depends_on", {}).get(SIMULATOR, {}).get("condition") == "service_healthy")
 
 
 def definition(target):
@@ -61,6 +131,11 @@ def definition(target):
 
 
 def main():
+    try:
+        yaml.load(read("compose.yaml"), Loader=StrictLoader)
+        check("compose.yaml repeats no key in a mapping", True)
+    except yaml.YAMLError as error:
+        check("compose.yaml repeats no key in a mapping", False, str(error).replace("\n", " "))
     compose = yaml.safe_load(read("compose.yaml"))
     if os.path.exists(SCHEMA):
         with open(SCHEMA, encoding="utf-8") as handle:
@@ -89,7 +164,8 @@ def main():
             continue
         port, schema = definition(target)
         environment = service.get("environment", {})
-        missing = [v for v in variables + settings_read_by_service(target) if v not in environment]
+        shared = [v for module in GATEWAY_MODULES for v in settings_read_under(module)] if name in GATEWAY_SERVICES else []
+        missing = [v for v in variables + settings_read_by_service(target) + shared if v not in environment]
         check(f"{name} sets every variable the code reads", not missing, f"missing {missing}")
         check(f"{name} HTTP_PORT is {port}", str(environment.get("HTTP_PORT")) == str(port))
         check(f"{name} publishes port {port}", any(str(p).endswith(f":{port}") for p in service.get("ports", [])))
@@ -100,6 +176,13 @@ def main():
         check(f"{name} waits for postgres and topics",
               depends.get("postgres", {}).get("condition") == "service_healthy"
               and depends.get("kafka-topics", {}).get("condition") == "service_completed_successfully")
+
+    check_simulator(services)
+    # SwiftPM refuses a package whose target folders are missing: the image needs every one.
+    folders = sorted({p.split("/")[0] for p in re.findall(r'path:\s*"([^"]+)"', read("Package.swift"))})
+    dockerfile = read("Dockerfile")
+    missing = [f for f in folders if not re.search(rf"^COPY {re.escape(f)} {re.escape(f)}\s*$", dockerfile, re.M)]
+    check("the Dockerfile copies every source folder Package.swift names", not missing, f"missing {missing}")
 
     passed = sum(results)
     failed = len(results) - passed
