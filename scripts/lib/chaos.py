@@ -174,7 +174,7 @@ class Chaos:
                 {"kind": "latency", "rate": 0.3, "latencyMs": 200},
             ],
             "webhooks": {"duplicateRate": 0.25, "reorder": True},
-            "lateFailures": {"refundRate": 0.3, "payoutRate": 0.3, "delayMs": 1000},
+            "lateFailures": {"refundRate": 0.4, "payoutRate": 0.4, "delayMs": 1000},
             "seed": self.args.seed,
         }
 
@@ -199,7 +199,7 @@ class Chaos:
                 f"lost answers ({LOST_ANSWER_HANG_MS / 1000:.0f} s hang) "
                 + ", ".join(f"{n} on POST {p}" for p, n in lost.items())
                 + f"; webhooks 25% duplicated and reordered ({events} events, {deliveries} deliveries); late failures of "
-                  f"30% of refunds and payouts ({failed_refunds(after) - failed_refunds(before)} refunds failed so far)")
+                  f"40% of refunds and payouts ({failed_refunds(after) - failed_refunds(before)} refunds failed so far)")
 
     def inject_faults(self) -> None:
         gateway = None
@@ -539,7 +539,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--fault-gap", type=float, default=3)
     p.add_argument("--down-seconds", type=float, default=2, help="how long a killed service stays down")
     p.add_argument("--freeze-seconds", type=float, default=10)
-    p.add_argument("--gateway-seconds", type=float, default=40,
+    p.add_argument("--gateway-seconds", type=float, default=45,
                    help="how long the simulator misbehaves (server errors, latency, lost answers, duplicated and reordered "
                         "webhooks, late failures of refunds and payouts)")
     p.add_argument("--recovery-limit", type=float, default=15, help="seconds a restarted consumer may take")
