@@ -48,18 +48,30 @@ public struct GatewayCommandRunner: Sendable {
         .seconds(min(60, 1 << min(max(attempts - 1, 0), 6)))
     }
 
-    /// Executes every due command (in batches); returns how many were executed.
+    /// At most this many gateway calls at once per instance.
+    static let concurrency = 16
+
+    /// Executes due commands, up to `concurrency` at once: a slot that frees takes the next due
+    /// command, so one call that hangs until its timeout holds up nothing else. Returns how many
+    /// were executed (at most 500 a pass).
     @discardableResult
     public func runDue() async throws -> Int {
         var executed = 0
-        for _ in 0..<20 {
-            let batch = try await store.claimDue(limit: 16, lease: lease, claimer: claimer, on: postgres)
-            if batch.isEmpty { break }
-            // Different subjects go at once; the gateway, not the database, is the slow part.
-            await withTaskGroup(of: Void.self) { group in
-                for command in batch { group.addTask { await process(command) } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var running = 0
+            while true {
+                if running < Self.concurrency && executed < 500 {
+                    let claimed = try await store.claimDue(
+                        limit: min(Self.concurrency - running, 500 - executed), lease: lease, claimer: claimer, on: postgres)
+                    for command in claimed { group.addTask { await process(command) } }
+                    running += claimed.count
+                    executed += claimed.count
+                }
+                guard running > 0 else { break }
+                // Wait for a slot; the gateway, not the database, is the slow part.
+                try await group.next()
+                running -= 1
             }
-            executed += batch.count
         }
         return executed
     }

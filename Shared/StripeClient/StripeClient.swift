@@ -64,11 +64,16 @@ public struct StripeClient: Sendable {
             do {
                 return try await once(method, path, body: body, idempotencyKey: idempotencyKey, account: account)
             } catch {
-                guard let delay = configuration.retry.delay(after: error, attempt: attempt) else { throw error }
+                // A caller that gave up (e.g. a command past its time limit) gets no more attempts.
+                guard !Task.isCancelled, let delay = configuration.retry.delay(after: error, attempt: attempt) else { throw error }
                 logger.warning(
                     "stripe call failed; retrying",
                     metadata: ["path": "\(path)", "attempt": "\(attempt)", "error": "\(error.kind.rawValue)", "retry_in": "\(delay)"])
-                try? await Task.sleep(for: delay)
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    throw StripeError(kind: .connection, message: "cancelled before retrying \(path)")
+                }
             }
         }
     }

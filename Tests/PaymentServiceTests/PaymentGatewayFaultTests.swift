@@ -57,6 +57,29 @@ import TestSupport
         }
     }
 
+    /// Stripe fails the refund late, and reports it before our retry has learnt the refund's
+    /// first answer (lost): the report waits for the refund's outcome, then reverses it, so our
+    /// books end as Stripe's do (chaos found it booked as refunded for good).
+    @Test func aLateRefundFailureReportedBeforeItsLostAnswerIsStillReversed() async throws {
+        try await Self.run { service in
+            let stripe = try #require(service.stripe)
+            let (payment, _) = try await service.paidCheckout(buyer: "buyer-race", amounts: [2000])
+            try await stripe.control(
+                .PUT, "/_sim/faults",
+                [
+                    "rules": [["kind": "lost_answer", "method": "POST", "path": "/v1/refunds", "count": 1, "hangMs": 1500]],
+                    "lateFailures": ["refundRate": 1, "delayMs": 100],
+                ])
+            #expect(try await service.refund(payment, order: nil, amount: 1200).status == .accepted)
+            #expect(try await service.eventually { try await service.outboxCount("refund.failed") == 1 })
+            #expect(try await stripe.state("refunds", "byStatus", "failed", "count")?.integer == 1)
+            #expect(try await service.database.count("SELECT count(*)::int FROM refunds WHERE status = 'failed'") == 1)
+            #expect(try await service.database.count("SELECT amount_refunded::int FROM payments WHERE id = \(UUID(uuidString: payment)!)") == 0)
+            // It did succeed first: EscrowService booked it, and now books it back.
+            #expect(try await service.outboxCount("refund.succeeded") == 1)
+        }
+    }
+
     /// 64 buyers at once while every intent call takes 1.5 s: nobody wedges the pool, and no
     /// connection of ours sits idle in a transaction across a gateway call (sampled from
     /// pg_stat_activity throughout).

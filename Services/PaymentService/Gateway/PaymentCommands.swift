@@ -60,7 +60,7 @@ struct RefundHandler: GatewayCommandHandler {
         let outcome = await GatewayOutcome.attempt { () async throws -> (id: String, attributes: [String: String]) in
             let refund = try await gateway.refund(
                 chargeId: charge, amount: command.amount, currency: command.currency, reason: try command.parameter("reason"),
-                idempotencyKey: command.idempotencyKey)
+                refundId: command.subject, idempotencyKey: command.idempotencyKey)
             return (refund.id, ["status": refund.status ?? "succeeded"])
         }
         // A refund object that failed at once moved no money.

@@ -17,7 +17,11 @@ struct IntentRequest: Sendable {
 protocol PaymentGateway: Sendable {
     func createIntent(_ request: IntentRequest) async throws(StripeError) -> PaymentIntent
     func confirmIntent(id: String, paymentMethod: String, idempotencyKey: String) async throws(StripeError) -> PaymentIntent
-    func refund(chargeId: String, amount: Int64, currency: String, reason: String, idempotencyKey: String) async throws(StripeError) -> Refund
+    /// `refundId` (ours) goes into the refund's metadata: Stripe's reports about it can then be
+    /// matched before its answer reached us.
+    func refund(
+        chargeId: String, amount: Int64, currency: String, reason: String, refundId: String, idempotencyKey: String
+    ) async throws(StripeError) -> Refund
 }
 
 /// Stripe's API (or localstripe) through the shared client.
@@ -43,9 +47,12 @@ struct StripeGateway: PaymentGateway {
         return try await client.post("/v1/payment_intents/\(id)/confirm", [], idempotencyKey: idempotencyKey)
     }
 
-    func refund(chargeId: String, amount: Int64, currency: String, reason: String, idempotencyKey: String) async throws(StripeError) -> Refund {
+    func refund(
+        chargeId: String, amount: Int64, currency: String, reason: String, refundId: String, idempotencyKey: String
+    ) async throws(StripeError) -> Refund {
         try await client.post(
-            "/v1/refunds", [("charge", .string(chargeId)), ("amount", .integer(amount)), ("metadata", .metadata(["reason": reason]))],
+            "/v1/refunds",
+            [("charge", .string(chargeId)), ("amount", .integer(amount)), ("metadata", .metadata(["reason": reason, "refund_id": refundId]))],
             idempotencyKey: idempotencyKey)
     }
 }

@@ -143,17 +143,30 @@ struct RefundStore: Sendable {
     }
 
     /// A refund the gateway first accepted later failed: the money is still with the platform,
-    /// so the payment's refunded total goes back down and `refund.failed` is published.
+    /// so the payment's refunded total goes back down and `refund.failed` is published. Returns
+    /// false while our refund does not know the gateway's first answer yet (the report must wait).
     func reverse(
-        stripeRefundId: String, reason: String, correlationId: String, on connection: PostgresConnection, store: PaymentStore
-    ) async throws {
+        stripeRefundId: String, refundId: UUID?, reason: String, correlationId: String, on connection: PostgresConnection,
+        store: PaymentStore
+    ) async throws -> Bool {
         let rows = try await connection.query(
             """
             SELECT id, payment_id, order_id, amount, currency, reason, status, stripe_refund_id, failure_reason
-            FROM refunds WHERE stripe_refund_id = \(stripeRefundId) FOR UPDATE
+            FROM refunds WHERE stripe_refund_id = \(stripeRefundId) OR id = \(refundId) ORDER BY id LIMIT 1 FOR UPDATE
             """, logger: logger
         ).decode((UUID, UUID, UUID, Int64, String, String, String, String?, String?).self).all()
-        guard let refund = rows.first.map(Self.record), refund.status == "succeeded" else { return }
+        guard let refund = rows.first.map(Self.record) else {
+            logger.warning("a failed refund we do not know", metadata: ["stripe_refund": "\(stripeRefundId)"])
+            return true
+        }
+        switch refund.status {
+        case "requested":
+            return false
+        case "succeeded":
+            break
+        default:
+            return true
+        }
         try await connection.query(
             """
             UPDATE payments SET amount_refunded = amount_refunded - \(refund.amount),
@@ -162,6 +175,7 @@ struct RefundStore: Sendable {
             WHERE id = \(refund.paymentId)
             """, logger: logger)
         try await failed(refund, reason: reason, afterSuccess: true, correlationId: correlationId, on: connection, store: store)
+        return true
     }
 
     func failed(

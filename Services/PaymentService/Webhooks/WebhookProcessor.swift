@@ -143,7 +143,12 @@ struct WebhookProcessor: Service, CustomStringConvertible {
         case "refund.updated":
             let refund = try event.object(as: Refund.self)
             if refund.status == "failed" || refund.status == "canceled" {
-                try await refunds.reverse(stripeRefundId: refund.id, reason: "gateway: refund \(refund.status ?? "failed")", correlationId: "stripe:\(event.id)", on: connection, store: store)
+                // Our refund may not know its outcome yet (the answer was lost, or is on its way):
+                // the report waits until it does, then reverses it.
+                let settled = try await refunds.reverse(
+                    stripeRefundId: refund.id, refundId: refund.metadata["refund_id"].flatMap(UUID.init(uuidString:)),
+                    reason: "gateway: refund \(refund.status ?? "failed")", correlationId: "stripe:\(event.id)", on: connection, store: store)
+                if !settled { return "refund \(refund.id)" }
             }
         case "account.updated":
             let account = try event.object(as: Account.self)
