@@ -210,6 +210,40 @@ import TestSupport
         }
     }
 
+    /// The refund part of a split fails after it succeeded: the escrow stays released, holds the
+    /// refund part again (flagged), and reconciliation agrees (the chaos run found it reported as
+    /// a discrepancy).
+    @Test func aSplitWhoseRefundFailsLateHoldsTheRefundPartAndReconciles() async throws {
+        try await ServiceHarness.run(.escrowService, topics: EscrowDriver.topics) { service in
+            let driver = EscrowDriver(service: service)
+            try await driver.onboard("seller-q")
+            let order = UUID()
+            let payment = try await driver.pay([(order, "seller-q", 10_000)], buyer: "buyer-q")
+            let opened = try await service.call(.post, "/api/v1/disputes", as: "buyer-q", roles: ["buyer"], body: OpenDispute(orderId: order))
+            let dispute = try #require(try opened.json()["id"] as? String)
+            let resolved = try await service.call(
+                .post, "/api/v1/admin/disputes/\(dispute)/resolve", as: "admin-1", roles: ["admin"], body: Resolve(outcome: "split", refundAmount: 4000))
+            #expect(resolved.status == .ok, "\(resolved.text)")
+            #expect(try await driver.waitFor(order, status: "released"))
+            let refund = UUID()
+            try await service.publish(
+                RefundSucceeded(refundId: refund, paymentId: payment.paymentId, orderId: order, amount: 4000, currency: "usd", orderFullyRefunded: false),
+                topic: Topic.payments, aggregateId: payment.paymentId.uuidString.lowercased())
+            #expect(try await service.eventually { try await driver.balance("buyer_refunds") == 4000 })
+            try await service.publish(
+                RefundFailed(refundId: refund, paymentId: payment.paymentId, orderId: order, amount: 4000, reason: "late", afterSuccess: true),
+                topic: Topic.payments, aggregateId: payment.paymentId.uuidString.lowercased())
+            #expect(try await service.eventually { try await driver.balance("buyer_refunds") == 0 })
+            let escrow = try #require(try await escrowId(service, order))
+            #expect(try await driver.balance("escrow_held:\(escrow)") == 4000)
+            #expect(try await driver.status(order) == "released")
+            #expect(try await service.database.count("SELECT count(*)::int FROM escrows WHERE flagged_at IS NOT NULL") == 1)
+            try await driver.expectBalanced()
+            let report = try await service.call(.post, "/api/v1/admin/reconciliation", as: "admin-1", roles: ["admin"]).json()
+            #expect((report["discrepancies"] as? [Any])?.isEmpty == true, "\(report)")
+        }
+    }
+
     func escrowId(_ service: ServiceHarness, _ order: UUID) async throws -> String? {
         try await service.database.client.query("SELECT id::text FROM escrows WHERE order_id = \(order)", logger: TestEnvironment.logger)
             .decode(String.self).all().first

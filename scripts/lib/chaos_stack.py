@@ -252,8 +252,9 @@ def make_services(env: Env) -> dict[str, Service]:
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(env.smtp_port),
             "LOG_FORMAT": "json",
-            # The timer that resubmits payouts whose gateway answer was lost (a kill at the wrong
-            # moment) runs every 60 s by default: often enough here to settle within the run.
+            # A Stripe call gives up after 10 s here (30 s by default), so a lost answer (the
+            # gateway fault hangs 12 s) costs a journey seconds, not most of its step budget.
+            "STRIPE_TIMEOUT_MS": "10000",
             "ESCROW_TIMER_INTERVAL_SECONDS": "10",
         })
         for var in ("KAFKA_TOPIC_PREFIX", "STRIPE_TRANSFER_GROUP", "STRIPE_ALLOW_SIMULATOR_IN_PRODUCTION"):

@@ -54,7 +54,9 @@ struct Reconciler: Sendable {
             let expected: Int64? =
                 switch escrow.status {
                 case .held, .parked: escrow.grossAmount
-                case .released, .refunded: 0
+                // What a release left (a split whose refund failed, even after it succeeded, is held again).
+                case .released: escrow.grossAmount - escrow.releasedGross
+                case .refunded: 0
                 default: nil
                 }
             guard let expected else { continue }
