@@ -286,7 +286,7 @@ class Chaos:
             self.tamper()
         say("==> checks")
         checks = Checks(self.db, read_gateway(self.gateway))
-        checks.record(quiet, "the system became quiet (outboxes, webhooks, refunds, payouts, gateway commands, consumers)",
+        checks.record(quiet, "the system became quiet (outboxes, webhooks, refunds, payouts, gateway commands, emails, consumers)",
                       f"after {waited:.1f}s" if quiet else f"still busy after {waited:.0f}s: {why}")
         checks.payments_orders_escrows()
         checks.ledger()

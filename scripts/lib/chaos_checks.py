@@ -601,6 +601,9 @@ def pending_work(db: Database, gateway: Gateway) -> dict[str, int]:
         (SELECT count(*) FROM escrow.escrows WHERE status IN ('refunding', 'releasing')) AS "refunding/releasing escrows",
         (SELECT count(*) FROM payments.gateway_commands WHERE status = 'pending')
             + (SELECT count(*) FROM escrow.gateway_commands WHERE status = 'pending') AS "gateway commands",
+        (SELECT count(*) FROM notifications.notifications
+         WHERE (status = 'sending' OR (status IN ('queued', 'failed') AND next_attempt_at <= now()))
+           AND (recipient_email IS NOT NULL OR audience = 'admin')) AS "emails due",
         ({' + '.join(f'(SELECT count(*) FROM {s}.inbox)' for s in SCHEMAS)}) AS inbox""", retry_for=60)[0]
     row["gateway webhooks"] = gateway.control("GET", "state").get("webhooks", {}).get("pending", 0)
     return row
@@ -608,7 +611,7 @@ def pending_work(db: Database, gateway: Gateway) -> dict[str, int]:
 
 def wait_quiescent(db: Database, services, gateway: Gateway, timeout: float, stuck_after: float = 45) -> tuple[bool, float, str]:
     """Outboxes empty, webhooks/refunds/payouts/gateway commands settled, the gateway's webhooks
-    delivered, consumers caught up, and nothing new handled for a few seconds (the lag gauges are
+    delivered, no email due, consumers caught up, and nothing new handled for a few seconds (the lag gauges are
     up to 5 s old). Bounded by `timeout`, and given up earlier when nothing at all has moved for
     `stuck_after` seconds."""
     started = time.monotonic()
