@@ -602,9 +602,11 @@ def pending_work(db: Database, gateway: Gateway) -> dict[str, int]:
         (SELECT count(*) FROM payments.gateway_commands WHERE status = 'pending')
             + (SELECT count(*) FROM escrow.gateway_commands WHERE status = 'pending') AS "gateway commands",
         (SELECT count(*) FROM notifications.notifications
-         WHERE (status = 'sending' OR (status IN ('queued', 'failed') AND next_attempt_at <= now()))
+         WHERE status IN ('queued', 'failed') AND next_attempt_at <= now()
            AND (recipient_email IS NOT NULL OR audience = 'admin')) AS "emails due",
         ({' + '.join(f'(SELECT count(*) FROM {s}.inbox)' for s in SCHEMAS)}) AS inbox""", retry_for=60)[0]
+    # (An email left `sending` by an interrupted send waits out NotificationService's sending
+    # timeout before it is tried again, so that it is never sent twice: not work to wait for.)
     row["gateway webhooks"] = gateway.control("GET", "state").get("webhooks", {}).get("pending", 0)
     return row
 
