@@ -42,21 +42,15 @@ struct PayoutsController: Sendable {
             return try .init(status: .accepted, body: payout)
         }
         // A new payout (not a replay) goes to the gateway now that its request is committed; if
-        // the answer does not come, the command worker keeps trying with the same key.
+        // the answer does not come, the command worker keeps trying with the same key. The answer
+        // is the stored one either way: one Idempotency-Key, one answer (the payout's progress is
+        // read with GET /api/v1/payouts).
         guard let pending = created.withLockedValue({ $0 }) else { return response }
         do {
             try await commands.runNow(subject: pending.id.uuidString.lowercased(), kind: EscrowCommand.payout)
-            let payout = try await postgres.withConnection { try await payouts.find(pending.id, on: $0) } ?? pending
-            return try Self.json(payout, status: payout.status == "failed" ? .unprocessableContent : .accepted)
         } catch {
             context.logger.warning("payout not yet accepted by the gateway; it will be retried", metadata: ["error": "\(error)"])
-            return response
         }
-    }
-
-    static func json(_ payout: PayoutRecord, status: HTTPResponse.Status) throws -> Response {
-        Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: .init(data: try EventCoding.encoder.encode(payout))))
+        return response
     }
 }
