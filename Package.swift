@@ -159,6 +159,16 @@ let package = Package(
             path: "Benchmarks/EventBench",
             linkerSettings: rdkafkaLinkerSettings
         ),
+        .executableTarget(
+            name: "CheckoutBench",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Benchmarks/CheckoutBench"
+        ),
 
         // MARK: Tests
         .executableTarget(

@@ -77,6 +77,8 @@ start_postgres() {
             echo "synchronous_commit = off"
             echo "full_page_writes = off"
         fi
+        # Extra lines for this cluster (the checkout benchmark loads pg_stat_statements).
+        if [[ -n "${PG_EXTRA_SETTINGS:-}" ]]; then printf '%s\n' "$PG_EXTRA_SETTINGS"; fi
     } | as_pg_owner tee "$data/escrowmarket.conf" >/dev/null
 
     if ! (cd "$dir" && as_pg_owner "$bindir/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 start) >/dev/null 2>&1; then

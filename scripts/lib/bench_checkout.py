@@ -1,0 +1,417 @@
+#!/usr/bin/env python3
+"""`scripts/bench checkout`: the end-to-end load. scripts/bench starts Postgres, the broker, the
+SMTP sink and the Stripe simulator (scripts/lib/runstack.sh); this script starts the four services
+(release build), onboards sellers and lists their items, optionally preloads history, runs the
+buyers (the CheckoutBench binary: checkout with items of N sellers, create-intent, confirm with
+pm_card_visa), and then reads the databases and /proc:
+
+- checkouts/s held end to end: checkouts begun during the load whose every order got its escrow
+  `held`, over the load's seconds;
+- checkout -> escrow held: from the checkout's commit (orders.checkouts.created_at) to the last of
+  its escrows' creation (escrow.escrows.created_at; an escrow is created `held`), one clock;
+- each call's latency percentiles and answers by status;
+- CPU seconds per held checkout of each process (services, Postgres, broker, simulator, the bench);
+- resident memory of each service at rest, at its peak under load, and after;
+- emails delivered per second once the load stops (the backlog draining).
+
+Prints a table and then one line of JSON; --json FILE writes the JSON there too. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chaos_journeys import Http, World  # noqa: E402
+from chaos_stack import Database, Env, broker_pid, make_services, proc_cpu_seconds  # noqa: E402
+
+import bench_preload  # noqa: E402
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def children_of(pid: int) -> list[int]:
+    """Direct children of `pid` (Postgres backends of the postmaster)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            out.append(int(entry.name))
+    return out
+
+
+class Processes:
+    """The processes whose CPU is reported: the services, Postgres (postmaster and backends), the
+    broker and the simulator. Backends that exit between two samples lose their last CPU; the
+    services keep their pooled connections, so that is little."""
+
+    def __init__(self, env: Env, services: dict):
+        self.env, self.services = env, services
+
+    def pids(self) -> dict[str, list[int]]:
+        postmaster = int((Path(self.env.pg_data) / "postmaster.pid").read_text().split()[0])
+        groups = {name: [s.proc.pid] for name, s in self.services.items()}
+        groups["Postgres"] = [postmaster] + children_of(postmaster)
+        groups["broker"] = [broker_pid(self.env)]
+        groups["StripeSimulator"] = [int((self.env.dir / "stripe" / "stripe.pid").read_text().strip())]
+        return groups
+
+    def cpu(self) -> dict[str, dict[int, float]]:
+        return {name: {pid: proc_cpu_seconds(pid) for pid in pids} for name, pids in self.pids().items()}
+
+    @staticmethod
+    def used(before: dict, after: dict) -> dict[str, float]:
+        """CPU seconds per group between two samples (processes born in between count fully)."""
+        return {name: sum(max(0.0, cpu - before.get(name, {}).get(pid, 0.0)) for pid, cpu in pids.items())
+                for name, pids in after.items()}
+
+
+class MemorySampler(threading.Thread):
+    def __init__(self, services: dict, interval: float = 1.0):
+        super().__init__(daemon=True)
+        self.services, self.interval = services, interval
+        self.peak = {name: 0.0 for name in services}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for name, s in self.services.items():
+                self.peak[name] = max(self.peak[name], rss_mb(s.proc.pid))
+            self.stop.wait(self.interval)
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    values = sorted(values)
+    if not values:
+        return {}
+
+    def at(p: float) -> float:
+        import math
+        return values[min(len(values) - 1, max(0, math.ceil(p * len(values)) - 1))]
+    return {"p50": at(0.5), "p90": at(0.9), "p99": at(0.99), "max": values[-1]}
+
+
+def held_latencies(db: Database, run: str, started: float, ended: float) -> tuple[int, int, list[float]]:
+    """(checkouts begun during the load, of those fully held, their checkout -> last escrow ms)."""
+    rows = db.rows(f"""
+        SELECT c.id,
+               (SELECT count(*) FROM orders.orders o WHERE o.checkout_id = c.id) AS orders,
+               count(e.id) AS held,
+               extract(epoch FROM max(e.created_at) - c.created_at) * 1000 AS ms
+        FROM orders.checkouts c LEFT JOIN escrow.escrows e ON e.checkout_id = c.id
+        WHERE c.buyer_id LIKE '{run}-%'
+          AND c.created_at >= to_timestamp({started}) AND c.created_at < to_timestamp({ended})
+        GROUP BY c.id, c.created_at""", timeout=120)
+    held = [r for r in rows if r["orders"] > 0 and r["held"] == r["orders"]]
+    return len(rows), len(held), [float(r["ms"]) for r in held]
+
+
+def wait_held(db: Database, run: str, started: float, ended: float, timeout: float) -> None:
+    """Until every checkout begun during the load is held, or none got held for 5 s (some were
+    left unpaid when the load stopped), or `timeout`."""
+    deadline = time.monotonic() + timeout
+    last, last_change = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        begun, held, _ = held_latencies(db, run, started, ended)
+        if held == begun:
+            return
+        if held != last:
+            last, last_change = held, time.monotonic()
+        elif time.monotonic() - last_change > 5:
+            return
+        time.sleep(1)
+
+
+STAGES = ["payment created", "intent created", "webhook stored", "payment succeeded", "orders paid", "escrows held"]
+
+
+def stages(db: Database, run: str, started: float, ended: float) -> dict:
+    """For checkouts held end to end: ms from the checkout's commit to each step, from the rows'
+    timestamps (one clock): where the time between checkout and escrow goes."""
+    rows = db.rows(f"""
+        WITH c AS (SELECT id, created_at FROM orders.checkouts
+                   WHERE buyer_id LIKE '{run}-%' AND created_at >= to_timestamp({started}) AND created_at < to_timestamp({ended})),
+             hooks AS (SELECT convert_from(payload, 'UTF8')::jsonb #>> '{{data,object,id}}' AS intent, received_at
+                       FROM payments.stripe_events WHERE type = 'payment_intent.succeeded')
+        SELECT extract(epoch FROM p.created_at - c.created_at) * 1000 AS "payment created",
+               extract(epoch FROM (SELECT min(t.created_at) FROM payments.payment_trail t
+                                   WHERE t.payment_id = p.id AND t.kind = 'intent_created') - c.created_at) * 1000 AS "intent created",
+               extract(epoch FROM (SELECT min(h.received_at) FROM hooks h WHERE h.intent = p.intent_id) - c.created_at) * 1000
+                   AS "webhook stored",
+               extract(epoch FROM (SELECT min(t.created_at) FROM payments.payment_trail t
+                                   WHERE t.payment_id = p.id AND t.kind = 'succeeded') - c.created_at) * 1000 AS "payment succeeded",
+               extract(epoch FROM (SELECT max(h.created_at) FROM orders.order_history h JOIN orders.orders o ON o.id = h.order_id
+                                   WHERE o.checkout_id = c.id AND h.to_status = 'paid') - c.created_at) * 1000 AS "orders paid",
+               extract(epoch FROM (SELECT max(e.created_at) FROM escrow.escrows e WHERE e.checkout_id = c.id) - c.created_at) * 1000
+                   AS "escrows held"
+        FROM c JOIN payments.payments p ON p.checkout_id = c.id""", timeout=300)
+    out = {}
+    for stage in STAGES:
+        values = [float(r[stage]) for r in rows if r.get(stage) is not None]
+        out[stage] = {k: round(v, 1) for k, v in percentiles(values).items()}
+    return out
+
+
+def statements_reset(db: Database) -> dict:
+    """Resets pg_stat_statements; returns the database's commit and rollback counters."""
+    bench_preload.psql(db.env, "SELECT pg_stat_statements_reset()")
+    return db.rows("SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = 'escrowmarket'")[0]
+
+
+def statements(db: Database, before: dict, held: int) -> dict:
+    """Commits and statements per held checkout, and the statements that took the most time."""
+    now = db.rows("SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = 'escrowmarket'")[0]
+    top = db.rows("""
+        SELECT r.rolname AS role, s.calls, round(s.total_exec_time::numeric, 1) AS total_ms,
+               round(s.mean_exec_time::numeric, 3) AS mean_ms, s.rows,
+               left(regexp_replace(s.query, '\s+', ' ', 'g'), 110) AS query
+        FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+        WHERE s.query NOT LIKE '%pg_stat_%'
+        ORDER BY s.total_exec_time DESC LIMIT 15""")
+    totals = db.rows("SELECT coalesce(sum(calls), 0) AS calls, coalesce(sum(total_exec_time), 0) AS ms "
+                     "FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_%'")[0]
+    per = (lambda v: round(v / held, 2) if held else None)
+    by_role = db.rows("""
+        SELECT r.rolname AS role, sum(s.calls) FILTER (WHERE s.query ILIKE 'commit%') AS commits, sum(s.calls) AS statements
+        FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+        WHERE r.rolname <> 'postgres' GROUP BY 1 ORDER BY 1""")
+    return {
+        "byRole": {r["role"]: {"commits": per(float(r["commits"] or 0)), "statements": per(float(r["statements"]))} for r in by_role},
+        "commitsPerCheckout": per(now["xact_commit"] - before["xact_commit"]),
+        "rollbacksPerCheckout": per(now["xact_rollback"] - before["xact_rollback"]),
+        "statementsPerCheckout": per(float(totals["calls"])),
+        "execMsPerCheckout": per(float(totals["ms"])),
+        "top": [dict(r, callsPerCheckout=per(r["calls"])) for r in top],
+    }
+
+
+def email_drain(db: Database, timeout: float) -> dict:
+    """Emails delivered per second from the end of the load until the queue is empty."""
+    def counts():
+        row = db.rows("SELECT count(*) FILTER (WHERE status = 'sent') AS sent, "
+                      "count(*) FILTER (WHERE status IN ('queued', 'sending', 'failed')) AS pending "
+                      "FROM notifications.notifications")[0]
+        return int(row["sent"]), int(row["pending"])
+    sent0, pending0 = counts()
+    started = time.monotonic()
+    sent, pending = sent0, pending0
+    while pending and time.monotonic() - started < timeout:
+        time.sleep(1)
+        sent, pending = counts()
+    seconds = time.monotonic() - started
+    return {"backlogAtLoadEnd": pending0, "sentWhileDraining": sent - sent0, "drainSeconds": round(seconds, 1),
+            "left": pending, "perSecond": round((sent - sent0) / seconds, 1) if seconds > 0 and sent > sent0 else None,
+            "sentTotal": sent}
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="scripts/bench checkout", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--concurrency", type=int, default=64, help="buyers at a time (default 64)")
+    p.add_argument("--seconds", type=int, default=60, help="load duration (default 60)")
+    p.add_argument("--sellers", type=int, default=2, help="sellers per cart (default 2)")
+    p.add_argument("--listings", type=int, default=200, help="listings, 10 per seller (default 200)")
+    p.add_argument("--preload", type=int, default=0, help="historical checkouts seeded first (default 0)")
+    p.add_argument("--warmup", type=int, default=5, help="seconds of load before the measured load (default 5)")
+    p.add_argument("--fetch-wait-ms", type=int, default=5,
+                   help="the consumers' fetch.wait.max.ms (default 5, as the dev stack; the local broker answers a "
+                        "fetch only when this runs out, so it trades hop latency against the broker's polling CPU)")
+    p.add_argument("--json", help="also write the JSON report to this file")
+    p.add_argument("--bench-bin", required=True, help="the CheckoutBench binary")
+    p.add_argument("--commit", default="", help="the commit measured (for the report)")
+    a = p.parse_args(argv)
+    if a.concurrency < 1 or a.seconds < 1 or a.sellers < 1 or a.listings < a.sellers or a.preload < 0:
+        p.error("--concurrency, --seconds and --sellers must be positive, --listings at least --sellers")
+
+    env = Env()
+    db = Database(env)
+    services = make_services(env)
+    for s in services.values():
+        s.environ["KAFKA_CONSUMER_PROPERTIES"] = f"fetch.wait.max.ms={a.fetch_wait_ms}"
+    run = f"b{random.randrange(1 << 24):06x}"
+    urls = {"orders": env.url("OrderService"), "payments": env.url("PaymentService"),
+            "escrow": env.url("EscrowService"), "notifications": env.url("NotificationService")}
+
+    say("==> starting the services")
+    for s in services.values():
+        s.start()
+    for s in services.values():
+        if s.wait_ready(180) is None:
+            say(f"{s.name} did not become ready; see {s.log_path}")
+            return 2
+    sellers = max(a.sellers, (a.listings + 9) // 10)
+    say(f"==> onboarding {sellers} sellers and listing {a.listings} items")
+    http = Http(urls, env.jwt_secret, retry_for=30)
+    world = World(http, run, random.Random(1), sellers=sellers, step_timeout=60)
+    world.setup(listings_per_seller=max(1, a.listings // sellers), stock=1_000_000)
+    listings_file = env.dir / "listings.json"
+    listings_file.write_text(json.dumps([{"id": l["id"], "seller": l["seller"]} for l in world.listings]))
+
+    if a.preload:
+        say(f"==> preloading {a.preload} historical checkouts")
+        took = bench_preload.preload(db, a.preload, [l for l in world.listings])
+        say(f"    {took:.0f} s")
+
+    def buyers(seconds: int, name: str) -> dict:
+        cmd = [a.bench_bin, "--order-url", urls["orders"], "--payment-url", urls["payments"],
+               "--jwt-secret", env.jwt_secret, "--listings", str(listings_file), "--run", name,
+               "--concurrency", str(a.concurrency), "--seconds", str(seconds), "--sellers", str(a.sellers)]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+        out, _ = proc.communicate()
+        if proc.returncode != 0:
+            raise SystemExit(f"CheckoutBench failed ({proc.returncode})")
+        return json.loads(out)
+
+    processes = Processes(env, services)
+    say("==> idle CPU, 5 s with no load")
+    idle_before = processes.cpu()
+    time.sleep(5)
+    idle = {k: round(v / 5, 3) for k, v in Processes.used(idle_before, processes.cpu()).items()}
+    say("    " + ", ".join(f"{k} {v:.3f}" for k, v in idle.items()) + f" cores; total {sum(idle.values()):.3f}")
+
+    if a.warmup:
+        say(f"==> warm-up: {a.warmup} s of load")
+        buyers(a.warmup, f"{run}w")
+        wait_held(db, f"{run}w", 0, time.time() + 3600, timeout=60)
+        time.sleep(2)
+
+    bench_preload.psql(env, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    stats_before = statements_reset(db)
+    rest_rss = {name: round(rss_mb(s.proc.pid), 1) for name, s in services.items()}
+    sampler = MemorySampler(services)
+    sampler.start()
+    cpu_before = processes.cpu()
+    say(f"==> load: {a.concurrency} buyers for {a.seconds} s, {a.sellers} sellers per cart")
+    bench_started = time.monotonic()
+    bench_rusage_before = os.times()
+    report = buyers(a.seconds, run)
+    bench_cpu = (os.times().children_user + os.times().children_system
+                 - bench_rusage_before.children_user - bench_rusage_before.children_system)
+    cpu_after = processes.cpu()
+    sampler.stop.set()
+    load_seconds = report["endedAt"] - report["startedAt"]
+    say(f"    buyers done after {time.monotonic() - bench_started:.1f} s; draining")
+    drain_result: dict = {}
+
+    def drain_emails():
+        drain_result.update(email_drain(db, timeout=120))
+    email_drain_thread = threading.Thread(target=drain_emails, daemon=True)
+    email_drain_thread.start()
+    wait_held(db, run, report["startedAt"], report["endedAt"], timeout=60)
+    begun, held, latencies = held_latencies(db, run, report["startedAt"], report["endedAt"])
+    database = statements(db, stats_before, held)
+    steps = stages(db, run, report["startedAt"], report["endedAt"])
+    email_drain_thread.join()
+    after_rss = {name: round(rss_mb(s.proc.pid), 1) for name, s in services.items()}
+
+    cpu = Processes.used(cpu_before, cpu_after)
+    cpu["CheckoutBench"] = bench_cpu
+    per_checkout = {name: round(seconds / held * 1000, 2) if held else None for name, seconds in cpu.items()}
+    errors: dict[str, int] = {}
+    for call, c in report["calls"].items():
+        for status, n in c["statuses"].items():
+            if not status.startswith("2"):
+                errors[f"{call} {status}"] = n
+    result = {
+        "commit": a.commit,
+        "machine": machine(),
+        "concurrency": a.concurrency, "seconds": a.seconds, "sellersPerCart": a.sellers, "fetchWaitMs": a.fetch_wait_ms,
+        "listings": len(world.listings), "preload": a.preload,
+        "checkoutsBegun": begun, "checkoutsHeld": held,
+        "heldPerSecond": round(held / load_seconds, 1),
+        "checkoutToHeldMs": {k: round(v, 1) for k, v in percentiles(latencies).items()},
+        "checkoutToStepMs": steps,
+        "calls": {name: {"count": c["count"], "latencyMs": {k: round(v, 1) for k, v in c["latencyMs"].items()}}
+                  for name, c in sorted(report["calls"].items())},
+        "errors": errors, "errorSamples": report["errorSamples"],
+        "cpuSeconds": {k: round(v, 1) for k, v in cpu.items()},
+        "idleCores": idle,
+        "cpuMsPerCheckout": per_checkout,
+        "cpuMsPerCheckoutTotal": round(sum(cpu.values()) / held * 1000, 2) if held else None,
+        "rssMb": {name: {"rest": rest_rss[name], "peak": round(sampler.peak[name], 1), "after": after_rss[name]}
+                  for name in services},
+        "emails": drain_result,
+        "database": database,
+    }
+    print_table(result)
+    line = json.dumps(result, sort_keys=True)
+    print(line)
+    if a.json:
+        Path(a.json).write_text(line + "\n")
+    return 0 if held and not errors else 1
+
+
+def machine() -> str:
+    model = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                  if l.startswith("model name")), "?")
+    mem = int(next(l.split()[1] for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")))
+    return f"{os.cpu_count()} cores, {model}, {mem // 1024 // 1024} GB"
+
+
+def print_table(r: dict) -> None:
+    def lat(d: dict) -> str:
+        return " / ".join(f"{d.get(k, float('nan')):7.1f}" for k in ("p50", "p90", "p99", "max"))
+    say("")
+    say(f"machine: {r['machine']}; commit {r['commit'] or '?'}")
+    say(f"load: {r['concurrency']} buyers, {r['seconds']} s, {r['sellersPerCart']} sellers per cart, "
+        f"{r['listings']} listings, preload {r['preload']}")
+    say(f"checkouts held end to end: {r['checkoutsHeld']} of {r['checkoutsBegun']} begun = {r['heldPerSecond']}/s")
+    say(f"{'latency ms':<24}{'p50':>7} / {'p90':>5} / {'p99':>5} / {'max':>5}")
+    say(f"{'checkout -> escrow held':<24}{lat(r['checkoutToHeldMs'])}")
+    for name, c in r["calls"].items():
+        say(f"{name + ' (' + str(c['count']) + ')':<24}{lat(c['latencyMs'])}")
+    say("from the checkout's commit to:")
+    for name, d in r["checkoutToStepMs"].items():
+        say(f"  {name:<22}{lat(d)}")
+    say("errors: " + (", ".join(f"{k}: {v}" for k, v in r["errors"].items()) or "none"))
+    for k, v in r["errorSamples"].items():
+        say(f"    {k}: {v[:200]}")
+    say(f"{'CPU':<24}{'seconds':>8}{'ms/checkout':>13}")
+    for name, seconds in r["cpuSeconds"].items():
+        per = r["cpuMsPerCheckout"].get(name)
+        say(f"{name:<24}{seconds:>8.1f}{(per if per is not None else float('nan')):>13.2f}")
+    say(f"{'total':<24}{sum(r['cpuSeconds'].values()):>8.1f}{(r['cpuMsPerCheckoutTotal'] or float('nan')):>13.2f}")
+    say(f"{'resident MB':<24}{'rest':>8}{'peak':>8}{'after':>8}")
+    for name, m in r["rssMb"].items():
+        say(f"{name:<24}{m['rest']:>8.1f}{m['peak']:>8.1f}{m['after']:>8.1f}")
+    d = r["database"]
+    say(f"database per held checkout: {d['commitsPerCheckout']} commits, {d['rollbacksPerCheckout']} rollbacks, "
+        f"{d['statementsPerCheckout']} statements, {d['execMsPerCheckout']} ms executing")
+    say("    by service: " + ", ".join(f"{k} {v['commits']} commits / {v['statements']} statements" for k, v in d["byRole"].items()))
+    say("    the costliest statements:")
+    say(f"    {'role':<14}{'calls/co':>9}{'total ms':>10}{'mean ms':>9}  query")
+    for t in d["top"]:
+        say(f"    {t['role']:<14}{t['callsPerCheckout'] or 0:>9.2f}{float(t['total_ms']):>10.0f}{float(t['mean_ms']):>9.3f}  {t['query']}")
+    e = r["emails"]
+    say(f"emails: {e.get('backlogAtLoadEnd')} queued at the load's end, {e.get('sentWhileDraining')} sent in "
+        f"{e.get('drainSeconds')} s = {e.get('perSecond')}/s ({e.get('left')} left)")
+    say("")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
