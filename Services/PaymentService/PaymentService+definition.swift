@@ -5,6 +5,7 @@ import GatewayCommands
 import HTTPSupport
 import Hummingbird
 import Logging
+import Messaging
 import NIOCore
 import Persistence
 import PostgresNIO
@@ -38,12 +39,16 @@ extension ServiceDefinition {
                 postgres: dependencies.postgres, handlers: PaymentCommand.handlers(gateway: gateway, payments: store, refunds: refunds),
                 logger: logger, claimer: configuration.groupInstanceId)
 
+            let arrivals = ArrivalListener(client: dependencies.postgres, channel: PaymentStore.arrivals, logger: logger)
+            let arrivalWait = Duration.milliseconds(min(30_000, try configuration.setting("CREATE_INTENT_WAIT_MS", default: 5000)))
+
             var parts = ServiceParts()
             parts.handlers = PaymentEventHandlers(
                 store: store, refunds: refunds, wakeWebhooks: { wake.yield() }, wakeRefunds: { wakeCommands.yield() }
             ).all
             parts.routes = { api in
-                PaymentsController(store: store, postgres: dependencies.postgres, gateway: gateway, commands: commands, logger: logger)
+                PaymentsController(store: store, postgres: dependencies.postgres, gateway: gateway, commands: commands,
+                    arrivals: arrivals, arrivalWait: arrivalWait, logger: logger)
                     .addRoutes(to: api)
                 AdminRefundsController(payments: store, refunds: refunds, idempotency: dependencies.idempotency) { wakeCommands.yield() }
                     .addRoutes(to: api)
@@ -65,6 +70,7 @@ extension ServiceDefinition {
                 WebhookProcessor(
                     postgres: dependencies.postgres, store: store, refunds: refunds, logger: logger, wakeups: wakeups, interval: .seconds(1)),
                 GatewayCommandWorker(runner: commands, wakeups: commandWakeups),
+                arrivals,
             ]
             return parts
         }

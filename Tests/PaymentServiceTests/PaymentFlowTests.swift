@@ -13,8 +13,9 @@ extension ServiceHarness {
     }
 
     /// A checkout as OrderService announces it; returns (checkoutId, orderIds).
-    func announceCheckout(buyer: String, amounts: [Int64] = [3000, 1999], currency: String = "usd") async throws -> (UUID, [UUID]) {
-        let checkout = UUID()
+    func announceCheckout(
+        buyer: String, amounts: [Int64] = [3000, 1999], currency: String = "usd", checkout: UUID = UUID(), waitForPayment: Bool = true
+    ) async throws -> (UUID, [UUID]) {
         let parts = amounts.enumerated().map { index, amount in
             CheckoutCreated.Part(orderId: UUID(), orderNumber: "EM-TEST-\(index)", sellerId: "seller-\(index)", totalAmount: amount)
         }
@@ -23,6 +24,7 @@ extension ServiceHarness {
                 checkoutId: checkout, buyerId: buyer, buyerEmail: "\(buyer)@example.test", currency: currency,
                 totalAmount: amounts.reduce(0, +), orders: parts, expiresAt: Date().addingTimeInterval(1800)),
             topic: Topic.orders, aggregateId: checkout.uuidString)
+        guard waitForPayment else { return (checkout, parts.map(\.orderId)) }
         let created = try await eventually { try await database.count("SELECT count(*) FROM payments WHERE checkout_id = \(checkout)") == 1 }
         guard created else { throw HarnessError("payment was not created from checkout.created") }
         return (checkout, parts.map(\.orderId))
@@ -110,6 +112,35 @@ extension ServiceHarness {
             #expect(stored.amount == 1500)
             #expect(stored.currency == "jpy")
             #expect(Money.zeroDecimalCurrencies.contains("jpy") && !Money.zeroDecimalCurrencies.contains("usd"))
+        }
+    }
+
+    /// A client calls create-intent right after its checkout: the request waits for the payment
+    /// (announced by NOTIFY when the consumer commits it) instead of answering 404.
+    @Test func createIntentBeforeThePaymentExistsWaitsForIt() async throws {
+        try await ServiceHarness.run(
+            .paymentService, topics: [Topic.orders, Topic.payments, Topic.escrow], environment: ["CREATE_INTENT_WAIT_MS": "4000"]
+        ) { service in
+            let checkout = UUID()
+            async let early = service.call(
+                .post, "/api/v1/payments/create-intent", as: "buyer-early", roles: ["buyer"], body: ["checkoutId": JSONValue.string(checkout.uuidString)])
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await service.database.count("SELECT count(*) FROM payments WHERE checkout_id = \(checkout)") == 0)
+            _ = try await service.announceCheckout(buyer: "buyer-early", checkout: checkout, waitForPayment: false)
+            let reply = try await early
+            #expect(reply.status == .ok)
+            #expect(try reply.json()["amount"] as? Int == 4999)
+
+            // By order id too, and a payment that never comes is 404 once the wait is over.
+            let byOrder = UUID()
+            async let second = service.call(
+                .post, "/api/v1/payments/create-intent", as: "buyer-early-2", roles: ["buyer"], body: ["orderId": JSONValue.string(byOrder.uuidString)])
+            let started = ContinuousClock.now
+            let unknown = try await service.call(
+                .post, "/api/v1/payments/create-intent", as: "buyer-early", roles: ["buyer"], body: ["checkoutId": JSONValue.string(UUID().uuidString)])
+            #expect(unknown.status == .notFound)
+            #expect(ContinuousClock.now - started >= .milliseconds(3900))
+            #expect(try await second.status == .notFound)
         }
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import GatewayCommands
 import HTTPSupport
 import Hummingbird
+import Messaging
 import Persistence
 import PostgresNIO
 import StripeClient
@@ -14,6 +15,10 @@ struct PaymentsController: Sendable {
     let postgres: PostgresClient
     let gateway: any PaymentGateway
     let commands: GatewayCommandRunner
+    /// Announces new payments: create-intent right after a checkout waits for its payment.
+    let arrivals: ArrivalListener
+    /// How long create-intent waits for a payment that has not arrived (CREATE_INTENT_WAIT_MS).
+    let arrivalWait: Duration
     let logger: Logger
 
     struct CreateIntent: Decodable {
@@ -62,10 +67,16 @@ struct PaymentsController: Sendable {
             case existing(IntentResponse)
             case command(UUID, paymentId: UUID)
         }
+        // The payment is created from the checkout's event, usually milliseconds after the checkout:
+        // a request that comes first waits for it (bounded) rather than making every client poll.
+        let key = (body.checkoutId ?? body.orderId)?.uuidString.lowercased() ?? ""
+        let paymentId = try await arrivals.wait(for: [key], timeout: arrivalWait) {
+            try await postgres.withConnection { try await store.paymentId(orderId: body.orderId, checkoutId: body.checkoutId, on: $0) }
+        }
+        guard let paymentId else { throw Problem.notFound("No payment for that order or checkout.") }
         let decision = try await postgres.inTransaction(logger: context.logger) { connection -> Decision in
-            guard let id = try await store.paymentId(orderId: body.orderId, checkoutId: body.checkoutId, on: connection),
-                  let payment = try await store.lock(id: id, on: connection), payment.buyerId == buyer.id
-            else { throw Problem.notFound("No payment for that order or checkout (it may not be created yet; retry shortly).") }
+            guard let payment = try await store.lock(id: paymentId, on: connection), payment.buyerId == buyer.id
+            else { throw Problem.notFound("No payment for that order or checkout.") }
             if let response = try await existing(payment, on: connection) { return .existing(response) }
             guard payment.status.isPayable else {
                 throw Problem.conflict("This payment is \(payment.status.rawValue).", extensions: ["currentState": payment.status.rawValue])

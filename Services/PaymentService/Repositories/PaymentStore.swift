@@ -41,6 +41,10 @@ struct PaymentStore: Sendable {
         created_at, updated_at
         """
 
+    /// The channel on which a new payment is announced (its checkout id and order ids), for the
+    /// create-intent requests that wait for it (`ArrivalListener`).
+    static let arrivals = "payment_created"
+
     /// Creates the payment for a new checkout (once; a replayed event finds it already there).
     func create(from checkout: CheckoutCreated, on connection: PostgresConnection) async throws {
         let id = UUID()
@@ -61,6 +65,9 @@ struct PaymentStore: Sendable {
                 """, logger: logger)
         }
         try await trail(id, "created", "checkout \(checkout.checkoutId.uuidString.lowercased())", on: connection)
+        try await ArrivalListener.notify(
+            channel: Self.arrivals, keys: ([checkout.checkoutId] + checkout.orders.map(\.orderId)).map { $0.uuidString.lowercased() },
+            on: connection, logger: logger)
     }
 
     func lock(where condition: PostgresQuery, on connection: PostgresConnection) async throws -> Payment? {
@@ -83,16 +90,15 @@ struct PaymentStore: Sendable {
         return try await withOrders([try Self.decode(row)], on: connection)[0]
     }
 
-    /// The payment that covers an order or a checkout.
+    /// The payment that covers an order or a checkout (each an index lookup).
     func paymentId(orderId: UUID?, checkoutId: UUID?, on connection: PostgresConnection) async throws -> UUID? {
-        try await connection.query(
-            """
-            SELECT p.id FROM payments p LEFT JOIN payment_orders o ON o.payment_id = p.id
-            WHERE (\(checkoutId)::uuid IS NOT NULL AND p.checkout_id = \(checkoutId))
-               OR (\(orderId)::uuid IS NOT NULL AND o.order_id = \(orderId))
-            LIMIT 1
-            """, logger: logger
-        ).decode(UUID.self).all().first
+        if let checkoutId {
+            return try await connection.query("SELECT id FROM payments WHERE checkout_id = \(checkoutId)", logger: logger)
+                .decode(UUID.self).all().first
+        }
+        guard let orderId else { return nil }
+        return try await connection.query("SELECT payment_id FROM payment_orders WHERE order_id = \(orderId)", logger: logger)
+            .decode(UUID.self).all().first
     }
 
     func setIntent(_ paymentId: UUID, intentId: String, clientSecret: String?, on connection: PostgresConnection) async throws {
