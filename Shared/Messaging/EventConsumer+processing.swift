@@ -39,15 +39,20 @@ extension EventConsumer {
     /// one has a handler they are first tried as one transaction; if that fails, one by one,
     /// and a partition stops at its first failure.
     func process(_ ready: [ConsumedMessage], queues: PartitionQueues) async -> [Outcome] {
-        if ready.count > 1, let planned = plan(ready) {
+        // A consumer reads whole topics, and most events on them are for other services: those are
+        // passed over by their type header, without decoding anything (in their place in order).
+        let relevant = ready.filter { !isForOthers($0) }
+        if relevant.count > 1, let planned = plan(relevant) {
             do {
                 let afterCommit = try await client.inTransaction(logger: logger) { connection in
                     let afterCommit = AfterCommit()
+                    let beforeCommit = BeforeCommit()
                     for (message, envelope, handler) in planned {
                         try await apply(
                             envelope, message: message, handler: handler, logger: logger(for: envelope), on: connection,
-                            afterCommit: afterCommit)
+                            afterCommit: afterCommit, beforeCommit: beforeCommit)
                     }
+                    try await beforeCommit.run(on: connection, logger: logger)
                     return afterCommit
                 }
                 afterCommit.run()
@@ -66,6 +71,12 @@ extension EventConsumer {
             outcomes.append(outcome)
         }
         return outcomes
+    }
+
+    /// An event whose type header names a type this consumer has no handler for.
+    private func isForOthers(_ message: ConsumedMessage) -> Bool {
+        guard let type = message.headers[EventHeader.eventType] else { return false }
+        return handlers[type] == nil
     }
 
     /// The batch, when every message decodes and has a handler that reads its version.
@@ -89,6 +100,7 @@ extension EventConsumer {
 
     /// One attempt at one message.
     func process(_ message: ConsumedMessage, previousAttempts: Int) async -> Outcome {
+        if isForOthers(message) { return .finished(message) }
         let envelope: EventEnvelope
         do {
             envelope = try EventEnvelope.decode(from: Data(message.value))
@@ -108,7 +120,11 @@ extension EventConsumer {
         do {
             let afterCommit = try await client.inTransaction(logger: logger) { connection in
                 let afterCommit = AfterCommit()
-                try await apply(envelope, message: message, handler: handler, logger: logger, on: connection, afterCommit: afterCommit)
+                let beforeCommit = BeforeCommit()
+                try await apply(
+                    envelope, message: message, handler: handler, logger: logger, on: connection, afterCommit: afterCommit,
+                    beforeCommit: beforeCommit)
+                try await beforeCommit.run(on: connection, logger: logger)
                 return afterCommit
             }
             afterCommit.run()
@@ -125,7 +141,7 @@ extension EventConsumer {
     /// The inbox row and the handler's effect, on the caller's transaction.
     private func apply(
         _ envelope: EventEnvelope, message: ConsumedMessage, handler: EventHandler, logger: Logger,
-        on connection: PostgresConnection, afterCommit: AfterCommit
+        on connection: PostgresConnection, afterCommit: AfterCommit, beforeCommit: BeforeCommit
     ) async throws {
         let inserted = try await connection.query(
             """
@@ -147,7 +163,7 @@ extension EventConsumer {
             try await handler.handle(
                 EventContext(
                     envelope: envelope, connection: connection, logger: logger, producer: name, afterCommit: afterCommit,
-                    dispatch: dispatch))
+                    beforeCommit: beforeCommit, dispatch: dispatch))
         }
     }
 

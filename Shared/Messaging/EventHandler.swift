@@ -14,8 +14,11 @@ public struct EventContext: Sendable {
     /// Name of the producing service, for envelopes of follow-up events.
     public let producer: String
     let afterCommit: AfterCommit
+    let beforeCommit: BeforeCommit
     /// Applies a parked event with the consumer's handlers; nil outside a consumer.
     let dispatch: Dispatch?
+    /// Made outside a consumer: the handler runs its end-of-transaction work itself.
+    let runsOwnEnd: Bool
 
     typealias Dispatch = @Sendable (EventEnvelope, EventContext) async throws -> Void
 
@@ -23,19 +26,29 @@ public struct EventContext: Sendable {
     /// transaction, actions given to `onCommit` are not run, and parked events are not resumed.
     public init(envelope: EventEnvelope, connection: PostgresConnection, logger: Logger, producer: String) {
         self.init(
-            envelope: envelope, connection: connection, logger: logger, producer: producer, afterCommit: AfterCommit(), dispatch: nil)
+            envelope: envelope, connection: connection, logger: logger, producer: producer, afterCommit: AfterCommit(),
+            beforeCommit: BeforeCommit(), dispatch: nil, runsOwnEnd: true)
     }
 
     init(
         envelope: EventEnvelope, connection: PostgresConnection, logger: Logger, producer: String, afterCommit: AfterCommit,
-        dispatch: Dispatch?
+        beforeCommit: BeforeCommit, dispatch: Dispatch?, runsOwnEnd: Bool = false
     ) {
         self.envelope = envelope
         self.connection = connection
         self.logger = logger
         self.producer = producer
         self.afterCommit = afterCommit
+        self.beforeCommit = beforeCommit
         self.dispatch = dispatch
+        self.runsOwnEnd = runsOwnEnd
+    }
+
+    /// The transaction's one `Work` of this type (made on first use), run just before the commit,
+    /// after every event the consumer applies in this transaction: work merged across events and
+    /// done last, such as updates of hot rows that should be locked as briefly as possible.
+    public func atTransactionEnd<Work: TransactionEndWork>(_ type: Work.Type, make: () -> Work) -> Work {
+        beforeCommit.shared(type, make: make)
     }
 
     /// Parks this event until `prerequisite` (e.g. `payment:<id>`) has been handled, unless
@@ -83,7 +96,7 @@ public struct EventContext: Sendable {
             logger.info("deferred event resumed", metadata: ["waited_for": "\(prerequisite)"])
             let context = EventContext(
                 envelope: parked, connection: connection, logger: logger, producer: producer, afterCommit: afterCommit,
-                dispatch: dispatch)
+                beforeCommit: beforeCommit, dispatch: dispatch)
             try await CorrelationScope.$id.withValue(parked.correlationId) {
                 try await dispatch(parked, context)
             }
@@ -128,6 +141,7 @@ public struct EventHandler: Sendable {
     ) -> EventHandler {
         EventHandler(eventType: Payload.eventType, maximumSchemaVersion: Payload.schemaVersion) { context in
             try await handle(try context.envelope.decodePayload(as: Payload.self), context)
+            if context.runsOwnEnd { try await context.beforeCommit.run(on: context.connection, logger: context.logger) }
         }
     }
 }
@@ -147,5 +161,33 @@ final class AfterCommit: Sendable {
             return actions
         }
         for action in due { action() }
+    }
+}
+
+/// Work that handlers leave for the end of their transaction (see `EventContext.atTransactionEnd`).
+public protocol TransactionEndWork: AnyObject, Sendable {
+    func run(on connection: PostgresConnection, logger: Logger) async throws
+}
+
+/// The end-of-transaction work of one consumer transaction, one object per type.
+final class BeforeCommit: Sendable {
+    private let work = Mutex<[(ObjectIdentifier, any TransactionEndWork)]>([])
+
+    func shared<Work: TransactionEndWork>(_ type: Work.Type, make: () -> Work) -> Work {
+        work.withLock { list in
+            if let existing = list.first(where: { $0.0 == ObjectIdentifier(type) })?.1 as? Work { return existing }
+            let made = make()
+            list.append((ObjectIdentifier(type), made))
+            return made
+        }
+    }
+
+    /// Runs the work, once: call inside the transaction, after the last handler.
+    func run(on connection: PostgresConnection, logger: Logger) async throws {
+        let due = work.withLock { list in
+            defer { list = [] }
+            return list
+        }
+        for (_, work) in due { try await work.run(on: connection, logger: logger) }
     }
 }

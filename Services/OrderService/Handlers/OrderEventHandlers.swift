@@ -19,9 +19,14 @@ struct OrderEventHandlers: Sendable {
         ]
     }
 
+    /// Stock moves are left for the end of the consumer's transaction (listings locked briefly).
+    private func stockMoves(_ context: EventContext) -> StockMoves {
+        context.atTransactionEnd(StockMoves.self) { StockMoves() }
+    }
+
     func paymentSucceeded(_ event: PaymentSucceeded, _ context: EventContext) async throws {
         let checkoutOrders = try await orders(ofCheckout: event.checkoutId, context)
-        try await store.moveStock(.sell, of: checkoutOrders.filter { $0.status == .pendingPayment }, on: context.connection)
+        stockMoves(context).add(.sell, of: checkoutOrders.filter { $0.status == .pendingPayment })
         for order in checkoutOrders {
             switch order.status {
             case .pendingPayment:
@@ -41,7 +46,7 @@ struct OrderEventHandlers: Sendable {
 
     func paymentFailed(_ event: PaymentFailed, _ context: EventContext) async throws {
         let unpaid = try await orders(ofCheckout: event.checkoutId, context).filter { $0.status == .pendingPayment }
-        try await store.moveStock(.release, of: unpaid, on: context.connection)
+        stockMoves(context).add(.release, of: unpaid)
         for order in unpaid {
             try await store.transition(
                 order, to: .cancelled, cause: cause(context, "payment failed: \(event.reason)"), on: context.connection)
@@ -63,7 +68,7 @@ struct OrderEventHandlers: Sendable {
         guard let order = try await store.lock(event.orderId, on: context.connection) else { return }
         switch order.status {
         case .paid:
-            try await store.moveStock(.restock, of: [order], on: context.connection)
+            stockMoves(context).add(.restock, of: [order])
             try await store.transition(order, to: .cancelled, cause: cause(context, "refunded before shipment"), on: context.connection)
         case .shipped, .delivered, .disputed, .completed:
             try await store.transition(order, to: .refunded, cause: cause(context, "refunded"), on: context.connection)

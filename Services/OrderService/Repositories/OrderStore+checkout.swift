@@ -2,7 +2,9 @@ import EventContracts
 import Foundation
 import HTTPSupport
 import Messaging
+import Logging
 import PostgresNIO
+import Synchronization
 
 extension OrderStore {
     /// Reserves stock and creates the checkout, one order per seller, their history and the
@@ -11,24 +13,6 @@ extension OrderStore {
         _ plan: CheckoutPlan, buyer: AuthenticatedUser, shippingAddress: ShippingAddress, expiresAt: Date,
         cause: Cause, on connection: PostgresConnection
     ) async throws -> (checkoutId: UUID, orders: [Order]) {
-        // Reserve in listing-id order, the global order of moveStock, so concurrent checkouts and
-        // payments cannot deadlock each other.
-        var quantities: [UUID: Int] = [:]
-        for line in plan.orders.flatMap(\.lines) { quantities[line.listingId, default: 0] += line.quantity }
-        for (listingId, quantity) in quantities.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
-            let reserved = try await connection.query(
-                """
-                UPDATE listings SET stock = stock - \(quantity), reserved = reserved + \(quantity), updated_at = now()
-                WHERE id = \(listingId) AND active AND stock >= \(quantity) RETURNING 1
-                """, logger: logger
-            ).collect()
-            guard !reserved.isEmpty else {
-                throw Problem.conflict(
-                    "Not enough stock left for listing \(listingId.uuidString.lowercased()).",
-                    extensions: ["listingId": listingId.uuidString.lowercased()])
-            }
-        }
-
         let checkoutId = UUID()
         try await connection.query(
             """
@@ -74,23 +58,34 @@ extension OrderStore {
             payload: created, aggregateId: checkoutId.uuidString.lowercased(), correlationId: cause.correlationId,
             causationId: cause.causationId, producer: Self.producer)
         try await Outbox.append(envelope, topic: topic, on: connection, logger: logger)
+
+        // Stock last: the listings are the rows every checkout and payment of an item contends
+        // for, so they are locked only for the commit. In listing-id order, the global order of
+        // StockMoves, so concurrent checkouts and payments cannot deadlock each other. Not enough
+        // stock rolls the whole checkout back.
+        var quantities: [UUID: Int] = [:]
+        for line in plan.orders.flatMap(\.lines) { quantities[line.listingId, default: 0] += line.quantity }
+        for (listingId, quantity) in quantities.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+            let reserved = try await connection.query(
+                """
+                UPDATE listings SET stock = stock - \(quantity), reserved = reserved + \(quantity), updated_at = now()
+                WHERE id = \(listingId) AND active AND stock >= \(quantity) RETURNING 1
+                """, logger: logger
+            ).collect()
+            guard !reserved.isEmpty else {
+                throw Problem.conflict(
+                    "Not enough stock left for listing \(listingId.uuidString.lowercased()).",
+                    extensions: ["listingId": listingId.uuidString.lowercased()])
+            }
+        }
         return (checkoutId, orders)
     }
 
-    /// Moves the orders' units between a listing's counts, one listing at a time in id order:
-    /// every transaction that touches several listings takes them in that one global order
-    /// (checkout too), so two of them cannot deadlock on each other's listings.
+    /// Moves the orders' units between a listing's counts now (see `StockMoves`).
     func moveStock(_ move: StockMove, of orders: [Order], on connection: PostgresConnection) async throws {
-        var quantities: [UUID: Int] = [:]
-        for line in orders.flatMap(\.items) { quantities[line.listingId, default: 0] += line.quantity }
-        for (listingId, quantity) in quantities.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
-            try await connection.query(
-                """
-                UPDATE listings SET \(unescaped: move.from) = \(unescaped: move.from) - \(quantity),
-                    \(unescaped: move.to) = \(unescaped: move.to) + \(quantity), updated_at = now()
-                WHERE id = \(listingId)
-                """, logger: logger)
-        }
+        let moves = StockMoves()
+        moves.add(move, of: orders)
+        try await moves.run(on: connection, logger: logger)
     }
 
     /// Listings by id as checkout prices them.
@@ -105,7 +100,49 @@ extension OrderStore {
     }
 }
 
-/// Where an order's units go when its state changes; the columns are fixed names, never input.
+/// Units to move between listings' counts, merged per listing, written at the end of the
+/// transaction (a consumer's batch leaves them for its end: `EventContext.atTransactionEnd`) one
+/// listing at a time in id order: every transaction that touches several listings takes them in
+/// that one global order (checkout too), so two of them cannot deadlock on each other's listings,
+/// and a listing is locked from its update to the commit only.
+final class StockMoves: TransactionEndWork {
+    fileprivate struct Delta {
+        var stock = 0
+        var reserved = 0
+        var sold = 0
+    }
+
+    private let deltas = Mutex<[UUID: Delta]>([:])
+
+    func add(_ move: StockMove, of orders: [Order]) {
+        deltas.withLock { deltas in
+            for line in orders.flatMap(\.items) {
+                var delta = deltas[line.listingId] ?? Delta()
+                delta[keyPath: move.fromKey] -= line.quantity
+                delta[keyPath: move.toKey] += line.quantity
+                deltas[line.listingId] = delta
+            }
+        }
+    }
+
+    func run(on connection: PostgresConnection, logger: Logger) async throws {
+        let due = deltas.withLock { deltas in
+            defer { deltas = [:] }
+            return deltas
+        }
+        for (listingId, delta) in due.sorted(by: { $0.key.uuidString < $1.key.uuidString })
+        where delta.stock != 0 || delta.reserved != 0 || delta.sold != 0 {
+            try await connection.query(
+                """
+                UPDATE listings SET stock = stock + \(delta.stock), reserved = reserved + \(delta.reserved),
+                    sold = sold + \(delta.sold), updated_at = now()
+                WHERE id = \(listingId)
+                """, logger: logger)
+        }
+    }
+}
+
+/// Where an order's units go when its state changes.
 enum StockMove {
     /// Payment succeeded: reserved units are sold.
     case sell
@@ -114,17 +151,17 @@ enum StockMove {
     /// A paid order was cancelled before shipment: sold units go back on sale.
     case restock
 
-    var from: String {
+    fileprivate var fromKey: WritableKeyPath<StockMoves.Delta, Int> {
         switch self {
-        case .sell, .release: "reserved"
-        case .restock: "sold"
+        case .sell, .release: \.reserved
+        case .restock: \.sold
         }
     }
 
-    var to: String {
+    fileprivate var toKey: WritableKeyPath<StockMoves.Delta, Int> {
         switch self {
-        case .sell: "sold"
-        case .release, .restock: "stock"
+        case .sell: \.sold
+        case .release, .restock: \.stock
         }
     }
 }
