@@ -28,7 +28,7 @@ func buildApplication(_ configuration: SimulatorConfiguration) -> some Applicati
         outbox: outbox,
         policy: WebhookRetryPolicy(
             base: configuration.webhookRetryBase, cap: configuration.webhookRetryCap, maximumAttempts: configuration.webhookMaxAttempts),
-        timeout: configuration.webhookTimeout, http: .shared, logger: logger)
+        timeout: configuration.webhookTimeout, concurrency: configuration.webhookConcurrency, http: .shared, logger: logger)
     logger.info(
         "stripe simulator listening",
         metadata: [

@@ -16,6 +16,8 @@ struct SimulatorConfiguration: Sendable {
     /// Attempts after which a webhook that is never accepted is given up.
     var webhookMaxAttempts = 30
     var webhookTimeout: Duration = .seconds(10)
+    /// Deliveries in flight at once (Stripe sends concurrently and promises no order).
+    var webhookConcurrency = 16
     var idempotencyTTL: Duration = .seconds(24 * 3600)
     /// How long a payout takes to settle.
     var payoutDelay: Duration = .milliseconds(300)
@@ -39,6 +41,9 @@ struct SimulatorConfiguration: Sendable {
         if let cap = try milliseconds("SIM_WEBHOOK_RETRY_CAP_MS") { webhookRetryCap = cap }
         if let attempts = value("SIM_WEBHOOK_MAX_ATTEMPTS") { webhookMaxAttempts = try Self.integer(attempts, "SIM_WEBHOOK_MAX_ATTEMPTS") }
         if let timeout = try milliseconds("SIM_WEBHOOK_TIMEOUT_MS") { webhookTimeout = timeout }
+        if let concurrency = value("SIM_WEBHOOK_CONCURRENCY") {
+            webhookConcurrency = min(256, max(1, try Self.integer(concurrency, "SIM_WEBHOOK_CONCURRENCY")))
+        }
         if let ttl = value("SIM_IDEMPOTENCY_TTL_SECONDS") {
             guard let seconds = Double(ttl), seconds > 0 else { throw ConfigurationError("SIM_IDEMPOTENCY_TTL_SECONDS must be a positive number") }
             idempotencyTTL = .milliseconds(Int64(seconds * 1000))

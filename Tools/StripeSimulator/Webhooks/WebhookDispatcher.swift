@@ -11,6 +11,8 @@ struct WebhookDispatcher: Service {
     let outbox: WebhookOutbox
     let policy: WebhookRetryPolicy
     let timeout: Duration
+    /// Deliveries in flight at once.
+    let concurrency: Int
     let http: HTTPClient
     let logger: Logger
 
@@ -18,18 +20,26 @@ struct WebhookDispatcher: Service {
         // Shutdown cancels the wait for work; what is still queued is dropped, as memory is.
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                for entry in try await outbox.nextBatch() {
-                    let accepted = await deliver(entry.item)
-                    let retryIn = outbox.settle(entry, accepted: accepted, policy: policy)
-                    if !accepted {
-                        var metadata: Logger.Metadata = [
-                            "event": "\(entry.item.eventId)", "type": "\(entry.item.eventType)", "attempt": "\(entry.item.attempts + 1)",
-                        ]
-                        if let retryIn { metadata["retry_in"] = "\(retryIn)" }
-                        logger.warning(retryIn == nil ? "webhook given up" : "webhook refused; will retry", metadata: metadata)
+                let batch = try await outbox.nextBatch()
+                await withTaskGroup(of: Void.self) { group in
+                    for (index, entry) in batch.enumerated() {
+                        if index >= concurrency { await group.next() }
+                        group.addTask { await attempt(entry) }
                     }
                 }
             }
+        }
+    }
+
+    private func attempt(_ entry: DueQueue<WebhookOutbox.Delivery>.Entry) async {
+        let accepted = await deliver(entry.item)
+        let retryIn = outbox.settle(entry, accepted: accepted, policy: policy)
+        if !accepted {
+            var metadata: Logger.Metadata = [
+                "event": "\(entry.item.eventId)", "type": "\(entry.item.eventType)", "attempt": "\(entry.item.attempts + 1)",
+            ]
+            if let retryIn { metadata["retry_in"] = "\(retryIn)" }
+            logger.warning(retryIn == nil ? "webhook given up" : "webhook refused; will retry", metadata: metadata)
         }
     }
 
