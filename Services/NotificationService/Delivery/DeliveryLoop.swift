@@ -24,15 +24,26 @@ struct DeliveryLoop: Service, CustomStringConvertible {
         }
     }
 
-    /// One pass: reminders, interrupted sends, then every due notification, claimed one at a
-    /// time so that no claim waits behind other sends (and outlives `sendingTimeout`).
-    func runDue() async throws {
+    /// One pass: reminders, interrupted sends, then the due notifications, sent by
+    /// `settings.senders` workers that each claim one at a time (so no claim waits behind other
+    /// sends and outlives `sendingTimeout`). A pass stops claiming after `budget`, well inside the
+    /// pass timeout of `runPeriodically`, so a long backlog is sent over several passes and no pass
+    /// is abandoned with a send in hand.
+    func runDue(budget: Duration = .seconds(30)) async throws {
         try await reminders.fireDue()
         let requeued = try await store.requeueInterrupted(
             olderThan: settings.sendingTimeout, maximumAttempts: settings.maximumAttempts, postgres: postgres)
         if requeued > 0 { logger.warning("notifications interrupted while sending are retried", metadata: ["count": "\(requeued)"]) }
-        while !Task.isCancelled, let notification = try await store.claim(postgres: postgres) {
-            try await deliver(notification)
+        let deadline = ContinuousClock.now + budget
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<settings.senders {
+                group.addTask {
+                    while !Task.isCancelled, ContinuousClock.now < deadline, let notification = try await store.claim(postgres: postgres) {
+                        try await deliver(notification)
+                    }
+                }
+            }
+            try await group.waitForAll()
         }
     }
 

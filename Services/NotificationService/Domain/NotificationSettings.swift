@@ -27,6 +27,8 @@ struct NotificationSettings: Sendable {
     var maximumAttempts: Int
     /// A notification left `sending` this long (the instance died mid-send) is retried.
     var sendingTimeout: TimeInterval
+    /// How many emails are sent at once (each its own SMTP connection), NOTIFY_SENDERS.
+    var senders: Int
 
     init(_ configuration: ServiceConfiguration) throws {
         let host = configuration.stringSetting("SMTP_HOST") ?? "127.0.0.1"
@@ -58,6 +60,7 @@ struct NotificationSettings: Sendable {
         retryMaximum = TimeInterval(try configuration.setting("NOTIFY_RETRY_MAX_SECONDS", default: 3600))
         maximumAttempts = max(1, try configuration.setting("NOTIFY_MAX_ATTEMPTS", default: 10))
         sendingTimeout = TimeInterval(try configuration.setting("NOTIFY_SENDING_TIMEOUT_SECONDS", default: 300))
+        senders = min(64, max(1, try configuration.setting("NOTIFY_SENDERS", default: 8)))
     }
 
     /// Seconds to wait before the next attempt after `attempts` failures.
