@@ -96,13 +96,27 @@ class MemorySampler(threading.Thread):
         super().__init__(daemon=True)
         self.services, self.interval = services, interval
         self.peak = {name: 0.0 for name in services}
+        self.samples: dict[str, list[tuple[float, float]]] = {name: [] for name in services}
         self.stop = threading.Event()
 
     def run(self) -> None:
+        started = time.monotonic()
         while not self.stop.is_set():
             for name, s in self.services.items():
-                self.peak[name] = max(self.peak[name], rss_mb(s.proc.pid))
+                rss = rss_mb(s.proc.pid)
+                self.peak[name] = max(self.peak[name], rss)
+                self.samples[name].append((time.monotonic() - started, rss))
             self.stop.wait(self.interval)
+
+    def growth(self, name: str) -> dict:
+        """Peak resident MB in the load's first and last tenth: growth under steady load."""
+        samples = self.samples[name]
+        if not samples:
+            return {}
+        end = samples[-1][0]
+        first = [r for t, r in samples if t <= end * 0.1] or [samples[0][1]]
+        last = [r for t, r in samples if t >= end * 0.9] or [samples[-1][1]]
+        return {"firstTenth": round(max(first), 1), "lastTenth": round(max(last), 1)}
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -153,23 +167,29 @@ STAGES = ["payment created", "intent created", "webhook stored", "payment succee
 def stages(db: Database, run: str, started: float, ended: float) -> dict:
     """For checkouts held end to end: ms from the checkout's commit to each step, from the rows'
     timestamps (one clock): where the time between checkout and escrow goes."""
+    # Set-based (joins on grouped rows, no per-row subqueries): a 10-minute load has 10,000s.
     rows = db.rows(f"""
         WITH c AS (SELECT id, created_at FROM orders.checkouts
                    WHERE buyer_id LIKE '{run}-%' AND created_at >= to_timestamp({started}) AND created_at < to_timestamp({ended})),
-             hooks AS (SELECT convert_from(payload, 'UTF8')::jsonb #>> '{{data,object,id}}' AS intent, received_at
-                       FROM payments.stripe_events WHERE type = 'payment_intent.succeeded')
+             p AS (SELECT p.id, p.checkout_id, p.intent_id, p.created_at FROM payments.payments p JOIN c ON c.id = p.checkout_id),
+             hooks AS (SELECT convert_from(payload, 'UTF8')::jsonb #>> '{{data,object,id}}' AS intent, min(received_at) AS at
+                       FROM payments.stripe_events WHERE type = 'payment_intent.succeeded' GROUP BY 1),
+             trail AS (SELECT t.payment_id, min(t.created_at) FILTER (WHERE t.kind = 'intent_created') AS intent_at,
+                              min(t.created_at) FILTER (WHERE t.kind = 'succeeded') AS succeeded_at
+                       FROM payments.payment_trail t JOIN p ON p.id = t.payment_id GROUP BY 1),
+             paid AS (SELECT o.checkout_id, max(h.created_at) AS at FROM orders.order_history h
+                      JOIN orders.orders o ON o.id = h.order_id JOIN c ON c.id = o.checkout_id
+                      WHERE h.to_status = 'paid' GROUP BY 1),
+             held AS (SELECT e.checkout_id, max(e.created_at) AS at FROM escrow.escrows e JOIN c ON c.id = e.checkout_id GROUP BY 1)
         SELECT extract(epoch FROM p.created_at - c.created_at) * 1000 AS "payment created",
-               extract(epoch FROM (SELECT min(t.created_at) FROM payments.payment_trail t
-                                   WHERE t.payment_id = p.id AND t.kind = 'intent_created') - c.created_at) * 1000 AS "intent created",
-               extract(epoch FROM (SELECT min(h.received_at) FROM hooks h WHERE h.intent = p.intent_id) - c.created_at) * 1000
-                   AS "webhook stored",
-               extract(epoch FROM (SELECT min(t.created_at) FROM payments.payment_trail t
-                                   WHERE t.payment_id = p.id AND t.kind = 'succeeded') - c.created_at) * 1000 AS "payment succeeded",
-               extract(epoch FROM (SELECT max(h.created_at) FROM orders.order_history h JOIN orders.orders o ON o.id = h.order_id
-                                   WHERE o.checkout_id = c.id AND h.to_status = 'paid') - c.created_at) * 1000 AS "orders paid",
-               extract(epoch FROM (SELECT max(e.created_at) FROM escrow.escrows e WHERE e.checkout_id = c.id) - c.created_at) * 1000
-                   AS "escrows held"
-        FROM c JOIN payments.payments p ON p.checkout_id = c.id""", timeout=300)
+               extract(epoch FROM trail.intent_at - c.created_at) * 1000 AS "intent created",
+               extract(epoch FROM hooks.at - c.created_at) * 1000 AS "webhook stored",
+               extract(epoch FROM trail.succeeded_at - c.created_at) * 1000 AS "payment succeeded",
+               extract(epoch FROM paid.at - c.created_at) * 1000 AS "orders paid",
+               extract(epoch FROM held.at - c.created_at) * 1000 AS "escrows held"
+        FROM c JOIN p ON p.checkout_id = c.id LEFT JOIN trail ON trail.payment_id = p.id
+             LEFT JOIN hooks ON hooks.intent = p.intent_id LEFT JOIN paid ON paid.checkout_id = c.id
+             LEFT JOIN held ON held.checkout_id = c.id""", timeout=600)
     out = {}
     for stage in STAGES:
         values = [float(r[stage]) for r in rows if r.get(stage) is not None]
@@ -254,8 +274,8 @@ def main(argv: list[str]) -> int:
     for s in services.values():
         s.environ["KAFKA_CONSUMER_PROPERTIES"] = f"fetch.wait.max.ms={a.fetch_wait_ms}"
     run = f"b{random.randrange(1 << 24):06x}"
-    urls = {"orders": env.url("OrderService"), "payments": env.url("PaymentService"),
-            "escrow": env.url("EscrowService"), "notifications": env.url("NotificationService")}
+    urls = {"orders": env.urls("OrderService"), "payments": env.urls("PaymentService"),
+            "escrow": env.urls("EscrowService"), "notifications": env.urls("NotificationService")}
 
     say("==> starting the services")
     for s in services.values():
@@ -278,7 +298,7 @@ def main(argv: list[str]) -> int:
         say(f"    {took:.0f} s")
 
     def buyers(seconds: int, name: str) -> dict:
-        cmd = [a.bench_bin, "--order-url", urls["orders"], "--payment-url", urls["payments"],
+        cmd = [a.bench_bin, "--order-url", ",".join(urls["orders"]), "--payment-url", ",".join(urls["payments"]),
                "--jwt-secret", env.jwt_secret, "--listings", str(listings_file), "--run", name,
                "--concurrency", str(a.concurrency), "--seconds", str(seconds), "--sellers", str(a.sellers)]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
@@ -340,7 +360,7 @@ def main(argv: list[str]) -> int:
     result = {
         "commit": a.commit,
         "machine": machine(),
-        "concurrency": a.concurrency, "seconds": a.seconds, "sellersPerCart": a.sellers, "fetchWaitMs": a.fetch_wait_ms,
+        "instances": env.instances, "concurrency": a.concurrency, "seconds": a.seconds, "sellersPerCart": a.sellers, "fetchWaitMs": a.fetch_wait_ms,
         "listings": len(world.listings), "preload": a.preload,
         "checkoutsBegun": begun, "checkoutsHeld": held,
         "heldPerSecond": round(held / load_seconds, 1),
@@ -353,8 +373,8 @@ def main(argv: list[str]) -> int:
         "idleCores": idle,
         "cpuMsPerCheckout": per_checkout,
         "cpuMsPerCheckoutTotal": round(sum(cpu.values()) / held * 1000, 2) if held else None,
-        "rssMb": {name: {"rest": rest_rss[name], "peak": round(sampler.peak[name], 1), "after": after_rss[name]}
-                  for name in services},
+        "rssMb": {name: {"rest": rest_rss[name], "peak": round(sampler.peak[name], 1), "after": after_rss[name],
+                         **sampler.growth(name)} for name in services},
         "emails": drain_result,
         "database": database,
     }
@@ -378,7 +398,7 @@ def print_table(r: dict) -> None:
         return " / ".join(f"{d.get(k, float('nan')):7.1f}" for k in ("p50", "p90", "p99", "max"))
     say("")
     say(f"machine: {r['machine']}; commit {r['commit'] or '?'}")
-    say(f"load: {r['concurrency']} buyers, {r['seconds']} s, {r['sellersPerCart']} sellers per cart, "
+    say(f"load: {r['instances']} instance(s) of each service, {r['concurrency']} buyers, {r['seconds']} s, {r['sellersPerCart']} sellers per cart, "
         f"{r['listings']} listings, preload {r['preload']}")
     say(f"checkouts held end to end: {r['checkoutsHeld']} of {r['checkoutsBegun']} begun = {r['heldPerSecond']}/s")
     say(f"{'latency ms':<24}{'p50':>7} / {'p90':>5} / {'p99':>5} / {'max':>5}")
@@ -396,9 +416,9 @@ def print_table(r: dict) -> None:
         per = r["cpuMsPerCheckout"].get(name)
         say(f"{name:<24}{seconds:>8.1f}{(per if per is not None else float('nan')):>13.2f}")
     say(f"{'total':<24}{sum(r['cpuSeconds'].values()):>8.1f}{(r['cpuMsPerCheckoutTotal'] or float('nan')):>13.2f}")
-    say(f"{'resident MB':<24}{'rest':>8}{'peak':>8}{'after':>8}")
+    say(f"{'resident MB':<24}{'rest':>8}{'peak':>8}{'after':>8}{'1st 10%':>9}{'last 10%':>9}")
     for name, m in r["rssMb"].items():
-        say(f"{name:<24}{m['rest']:>8.1f}{m['peak']:>8.1f}{m['after']:>8.1f}")
+        say(f"{name:<24}{m['rest']:>8.1f}{m['peak']:>8.1f}{m['after']:>8.1f}{m.get('firstTenth', 0):>9.1f}{m.get('lastTenth', 0):>9.1f}")
     d = r["database"]
     say(f"database per held checkout: {d['commitsPerCheckout']} commits, {d['rollbacksPerCheckout']} rollbacks, "
         f"{d['statementsPerCheckout']} statements, {d['execMsPerCheckout']} ms executing")

@@ -56,8 +56,8 @@ class Chaos:
         self.gateway = Gateway(self.env)
         self.rng = random.Random(args.seed)
         self.run = f"{args.seed:x}"[-6:]
-        urls = {"orders": self.env.url("OrderService"), "payments": self.env.url("PaymentService"),
-                "escrow": self.env.url("EscrowService"), "notifications": self.env.url("NotificationService")}
+        urls = {"orders": self.env.urls("OrderService"), "payments": self.env.urls("PaymentService"),
+                "escrow": self.env.urls("EscrowService"), "notifications": self.env.urls("NotificationService")}
         self.http = Http(urls, self.env.jwt_secret, retry_for=args.step_timeout)
         self.world = World(self.http, self.run, self.rng, sellers=args.sellers, step_timeout=args.step_timeout,
                            late_failures=not args.no_faults and "gateway" in args.faults)
@@ -211,8 +211,19 @@ class Chaos:
                                            daemon=True)
                 gateway.start()
             if "kill" in self.args.faults:
-                for name in self.services:
+                # One instance of each service in turn (with several, the others carry on).
+                programs = list(dict.fromkeys(s.binary.name for s in self.services.values()))
+                for i, program in enumerate(programs):
+                    name = program if i % self.env.instances == 0 else f"{program}-{i % self.env.instances + 1}"
                     self.fault(f"kill {name}", lambda n=name: self.kill_and_restart(n))
+                    if self.env.instances > 1:
+                        # The next fault waits for this restart's recovery (at most the limit the
+                        # check allows): a broker frozen meanwhile makes the whole group rebalance,
+                        # which with several members outlasts the freeze and is the freeze's doing.
+                        restart = self.restarts[-1]
+                        deadline = time.monotonic() + self.args.recovery_limit
+                        while restart.assigned_after is None and time.monotonic() < deadline:
+                            time.sleep(0.5)
                     time.sleep(self.args.fault_gap)
             if "freeze" in self.args.faults:
                 self.fault("freeze the broker", self.freeze_broker)

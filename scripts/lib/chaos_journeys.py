@@ -48,8 +48,11 @@ def weighted(rng: random.Random, table):
 class Http:
     """Authenticated JSON calls; counts transient failures and 5xx with their time."""
 
-    def __init__(self, urls: dict[str, str], jwt_secret: str, retry_for: float):
-        self.urls, self.secret, self.retry_for = urls, jwt_secret, retry_for
+    def __init__(self, urls: dict[str, str | list[str]], jwt_secret: str, retry_for: float):
+        # With several instances of a service, each attempt goes to one of them at random (as
+        # through a load balancer), so a retry after a dead instance reaches a live one.
+        self.urls = {k: v if isinstance(v, list) else [v] for k, v in urls.items()}
+        self.secret, self.retry_for = jwt_secret, retry_for
         self.lock = threading.Lock()
         self.server_errors: list[tuple[float, str, int, str]] = []   # (wall time, endpoint, status, body)
         self.transient = 0
@@ -61,12 +64,12 @@ class Http:
     def call(self, service: str, method: str, path: str, user: str, role: str, body=None, key: str | None = None):
         """(status, parsed body). Connection failures, timeouts, 5xx and 429 are retried for up to
         `retry_for` seconds (same key); every other answer is returned."""
-        url = self.urls[service] + path
         data = None if body is None else json.dumps(body).encode()
         deadline = time.monotonic() + self.retry_for
         pause = 0.3
         endpoint = f"{method} {service}{_pattern(path)}"
         while True:
+            url = random.choice(self.urls[service]) + path
             req = urllib.request.Request(url, data=data, method=method)
             req.add_header("Authorization", "Bearer " + self.token(user, role))
             req.add_header("X-Request-ID", f"chaos-{uuid.uuid4().hex[:12]}")

@@ -54,7 +54,11 @@ class Env:
         self.topics = e["CHAOS_TOPICS"].split()
         self.partitions = int(e.get("CHAOS_PARTITIONS", "3"))
         ports = [int(p) for p in e["CHAOS_SERVICE_PORTS"].split()]
-        self.ports = {name: port for (name, _, _), port in zip(SERVICES, ports)}
+        # Four ports per instance: instance 1 of each service, then instance 2, ...
+        self.instances = max(1, len(ports) // len(SERVICES))
+        self.instance_ports = {name: [ports[i + k * len(SERVICES)] for k in range(self.instances)]
+                               for i, (name, _, _) in enumerate(SERVICES)}
+        self.ports = {name: p[0] for name, p in self.instance_ports.items()}
         self.jwt_secret = secrets.token_hex(32)
         # The simulator (started by scripts/chaos) signs its webhooks with this secret.
         self.webhook_secret = e["CHAOS_WEBHOOK_SECRET"]
@@ -64,6 +68,10 @@ class Env:
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
+
+    def urls(self, name: str) -> list[str]:
+        """Every instance's address."""
+        return [f"http://127.0.0.1:{p}" for p in self.instance_ports[name]]
 
 
 # --- Postgres -------------------------------------------------------------------------------
@@ -146,7 +154,7 @@ class Restart:
 
 @dataclass
 class Service:
-    name: str
+    name: str         # the instance: OrderService, OrderService-2, ...
     role: str
     consumer: str
     port: int
@@ -229,10 +237,13 @@ class Service:
 
 
 def make_services(env: Env) -> dict[str, Service]:
+    """Every instance of every service, by instance name (`OrderService`, `OrderService-2`, ...)."""
     services = {}
     base = {k: v for k, v in os.environ.items() if not k.startswith("CHAOS_")}
-    for name, role, consumer in SERVICES:
-        port = env.ports[name]
+    for k, (name, role, consumer) in ((k, s) for k in range(env.instances) for s in SERVICES):
+        program = name
+        name = program if k == 0 else f"{program}-{k + 1}"
+        port = env.instance_ports[program][k]
         environ = dict(base)
         environ.update({
             "APP_ENV": "development",
@@ -260,7 +271,7 @@ def make_services(env: Env) -> dict[str, Service]:
         for var in ("KAFKA_TOPIC_PREFIX", "STRIPE_TRANSFER_GROUP", "STRIPE_ALLOW_SIMULATOR_IN_PRODUCTION"):
             environ.pop(var, None)
         services[name] = Service(
-            name=name, role=role, consumer=consumer, port=port, binary=env.bin_dir / name, environ=environ,
+            name=name, role=role, consumer=consumer, port=port, binary=env.bin_dir / program, environ=environ,
             log_path=env.dir / "logs" / f"{name}.log", pidfile=env.dir / "services" / f"{name}.pid")
     return services
 

@@ -12,6 +12,25 @@ STACK_SERVICES=(
     NotificationService:8084:notifications
 )
 STACK_READY_TIMEOUT="${DEV_READY_TIMEOUT:-180}"
+# `up --instances N` runs up to this many of each service.
+STACK_MAX_INSTANCES=4
+
+# _stack_entries N: "instance:binary:port:role" for N instances of each service. The first is
+# named after its binary and listens on 8081-8084; instance k is "<binary>-k" on the first's port
+# + 10*(k-1) (8091-8094 for the second). Each has its own consumer-group member id (host and port).
+_stack_entries() {
+    local n="$1" k entry name port role
+    for ((k = 1; k <= n; k++)); do
+        for entry in "${STACK_SERVICES[@]}"; do
+            IFS=: read -r name port role <<<"$entry"
+            if ((k == 1)); then
+                echo "$name:$name:$port:$role"
+            else
+                echo "$name-$k:$name:$((port + 10 * (k - 1))):$role"
+            fi
+        done
+    done
+}
 # The test key the services call the Stripe simulator with (Shared/GatewayCommands/GatewaySettings.swift).
 STACK_SIMULATOR_KEY=sk_test_escrowmarket_local_simulator
 
@@ -94,14 +113,14 @@ _stack_simulator() {
     (cd "$ESCROWMARKET_ROOT" && start_stripe_simulator "$pidfile" "$logfile" "$binary" "$port" "$url" "$STRIPE_WEBHOOK_SECRET")
 }
 
-# _wait_ready NAME PORT DEADLINE_SECONDS: polls /health/ready until 200.
+# _wait_ready NAME BINARY PORT DEADLINE_SECONDS: polls /health/ready until 200.
 _wait_ready() {
-    local name="$1" port="$2" deadline="$3" pidfile code
+    local name="$1" binary="$2" port="$3" deadline="$4" pidfile code
     pidfile="$(_service_pidfile "$name")"
     while :; do
         code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$port/health/ready" 2>/dev/null || true)"
         [[ "$code" == 200 ]] && return 0
-        if ! pid_alive "$pidfile" "$name"; then
+        if ! pid_alive "$pidfile" "$binary"; then
             printf 'error: %s exited before it was ready; last lines of %s:\n' "$name" "$(_service_log "$name")" >&2
             tail -n 40 "$(_service_log "$name")" >&2 || true
             return 1
@@ -146,14 +165,21 @@ _write_stack_env() {
     mv "$f.tmp" "$f"
 }
 
-# stack_up [--restart]
+# stack_up [--restart] [--instances N]
 stack_up() {
-    local restart=0 arg
-    for arg in "$@"; do
-        case "$arg" in
+    local restart=0 instances=1
+    while (($#)); do
+        case "$1" in
             --restart) restart=1 ;;
-            *) die "up: unknown argument $arg (usage: scripts/dev up [--restart])" ;;
+            --instances)
+                [[ "${2:-}" =~ ^[1-9]$ ]] && (($2 <= STACK_MAX_INSTANCES)) ||
+                    die "up: --instances needs a number from 1 to $STACK_MAX_INSTANCES"
+                instances="$2"
+                shift
+                ;;
+            *) die "up: unknown argument $1 (usage: scripts/dev up [--restart] [--instances N])" ;;
         esac
+        shift
     done
     local pg_port="${DEV_PG_PORT:-5432}" kafka_port="${DEV_KAFKA_PORT:-9092}" smtp_port="${DEV_SMTP_PORT:-1025}"
     # Stripe: the simulator, unless the environment has a real key (then Stripe, or STRIPE_API_BASE).
@@ -267,23 +293,30 @@ stack_up() {
     )
     mv "$DEV_DIR/stripe.env.tmp" "$DEV_DIR/stripe.env"
 
-    local entry name port role pidfile logfile binary started=()
-    for entry in "${STACK_SERVICES[@]}"; do
-        IFS=: read -r name port role <<<"$entry"
+    local entry name program port role pidfile logfile binary started=()
+    # Instances beyond the number asked for stop (an earlier `up --instances 2`).
+    while IFS=: read -r name program port role; do
+        pidfile="$(_service_pidfile "$name")"
+        if pid_alive "$pidfile" "$program"; then
+            log "stopping $name (not among the $instances instance(s) asked for)"
+            stop_pid "$pidfile" 15 "$program"
+        fi
+    done < <(_stack_entries "$STACK_MAX_INSTANCES" | tail -n +$((4 * instances + 1)))
+    while IFS=: read -r name program port role; do
         pidfile="$(_service_pidfile "$name")"
         logfile="$(_service_log "$name")"
-        binary="$bindir/$name"
+        binary="$bindir/$program"
         [[ -x "$binary" ]] || die "$binary not found after swift build"
-        if pid_alive "$pidfile" "$name"; then
+        if pid_alive "$pidfile" "$program"; then
             if ((restart)); then
                 log "restarting $name"
-                stop_pid "$pidfile" 15 "$name"
+                stop_pid "$pidfile" 15 "$program"
             elif ((stripe_changed)); then
                 log "$name was started with other Stripe settings: restarting"
-                stop_pid "$pidfile" 15 "$name"
+                stop_pid "$pidfile" 15 "$program"
             elif [[ "$binary" -nt "$pidfile" ]]; then
                 log "$name was rebuilt since it started: restarting"
-                stop_pid "$pidfile" 15 "$name"
+                stop_pid "$pidfile" 15 "$program"
             else
                 log "$name already running (pid $(<"$pidfile"))"
                 continue
@@ -311,18 +344,17 @@ stack_up() {
             LOG_FORMAT=json \
             "$binary") >/dev/null
         started+=("$name")
-    done
+    done < <(_stack_entries "$instances")
 
     log "waiting for /health/ready (timeout ${STACK_READY_TIMEOUT}s)"
     local deadline=$((SECONDS + STACK_READY_TIMEOUT)) failed=0
-    for entry in "${STACK_SERVICES[@]}"; do
-        IFS=: read -r name port role <<<"$entry"
-        if _wait_ready "$name" "$port" "$deadline"; then
-            info "$name ready"
+    while IFS=: read -r name program port role; do
+        if _wait_ready "$name" "$program" "$port" "$deadline"; then
+            info "$name ready on 127.0.0.1:$port"
         else
             failed=1
         fi
-    done
+    done < <(_stack_entries "$instances")
     ((failed == 0)) || die "some services are not ready (fix, then rerun scripts/dev up; scripts/dev down stops everything)"
 
     log "stack is up"
@@ -330,6 +362,7 @@ stack_up() {
     info "PaymentService:      http://127.0.0.1:8082"
     info "EscrowService:       http://127.0.0.1:8083"
     info "NotificationService: http://127.0.0.1:8084"
+    if ((instances > 1)); then info "instances 2..$instances: the ports above + 10 per instance (8091-8094 for the second)"; fi
     info "Postgres:            postgres://postgres@127.0.0.1:$pg_port/escrowmarket"
     info "Kafka:               127.0.0.1:$kafka_port"
     info "SMTP:                127.0.0.1:$smtp_port (mail in $DEV_DIR/smtp/mail)"
@@ -352,16 +385,14 @@ stack_down() {
             *) die "down: unknown argument $arg (usage: scripts/dev down [--purge])" ;;
         esac
     done
-    local i entry name pidfile
-    for ((i = ${#STACK_SERVICES[@]} - 1; i >= 0; i--)); do
-        entry="${STACK_SERVICES[i]}"
-        name="${entry%%:*}"
+    local name program port role pidfile
+    while IFS=: read -r name program port role; do
         pidfile="$(_service_pidfile "$name")"
-        if pid_alive "$pidfile" "$name"; then
+        if pid_alive "$pidfile" "$program"; then
             log "stopping $name (pid $(<"$pidfile"))"
         fi
-        stop_pid "$pidfile" 15 "$name"
-    done
+        stop_pid "$pidfile" 15 "$program"
+    done < <(_stack_entries "$STACK_MAX_INSTANCES" | tac)
     pidfile="$(_service_pidfile StripeSimulator)"
     if pid_alive "$pidfile" StripeSimulator; then
         log "stopping the Stripe simulator (pid $(<"$pidfile"))"
@@ -416,14 +447,14 @@ stack_status() {
     else
         printf '%-20s stopped\n' "Stripe simulator"
     fi
-    for entry in "${STACK_SERVICES[@]}"; do
-        IFS=: read -r name port role <<<"$entry"
+    local program
+    while IFS=: read -r name program port role; do
         pidfile="$(_service_pidfile "$name")"
-        if pid_alive "$pidfile" "$name"; then
+        if pid_alive "$pidfile" "$program"; then
             code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$port/health/ready" 2>/dev/null || true)"
             printf '%-20s running  http://127.0.0.1:%s (pid %s, /health/ready: %s)\n' "$name" "$port" "$(<"$pidfile")" "${code:-none}"
-        else
+        elif [[ "$name" == "$program" ]]; then
             printf '%-20s stopped\n' "$name"
         fi
-    done
+    done < <(_stack_entries "$STACK_MAX_INSTANCES")
 }
