@@ -109,7 +109,8 @@ run_stack_stop() {
         for pidfile in "$RUN_STACK_DIR"/services/*.pid; do
             [[ -e "$pidfile" ]] || continue
             name="$(basename "$pidfile" .pid)"
-            (stop_pid "$pidfile" 10 "$name") || true
+            # Instance k of a service (OrderService-2) runs the service's binary (OrderService).
+            (stop_pid "$pidfile" 10 "${name%-[0-9]}") || true
         done
         (stop_stripe_simulator "$RUN_STACK_DIR/stripe/stripe.pid") || true
         # A broker left frozen by an interrupted run must be thawed to hear SIGTERM.

@@ -33,6 +33,9 @@ final class IdempotencyStore: Sendable {
 
     private let ttl: Duration
     private let entries = Mutex<[String: Entry]>([:])
+    /// Expired keys are dropped when the store reaches this size, which then doubles (or resets
+    /// to what is left): pruning on every request past a fixed size made each one scan every key.
+    private let pruneAt = Mutex(1_000)
 
     init(ttl: Duration) { self.ttl = ttl }
 
@@ -58,7 +61,11 @@ final class IdempotencyStore: Sendable {
                 }
                 return .replay(response)
             }
-            if entries.count > 1_000 { entries = entries.filter { now - $0.value.createdAt < ttl } }
+            if entries.count >= pruneAt.withLock({ $0 }) {
+                entries = entries.filter { now - $0.value.createdAt < ttl }
+                let left = entries.count
+                pruneAt.withLock { $0 = max(1_000, left * 2) }
+            }
             entries[id] = Entry(fingerprint: fingerprint, createdAt: now, response: nil)
             return .proceed
         }
