@@ -43,26 +43,51 @@ public struct RetentionService: Service {
         }
     }
 
+    /// Rows deleted per statement: a backlog of millions (a first run, a long outage) goes in short
+    /// transactions, never held in one statement or loaded into memory.
+    public static let batchSize = 10_000
+
     /// Deletes what is past retention; returns the number of outbox and inbox rows removed.
     @discardableResult
     public func pruneOnce() async throws -> (outbox: Int, inbox: Int) {
         let outboxSeconds = Double(outboxRetention.components.seconds)
         let inboxSeconds = Double(inboxRetention.components.seconds)
-        let outbox = try await client.query(
+        let outbox = try await pruneInBatches { batch in
             """
-            DELETE FROM outbox WHERE published_at IS NOT NULL
-            AND published_at < now() - make_interval(secs => \(outboxSeconds)) RETURNING 1
-            """, logger: logger
-        ).collect().count
-        let inbox = try await client.query(
-            "DELETE FROM inbox WHERE handled_at < now() - make_interval(secs => \(inboxSeconds)) RETURNING 1",
-            logger: logger
-        ).collect().count
+            WITH gone AS (
+                DELETE FROM outbox WHERE ctid = ANY(ARRAY(
+                    SELECT ctid FROM outbox WHERE published_at IS NOT NULL
+                    AND published_at < now() - make_interval(secs => \(outboxSeconds)) LIMIT \(batch)))
+                RETURNING 1)
+            SELECT count(*)::int8 FROM gone
+            """
+        }
+        let inbox = try await pruneInBatches { batch in
+            """
+            WITH gone AS (
+                DELETE FROM inbox WHERE ctid = ANY(ARRAY(
+                    SELECT ctid FROM inbox WHERE handled_at < now() - make_interval(secs => \(inboxSeconds)) LIMIT \(batch)))
+                RETURNING 1)
+            SELECT count(*)::int8 FROM gone
+            """
+        }
         if outbox + inbox > 0 {
             logger.info("pruned messaging tables", metadata: ["outbox": "\(outbox)", "inbox": "\(inbox)"])
         }
         for prune in additional { try await prune() }
         return (outbox, inbox)
+    }
+
+    /// Runs a counting delete of at most a batch until it deletes less than a batch.
+    private func pruneInBatches(_ statement: (Int) -> PostgresQuery) async throws -> Int {
+        var total = 0
+        while !Task.isCancelled {
+            let deleted = try await client.query(statement(Self.batchSize), logger: logger)
+                .decode(Int64.self).all().first.map(Int.init) ?? 0
+            total += deleted
+            if deleted < Self.batchSize { break }
+        }
+        return total
     }
 }
 

@@ -31,7 +31,8 @@ def _sql(first: int, last: int, listings: list[dict]) -> str:
              f"CREATE TEMP TABLE g AS SELECT g FROM generate_series({first}, {last}) g;"]
     parts.append(f"""
 INSERT INTO orders.checkouts (id, buyer_id, currency, total_amount, created_at)
-  SELECT {c}, 'history-' || (g % 50000), 'usd', 2000, {at} FROM g;
+  SELECT {c}, 'history-' || (g % 50000), 'usd', 2000, {at} FROM g;""")
+    parts.extend(f"""
 INSERT INTO orders.orders (id, order_number, checkout_id, buyer_id, buyer_email, seller_id, status, currency,
                            subtotal_amount, total_amount, shipping_address, expires_at, created_at, updated_at)
   SELECT {o(k)}, 'H{k}-' || g, {c}, 'history-' || (g % 50000), 'history@example.test', '{l['seller']}', 'completed', 'usd',
