@@ -18,6 +18,9 @@ DEPS_APT_PACKAGES=(
     openssl
     # pdftotext reads the receipt PDFs back in NotificationService's tests.
     poppler-utils
+    # The web console's browser test drives Debian's headless Chromium through Playwright
+    # (scripts/console-test); Playwright cannot download a browser of its own here.
+    chromium chromium-driver
 )
 
 TRIXIE_SRC_FILE=/etc/apt/sources.list.d/escrowmarket-trixie-src.sources
