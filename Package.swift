@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "EscrowService", targets: ["EscrowService"]),
         .executable(name: "NotificationService", targets: ["NotificationService"]),
         .executable(name: "StripeSimulator", targets: ["StripeSimulator"]),
+        .executable(name: "WebConsole", targets: ["WebConsole"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
@@ -136,6 +137,24 @@ let package = Package(
             .product(name: "NIOTLS", package: "swift-nio"),
         ]),
 
+        // The web console: static pages plus a proxy to the four services' public APIs (no
+        // database, no broker, so no librdkafka).
+        .executableTarget(
+            name: "WebConsole",
+            dependencies: [
+                "HTTPSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Services/WebConsole",
+            // Public/: the pages (HTML, CSS, JavaScript modules), served as they are.
+            resources: [.copy("Public")]
+        ),
+
         // MARK: Development tools (outside the production services)
         .executableTarget(
             name: "StripeSimulator",
@@ -209,6 +228,14 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
+            name: "WebConsoleTests",
+            dependencies: [
+                "WebConsole", "HTTPSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
             ]
         ),
         .testTarget(name: "StripeClientTests", dependencies: ["StripeClient", "EventContracts"]),
