@@ -1,0 +1,162 @@
+// Buyer pages: shop, cart across sellers, checkout and payment (test cards with the
+// simulator), orders, receipts (view and PDF).
+import { api, apiAll, apiBlob, newKey, session } from "../api.js";
+import { h, link, status, table, facts, values } from "../dom.js";
+import { money, when, shortId } from "../format.js";
+import { act, flash, navigate, route } from "../app.js";
+
+const CART = "escrowmarket.cart";
+const PENDING = "escrowmarket.checkout";
+
+function cart() {
+  try {
+    return JSON.parse(localStorage.getItem(`${CART}.${session().sub}`) || "[]");
+  } catch {
+    return [];
+  }
+}
+
+function saveCart(items) {
+  localStorage.setItem(`${CART}.${session().sub}`, JSON.stringify(items));
+}
+
+// Test payment methods of Stripe's test mode (the simulator knows the same ones).
+export const TEST_CARDS = [
+  ["pm_card_visa", "Visa 4242 4242 4242 4242 (succeeds)"],
+  ["pm_card_mastercard", "Mastercard 5555 5555 5555 4444 (succeeds)"],
+  ["pm_card_chargeDeclined", "Visa 4000 0000 0000 0002 (declined)"],
+  ["pm_card_visa_chargeDeclinedInsufficientFunds", "Visa 4000 0000 0000 9995 (insufficient funds)"],
+];
+
+export async function shop(main) {
+  const me = session();
+  const listings = (await apiAll("orders", "listings", {}, 200)).filter((l) => l.active && l.sellerId !== me.sub);
+  main.append(h("h1", {}, "Shop"), h("p", {}, link("/cart", `Cart (${cart().reduce((n, i) => n + i.quantity, 0)} items)`, { id: "cart-link" })));
+  main.append(table(["Item", "Seller", "Price", "In stock", ""], listings.map((l) => {
+    const available = l.stock;
+    const qty = h("input", { type: "number", min: 1, max: available, value: 1, size: 3, "aria-label": "Quantity" });
+    const add = h("button", { disabled: available < 1 }, "Add to cart");
+    add.addEventListener("click", () => {
+      const items = cart();
+      const quantity = Number(qty.value);
+      if (!(quantity >= 1 && quantity <= available)) return flash(`Pick 1 to ${available}.`);
+      const existing = items.find((i) => i.listingId === l.id);
+      if (existing) existing.quantity += quantity;
+      else items.push({ listingId: l.id, title: l.title, sellerId: l.sellerId, priceAmount: l.priceAmount, currency: l.currency, quantity });
+      saveCart(items);
+      route().then(() => flash(`Added ${quantity} × “${l.title}” to the cart.`, "info"));
+    });
+    return h("tr", { dataset: { listing: l.title } },
+      h("td", {}, h("strong", {}, l.title), h("div", { class: "muted" }, l.description || "")), h("td", {}, l.sellerId),
+      h("td", { class: "num" }, money(l.priceAmount, l.currency)), h("td", { class: "num" }, available),
+      h("td", {}, available > 0 ? h("div", { class: "inline" }, qty, add) : "sold out"));
+  }), { id: "listings" }));
+}
+
+export { cartPage as cart };
+
+async function cartPage(main) {
+  main.append(h("h1", {}, "Cart"));
+  const pending = JSON.parse(sessionStorage.getItem(PENDING) || "null");
+  if (pending && pending.buyer === session().sub) main.append(await paymentSection(pending));
+  const items = cart();
+  if (!items.length) {
+    main.append(h("p", { id: "cart-empty" }, "Your cart is empty. ", link("/shop", "Shop")));
+    return;
+  }
+  const currencies = [...new Set(items.map((i) => i.currency))];
+  const sellers = [...new Set(items.map((i) => i.sellerId))];
+  main.append(table(["Item", "Seller", "Qty", "Price", "Line total", ""], items.map((i, index) =>
+    h("tr", {}, h("td", {}, i.title), h("td", {}, i.sellerId), h("td", { class: "num" }, i.quantity),
+      h("td", { class: "num" }, money(i.priceAmount, i.currency)), h("td", { class: "num" }, money(i.priceAmount * i.quantity, i.currency)),
+      h("td", {}, h("button", { class: "secondary", onclick: () => { const all = cart(); all.splice(index, 1); saveCart(all); route(); } }, "Remove")))),
+    { id: "cart" }));
+  if (currencies.length > 1) {
+    main.append(h("p", { class: "status bad" }, "A checkout must be in one currency: remove the items in other currencies."));
+    return;
+  }
+  const total = items.reduce((sum, i) => sum + i.priceAmount * i.quantity, 0);
+  main.append(h("p", { id: "cart-total" }, `Total ${money(total, currencies[0])} from ${sellers.length} seller${sellers.length > 1 ? "s" : ""} (one order each, one payment). Prices are confirmed at checkout.`));
+  const form = h("form", { id: "checkout", class: "card" }, h("h2", {}, "Shipping address"),
+    h("div", { class: "inline" },
+      h("label", {}, "Name", h("input", { name: "name", required: true })),
+      h("label", {}, "Street", h("input", { name: "line1", required: true })),
+      h("label", {}, "City", h("input", { name: "city", required: true })),
+      h("label", {}, "Postal code", h("input", { name: "postalCode", required: true, size: 8 })),
+      h("label", {}, "Country", h("input", { name: "country", required: true, value: "US", size: 3 }))),
+    h("button", { type: "submit" }, "Check out"));
+  const key = newKey();  // the same key for retries of this checkout
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(form.querySelector("button"), async () => {
+      const checkout = await api("orders", "checkouts", {
+        method: "POST", key,
+        body: { items: items.map((i) => ({ listingId: i.listingId, quantity: i.quantity })), shippingAddress: values(form) },
+      });
+      sessionStorage.setItem(PENDING, JSON.stringify({ buyer: session().sub, checkoutId: checkout.checkoutId, totalAmount: checkout.totalAmount, currency: checkout.currency, orders: checkout.orders.map((o) => ({ id: o.id, orderNumber: o.orderNumber, sellerId: o.sellerId, totalAmount: o.totalAmount })) }));
+      saveCart([]);
+      await route();
+      flash(`Checkout created: ${checkout.orders.length} order(s), ${money(checkout.totalAmount, checkout.currency)}. Pay below.`, "info");
+    });
+  });
+  main.append(form);
+}
+
+async function paymentSection(pending) {
+  const section = h("section", { class: "card", id: "payment" }, h("h2", {}, `Pay ${money(pending.totalAmount, pending.currency)}`),
+    table(["Order", "Seller", "Amount"], pending.orders.map((o) => h("tr", {}, h("td", {}, link(`/orders/${o.id}`, o.orderNumber)), h("td", {}, o.sellerId), h("td", { class: "num" }, money(o.totalAmount, pending.currency))))));
+  const select = h("select", { name: "paymentMethod", id: "test-card" }, TEST_CARDS.map(([value, text]) => h("option", { value }, text)));
+  const pay = h("button", { id: "pay" }, "Pay");
+  const result = h("p", { id: "payment-result" });
+  pay.addEventListener("click", () => act(pay, async () => {
+    // create-intent waits for the payment the checkout's event creates, and returns the same intent again.
+    const intent = await api("payments", "payments/create-intent", { method: "POST", body: { checkoutId: pending.checkoutId } });
+    const confirmed = await api("payments", "payments/confirm", { method: "POST", body: { paymentId: intent.paymentId, paymentMethod: select.value } });
+    sessionStorage.removeItem(PENDING);
+    result.replaceChildren(`Payment ${shortId(confirmed.paymentId)} submitted (${confirmed.intentStatus}). The orders become paid when Stripe confirms it. `, link("/orders", "See your orders"));
+    pay.remove();
+    select.remove();
+  }));
+  section.append(h("p", { class: "muted" }, "Simulated mode: pick a Stripe test card."), h("div", { class: "inline" }, h("label", {}, "Test card", select), pay), result);
+  return section;
+}
+
+export async function orders(main) {
+  const list = await apiAll("orders", "orders", { as: "buyer" }, 100);
+  main.append(h("h1", {}, "My orders"), h("button", { class: "secondary", id: "refresh", onclick: () => route() }, "Refresh"));
+  main.append(table(["Order", "Seller", "Items", "Total", "Status", "Tracking", "Placed"], list.map((o) =>
+    h("tr", { dataset: { order: o.orderNumber, seller: o.sellerId } },
+      h("td", {}, link(`/orders/${o.id}`, o.orderNumber)), h("td", {}, o.sellerId),
+      h("td", {}, o.items.map((i) => `${i.quantity} × ${i.title}`).join(", ")),
+      h("td", { class: "num" }, money(o.totalAmount, o.currency)), h("td", {}, status(o.status)),
+      h("td", {}, o.trackingNumber ? `${o.carrier} ${o.trackingNumber}` : "–"), h("td", {}, when(o.createdAt)))),
+    { id: "orders" }));
+  main.append(h("p", { class: "muted" }, "Receipts are emailed after payment; their link opens the receipt here."));
+}
+
+export async function receipt(main, id) {
+  const r = await api("notifications", `receipts/${id}`);
+  main.append(h("h1", {}, `Receipt ${r.receiptNumber}`));
+  const download = h("button", { id: "download-pdf" }, "Download PDF");
+  download.addEventListener("click", () => act(download, async () => {
+    const blob = await apiBlob("notifications", `receipts/${id}/pdf`);
+    const url = URL.createObjectURL(blob);
+    const a = h("a", { href: url, download: `${r.receiptNumber}.pdf` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }));
+  main.append(h("section", { class: "card", id: "receipt" },
+    facts([["Issued", when(r.issuedAt)], ["Payment", shortId(r.paymentId)], ["Seller of record", `${r.platform.name}, ${r.platform.address}`]]),
+    table(["Order", "Item", "Qty", "Unit price", "Line total"], r.lines.map((l) => h("tr", {},
+      h("td", {}, l.orderNumber || shortId(l.orderId)), h("td", {}, l.title), h("td", { class: "num" }, l.quantity),
+      h("td", { class: "num" }, money(l.unitPriceAmount, r.currency)), h("td", { class: "num" }, money(l.lineTotalAmount, r.currency))))),
+    facts([
+      ["Total", h("strong", { id: "receipt-total" }, money(r.totalAmount, r.currency))],
+      ["Refunded", money(r.refundedAmount, r.currency)],
+      ["Net", h("span", { id: "receipt-net" }, money(r.netAmount, r.currency))],
+    ]),
+    r.refunds.length ? table(["Refund", "Order", "Amount", "When"], r.refunds.map((f) => h("tr", {}, h("td", {}, shortId(f.refundId)), h("td", {}, shortId(f.orderId)), h("td", { class: "num" }, money(f.amount, r.currency)), h("td", {}, when(f.refundedAt))))) : null,
+    h("p", {}, download)));
+}
