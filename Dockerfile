@@ -1,6 +1,7 @@
 # One image per service: docker build --build-arg SERVICE=OrderService . (SERVICE=StripeSimulator
 # builds the development Stripe simulator the same way: compose runs it when no Stripe key is given;
-# it is never part of a service's image).
+# it is never part of a service's image; SERVICE=WebConsole builds the web console, whose pages are
+# its resource bundle).
 #
 # librdkafka comes from the distribution: the runtime is Debian trixie, whose librdkafka1 is
 # 2.8.0 (bookworm's 2.0.2 is too old for the shim's version guard and cannot talk to every

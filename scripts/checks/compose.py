@@ -8,6 +8,8 @@
    the shared gateway settings for the services that move money) is set for every service.
 4. Each service's database schema matches its definition.
 5. The Dockerfile copies every source folder Package.swift names (the build needs them all).
+7. The web console is built from the same Dockerfile, runs in production (no development sign-in),
+   sets every variable its code reads and reaches each service at its compose name and port.
 6. The Stripe simulator container is built from the same Dockerfile, sends its webhooks to
    PaymentService signed with PaymentService's secret, and PaymentService and EscrowService use it
    only without STRIPE_SECRET_KEY (then with STRIPE_ALLOW_SIMULATOR_IN_PRODUCTION=1).
@@ -33,6 +35,7 @@ SERVICES = {  # compose service name -> Swift target
 GATEWAY_SERVICES = ("payment-service", "escrow-service")
 GATEWAY_MODULES = ("Shared/GatewayCommands", "Shared/StripeClient")
 SIMULATOR = "stripe-simulator"
+CONSOLE = "web-console"
 
 results = []
 
@@ -123,6 +126,31 @@ def check_simulator(services):
               service.get("depends_on", {}).get(SIMULATOR, {}).get("condition") == "service_healthy")
 
 
+def check_console(services):
+    """The web-console container: production mode, every setting it reads, the four services' addresses."""
+    console = services.get(CONSOLE)
+    check(f"service {CONSOLE} present", console is not None)
+    if console is None:
+        return
+    env = console.get("environment", {})
+    check(f"{CONSOLE} builds WebConsole from the services' Dockerfile",
+          console.get("build", {}).get("args", {}).get("SERVICE") == "WebConsole" and console.get("build", {}).get("context") == ".")
+    missing = [v for v in settings_read_under("Services/WebConsole") if v not in env and v != "JWT_SECRET"]
+    check(f"{CONSOLE} sets every variable the code reads", not missing, f"missing {missing}")
+    check(f"{CONSOLE} runs in production (no development sign-in, no signing secret)",
+          env.get("APP_ENV") == "production" and "JWT_SECRET" not in env)
+    port = str(env.get("HTTP_PORT"))
+    check(f"{CONSOLE} listens on 0.0.0.0:{port} and publishes it", env.get("HTTP_HOST") == "0.0.0.0"
+          and any(str(p).endswith(f":{port}") for p in console.get("ports", [])))
+    for name, variable in (("order-service", "ORDER_SERVICE_URL"), ("payment-service", "PAYMENT_SERVICE_URL"),
+                           ("escrow-service", "ESCROW_SERVICE_URL"), ("notification-service", "NOTIFICATION_SERVICE_URL")):
+        service_port = services.get(name, {}).get("environment", {}).get("HTTP_PORT")
+        check(f"{CONSOLE} reaches {name} at its port", env.get(variable) == f"http://{name}:{service_port}")
+    notify = services.get("notification-service", {}).get("environment", {})
+    check("emails link to the console's port", str(notify.get("NOTIFY_LINK_BASE_URL", "")).endswith(f":{port}}}")
+          or str(notify.get("NOTIFY_LINK_BASE_URL", "")).endswith(f":{port}"))
+
+
 def definition(target):
     source = read(f"Services/{target}/{target}+definition.swift")
     port = int(re.search(r"defaultPort:\s*(\d+)", source).group(1))
@@ -178,6 +206,7 @@ def main():
               and depends.get("kafka-topics", {}).get("condition") == "service_completed_successfully")
 
     check_simulator(services)
+    check_console(services)
     # SwiftPM refuses a package whose target folders are missing: the image needs every one.
     folders = sorted({p.split("/")[0] for p in re.findall(r'path:\s*"([^"]+)"', read("Package.swift"))})
     dockerfile = read("Dockerfile")
