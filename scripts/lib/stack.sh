@@ -12,6 +12,9 @@ STACK_SERVICES=(
     NotificationService:8084:notifications
 )
 STACK_READY_TIMEOUT="${DEV_READY_TIMEOUT:-180}"
+# The web console (Services/WebConsole): pages plus a proxy to the services' APIs. 8080 is the
+# default of NOTIFY_LINK_BASE_URL, so the links in emails open it.
+STACK_CONSOLE_PORT="${DEV_CONSOLE_PORT:-8080}"
 # `up --instances N` runs up to this many of each service.
 STACK_MAX_INSTANCES=4
 
@@ -145,6 +148,7 @@ _write_stack_env() {
             echo "PAYMENT_SERVICE_URL=http://127.0.0.1:8082"
             echo "ESCROW_SERVICE_URL=http://127.0.0.1:8083"
             echo "NOTIFICATION_SERVICE_URL=http://127.0.0.1:8084"
+            echo "CONSOLE_URL=http://127.0.0.1:$STACK_CONSOLE_PORT"
             echo "JWT_SECRET=$JWT_SECRET"
             echo "STRIPE_WEBHOOK_SECRET=$STRIPE_WEBHOOK_SECRET"
             echo "DATABASE_URL=postgres://postgres@127.0.0.1:$pg_port/escrowmarket"
@@ -356,12 +360,14 @@ stack_up() {
         fi
     done < <(_stack_entries "$instances")
     ((failed == 0)) || die "some services are not ready (fix, then rerun scripts/dev up; scripts/dev down stops everything)"
+    _stack_console "$bindir" "$restart"
 
     log "stack is up"
     info "OrderService:        http://127.0.0.1:8081"
     info "PaymentService:      http://127.0.0.1:8082"
     info "EscrowService:       http://127.0.0.1:8083"
     info "NotificationService: http://127.0.0.1:8084"
+    info "Web console:         http://127.0.0.1:$STACK_CONSOLE_PORT (development sign-in: pick a user id and roles)"
     if ((instances > 1)); then info "instances 2..$instances: the ports above + 10 per instance (8091-8094 for the second)"; fi
     info "Postgres:            postgres://postgres@127.0.0.1:$pg_port/escrowmarket"
     info "Kafka:               127.0.0.1:$kafka_port"
@@ -375,6 +381,47 @@ stack_up() {
     info "env:                 $DEV_DIR/stack.env"
 }
 
+# _stack_console BINDIR RESTART: starts the web console (or keeps it; restarted when rebuilt or
+# with --restart) and waits for /health/live.
+_stack_console() {
+    local bindir="$1" restart="$2" pidfile logfile binary="$1/WebConsole"
+    pidfile="$(_service_pidfile WebConsole)"
+    logfile="$(_service_log WebConsole)"
+    [[ -x "$binary" ]] || die "$binary not found after swift build"
+    if pid_alive "$pidfile" WebConsole; then
+        if ((restart)) || [[ "$binary" -nt "$pidfile" ]]; then
+            log "restarting the web console"
+            stop_pid "$pidfile" 15 WebConsole
+        else
+            log "web console already running (pid $(<"$pidfile"))"
+            return 0
+        fi
+    fi
+    port_open "$STACK_CONSOLE_PORT" && die "port $STACK_CONSOLE_PORT (for the web console) is in use by something else (set DEV_CONSOLE_PORT)"
+    [[ -f "$logfile" ]] && mv -f "$logfile" "$logfile.1"
+    : >"$logfile"
+    log "starting the web console on 127.0.0.1:$STACK_CONSOLE_PORT"
+    echo "PORT=$STACK_CONSOLE_PORT" >"$DEV_DIR/console.env"
+    (cd "$ESCROWMARKET_ROOT" && spawn_detached "$pidfile" "$logfile" env \
+        APP_ENV=development \
+        HTTP_HOST=127.0.0.1 \
+        HTTP_PORT="$STACK_CONSOLE_PORT" \
+        ORDER_SERVICE_URL=http://127.0.0.1:8081 \
+        PAYMENT_SERVICE_URL=http://127.0.0.1:8082 \
+        ESCROW_SERVICE_URL=http://127.0.0.1:8083 \
+        NOTIFICATION_SERVICE_URL=http://127.0.0.1:8084 \
+        JWT_SECRET="$JWT_SECRET" \
+        "$binary") >/dev/null
+    local deadline=$((SECONDS + 30))
+    until curl -fsS -o /dev/null -m 2 "http://127.0.0.1:$STACK_CONSOLE_PORT/health/live" 2>/dev/null; do
+        if ! pid_alive "$pidfile" WebConsole || ((SECONDS >= deadline)); then
+            tail -n 20 "$logfile" >&2 || true
+            die "the web console did not start (log: $logfile)"
+        fi
+        sleep 0.3
+    done
+}
+
 # stack_down [--purge]: stops what `up` started, by PID files. --purge also deletes the
 # Postgres data, logs and stack.env (secrets.env is kept).
 stack_down() {
@@ -386,6 +433,11 @@ stack_down() {
         esac
     done
     local name program port role pidfile
+    pidfile="$(_service_pidfile WebConsole)"
+    if pid_alive "$pidfile" WebConsole; then
+        log "stopping the web console (pid $(<"$pidfile"))"
+    fi
+    stop_pid "$pidfile" 15 WebConsole
     while IFS=: read -r name program port role; do
         pidfile="$(_service_pidfile "$name")"
         if pid_alive "$pidfile" "$program"; then
@@ -457,4 +509,12 @@ stack_status() {
             printf '%-20s stopped\n' "$name"
         fi
     done < <(_stack_entries "$STACK_MAX_INSTANCES")
+    pidfile="$(_service_pidfile WebConsole)"
+    if pid_alive "$pidfile" WebConsole; then
+        port="$(_env_get "$DEV_DIR/console.env" PORT)"
+        code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$port/health/live" 2>/dev/null || true)"
+        printf '%-20s running  http://127.0.0.1:%s (pid %s, /health/live: %s)\n' "WebConsole" "$port" "$(<"$pidfile")" "${code:-none}"
+    else
+        printf '%-20s stopped\n' WebConsole
+    fi
 }
