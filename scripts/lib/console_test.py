@@ -1,0 +1,454 @@
+#!/usr/bin/env python3
+"""The web console in a real headless Chromium (Debian's, driven by Playwright), through the
+whole journey, against the four services and the Stripe simulator that scripts/console-test
+started on free ports (the chaos run's stack, scripts/lib/runstack.sh).
+
+Sellers onboard (the simulator's onboarding page) and list; a buyer buys from both in one cart
+and pays with a test card; the sellers ship; the buyer confirms one order and disputes the
+other; an admin resolves the dispute with a split; a seller pays out; the buyer opens the
+receipt from its email and downloads the PDF; reconciliation finds nothing. Each step asserts
+what the pages show and waits on page state (the pages are re-rendered until it appears: events
+flow between the services asynchronously). A screenshot of each main page goes to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chaos_stack import Env, http_get, make_services  # noqa: E402
+
+from playwright.sync_api import Error as PlaywrightError, Page, sync_playwright  # noqa: E402
+
+CHROMIUM = os.environ.get("CONSOLE_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+class Failure(Exception):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Console:
+    """The WebConsole process, started like the services (its pid file is where the run's stop finds it)."""
+
+    def __init__(self, env: Env, port: int):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("CHAOS_")}
+        environ.update({
+            "APP_ENV": "development", "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(port), "JWT_SECRET": env.jwt_secret,
+            "ORDER_SERVICE_URL": env.url("OrderService"), "PAYMENT_SERVICE_URL": env.url("PaymentService"),
+            "ESCROW_SERVICE_URL": env.url("EscrowService"), "NOTIFICATION_SERVICE_URL": env.url("NotificationService"),
+        })
+        log = open(env.dir / "logs" / "WebConsole.log", "ab")
+        self.proc = subprocess.Popen([str(env.bin_dir / "WebConsole")], env=environ, stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        (env.dir / "services" / "WebConsole.pid").write_text(f"{self.proc.pid}\n")
+
+    def wait_live(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise Failure("the web console exited at start (see WebConsole.log)")
+            if http_get(f"{self.url}/health/live")[0] == 200:
+                return
+            time.sleep(0.2)
+        raise Failure("the web console did not answer /health/live")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+class Journey:
+    def __init__(self, browser, console: Console, out: Path, maildir: Path):
+        self.browser, self.console, self.out, self.maildir = browser, console, out, maildir
+        self.shots = 0
+        self.pages: list[Page] = []
+        self.run = uuid.uuid4().hex[:6]
+        self.errors: list[str] = []
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def user(self, sub: str, *roles: str) -> Page:
+        """A browser of its own (its own session storage) signed in through the development sign-in."""
+        context = self.browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        page = context.new_page()
+        self.pages.append(page)
+        page.on("pageerror", lambda e: self.errors.append(f"{sub}: {e}"))
+        self.goto(page, "/sign-in")
+        page.fill("#dev-sign-in input[name=sub]", sub)
+        for role in roles:
+            page.check(f"#dev-sign-in input[name=role-{role}]")
+        page.click("#dev-sign-in button[type=submit]")
+        self.ready(page, "/")
+        self.expect_text(page, "#who", sub)
+        return page
+
+    def ready(self, page: Page, path: str | None = None) -> None:
+        selector = '#page[data-ready="true"]' if path is None else f'#page[data-ready="true"][data-path="{path}"]'
+        page.wait_for_selector(selector, state="attached", timeout=30_000)
+
+    def goto(self, page: Page, path: str) -> None:
+        page.goto(self.console.url + path)
+        self.ready(page)
+
+    def text(self, page: Page, selector: str) -> str:
+        return page.locator(selector).first.inner_text(timeout=5_000)
+
+    def expect_text(self, page: Page, selector: str, *wanted: str) -> str:
+        text = self.text(page, selector)
+        for w in wanted:
+            if w not in text:
+                raise Failure(f"{selector} on {page.url} does not show {w!r}: {text[:400]!r}")
+        return text
+
+    def until(self, page: Page, what: str, check, timeout: float = 60) -> None:
+        """Re-renders the page until `check()` holds (the services apply events asynchronously)."""
+        deadline = time.monotonic() + timeout
+        last = ""
+        while True:
+            try:
+                if check():
+                    return
+            except (PlaywrightError, Failure) as error:
+                last = str(error).splitlines()[0]
+            if time.monotonic() > deadline:
+                raise Failure(f"timed out after {timeout:.0f}s waiting for {what} on {page.url} ({last})")
+            page.wait_for_timeout(400)
+            page.reload()
+            self.ready(page)
+
+    def shows(self, page: Page, selector: str, *wanted: str):
+        return lambda: all(w in self.text(page, selector) for w in wanted)
+
+    def flash(self, page: Page, *wanted: str, kind: str = "info") -> str:
+        page.wait_for_selector(f"#flash.{kind}:not([hidden])", timeout=30_000)
+        return self.expect_text(page, "#flash", *wanted)
+
+    def shot(self, page: Page, name: str) -> None:
+        self.shots += 1
+        path = self.out / f"{self.shots:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        print(f"    screenshot {path.name}")
+
+    def step(self, text: str) -> None:
+        print(f"\n{text}", flush=True)
+
+    # --- the journey -------------------------------------------------------------------------
+
+    def play(self) -> None:
+        run = self.run
+        seller_a, seller_b, buyer, admin = f"seller-a-{run}", f"seller-b-{run}", f"buyer-{run}", f"admin-{run}"
+
+        self.step("1. The sign-in page shows the API's problem for a bad request (no role picked)")
+        probe = self.browser.new_context().new_page()
+        self.goto(probe, "/sign-in")
+        self.shot(probe, "sign-in")
+        probe.fill("#dev-sign-in input[name=sub]", "nobody")
+        probe.click("#dev-sign-in button[type=submit]")
+        print("    " + self.flash(probe, "Invalid request", "Pick at least one role", kind="error"))
+        probe.context.close()
+
+        self.step("2. Two sellers set up payments through the (simulated) Stripe onboarding")
+        sellers = {}
+        for seller in (seller_a, seller_b):
+            page = self.user(seller, "seller")
+            self.goto(page, "/seller/onboarding")
+            self.expect_text(page, "#kyc", "none yet", "disabled")
+            if seller == seller_a:
+                self.shot(page, "seller-onboarding-before")
+            with page.expect_popup() as popup_info:
+                page.click("#set-up-payments")
+            popup = popup_info.value
+            popup.wait_for_selector("button[value=complete]", timeout=30_000)
+            self.expect_text(popup, "body", "This page stands in for Stripe's hosted onboarding")
+            popup.click("button[value=complete]")
+            popup.wait_for_load_state()
+            self.expect_text(popup, "h1", "Onboarding submitted")
+            popup.close()
+            # The page polls the status and re-renders once payouts are enabled (account.updated → EscrowService).
+            page.wait_for_selector("#onboarding-summary:has-text('Your account can receive payouts')", timeout=60_000)
+            self.expect_text(page, "#kyc", "acct_", "enabled", "nothing")
+            print(f"    {seller}: {self.text(page, '#onboarding-summary')}")
+            sellers[seller] = page
+        self.shot(sellers[seller_a], "seller-onboarding-done")
+
+        self.step("3. They list items; seller B edits the stock")
+        for seller, title, price, stock in ((seller_a, "Brass desk lamp", "42.00", "5"), (seller_b, "Stoneware mug", "25.99", "20")):
+            page = sellers[seller]
+            self.goto(page, "/seller/listings")
+            page.fill("#new-listing input[name=title]", title)
+            page.fill("#new-listing input[name=description]", f"{title} ({run})")
+            page.fill("#new-listing input[name=price]", price)
+            page.select_option("#new-listing select[name=currency]", "usd")
+            page.fill("#new-listing input[name=stock]", stock)
+            page.click("#new-listing button[type=submit]")
+            self.flash(page, f"Listed “{title}”")
+            self.expect_text(page, f'#listings tr[data-listing="{title}"]', f"${price}", stock, "active")
+        page = sellers[seller_b]
+        row = page.locator('#listings tr[data-listing="Stoneware mug"]')
+        row.locator("input[name=stock]").fill("12")
+        row.locator("button:has-text('Save')").click()
+        self.flash(page, "Saved “Stoneware mug”")
+        self.expect_text(page, '#listings tr[data-listing="Stoneware mug"]', "12")
+        self.shot(page, "seller-listings")
+
+        self.step("4. The buyer puts both in one cart, checks out and pays with a test card")
+        shopper = self.user(buyer, "buyer")
+        self.goto(shopper, "/shop")
+        for title, qty in (("Brass desk lamp", "1"), ("Stoneware mug", "2")):
+            row = shopper.locator(f'#listings tr[data-listing="{title}"]').filter(has_text=run)
+            row.locator("input[aria-label=Quantity]").fill(qty)
+            row.locator("button:has-text('Add to cart')").click()
+            self.flash(shopper, f"Added {qty} × “{title}”")
+        self.shot(shopper, "buyer-shop")
+        self.goto(shopper, "/cart")
+        self.expect_text(shopper, "#cart-total", "$93.98", "2 sellers")
+        for field, value in (("name", "Ada Buyer"), ("line1", "1 Main St"), ("city", "Springfield"), ("postalCode", "12345")):
+            shopper.fill(f"#checkout input[name={field}]", value)
+        shopper.click("#checkout button[type=submit]")
+        self.flash(shopper, "Checkout created: 2 order(s), $93.98")
+        self.expect_text(shopper, "#payment", "$42.00", "$51.98")
+        shopper.select_option("#test-card", "pm_card_visa")
+        self.shot(shopper, "buyer-checkout-pay")
+        shopper.click("#pay")
+        shopper.wait_for_selector("#payment-result:has-text('submitted')", timeout=30_000)
+        print("    " + self.text(shopper, "#payment-result"))
+
+        self.step("5. Both orders become paid")
+        self.goto(shopper, "/orders")
+        self.until(shopper, "both orders paid", lambda: all(
+            "paid" in self.text(shopper, f'#orders tr[data-seller="{s}"]') for s in (seller_a, seller_b)))
+        self.expect_text(shopper, f'#orders tr[data-seller="{seller_a}"]', "$42.00", "1 × Brass desk lamp")
+        self.expect_text(shopper, f'#orders tr[data-seller="{seller_b}"]', "$51.98", "2 × Stoneware mug")
+        self.shot(shopper, "buyer-orders-paid")
+        order_ids = {}
+        for s in (seller_a, seller_b):
+            href = shopper.locator(f'#orders tr[data-seller="{s}"] a').get_attribute("href")
+            order_ids[s] = href.rsplit("/", 1)[1]
+
+        self.step("6. The sellers see the sale with its breakdown and ship it")
+        for seller, tracking, gross, fee, net in ((seller_a, f"1Z-LAMP-{run}", "$42.00", "$2.10", "$39.90"),
+                                                 (seller_b, f"1Z-MUGS-{run}", "$51.98", "$2.60", "$49.38")):
+            page = sellers[seller]
+            self.goto(page, "/seller/sales")
+            self.until(page, f"{seller}'s sale with its escrow", self.shows(page, "#sales tbody tr", "paid", "held"))
+            self.expect_text(page, "#sales tbody tr", gross, fee, net)
+            if seller == seller_a:
+                self.shot(page, "seller-sales")
+            page.click("#sales tbody tr a")
+            self.ready(page)
+            page.fill("#ship input[name=carrier]", "UPS")
+            page.fill("#ship input[name=trackingNumber]", tracking)
+            page.click("#ship button[type=submit]")
+            self.flash(page, "Marked shipped")
+            self.expect_text(page, "#order-status", "shipped")
+            self.expect_text(page, "#shipment", f"UPS {tracking}")
+            page.fill("#tracking-update input[name=status]", "in_transit")
+            page.fill("#tracking-update input[name=location]", "Memphis, TN")
+            page.click("#tracking-update button[type=submit]")
+            self.flash(page, "Tracking updated")
+            self.expect_text(page, "#tracking", "in_transit", "Memphis, TN")
+            self.expect_text(page, "#escrow", gross, fee, net)
+            if seller == seller_a:
+                self.shot(page, "seller-order-shipped")
+            print(f"    {seller}: shipped with UPS {tracking}; gross {gross}, fee {fee}, net {net}")
+
+        self.step("7. The buyer confirms the lamp's delivery and disputes the mugs")
+        self.goto(shopper, f"/orders/{order_ids[seller_a]}")
+        self.expect_text(shopper, "#shipment", f"1Z-LAMP-{run}")
+        self.expect_text(shopper, "#tracking", "Memphis, TN")
+        if shopper.locator("#open-dispute").count() != 1 or shopper.locator("#ship").count() != 0:
+            raise Failure("the buyer should be offered a dispute and never the seller's ship form")
+        shopper.click("#confirm-delivery")
+        self.flash(shopper, "Delivery confirmed")
+        self.until(shopper, "the lamp's order completed", self.shows(shopper, "#order-status", "completed"))
+        self.expect_text(shopper, "#escrow", "released", "$39.90")
+        if shopper.locator("#open-dispute").count():
+            raise Failure("a dispute is offered on a released order")
+        self.shot(shopper, "buyer-order-completed")
+        self.goto(shopper, f"/orders/{order_ids[seller_b]}")
+        shopper.select_option("#open-dispute select[name=reason]", "damaged")
+        shopper.fill("#open-dispute textarea[name=description]", "One of the two mugs arrived broken; photo attached.")
+        shopper.click("#open-dispute button[type=submit]")
+        self.flash(shopper, "Dispute opened")
+        self.expect_text(shopper, "#dispute", "open", "One of the two mugs arrived broken")
+        self.until(shopper, "the mugs' order disputed", self.shows(shopper, "#order-status", "disputed"))
+        page = sellers[seller_b]
+        self.goto(page, f"/orders/{order_ids[seller_b]}")
+        page.fill("#dispute-message textarea[name=body]", "Sorry to hear it; happy to refund one mug.")
+        page.click("#dispute-message button[type=submit]")
+        self.flash(page, "Message added")
+        self.expect_text(page, "#dispute", "happy to refund one mug", f"{seller_b} (seller)")
+        self.shot(shopper, "buyer-order-disputed")
+
+        self.step("8. An admin resolves the dispute with a split")
+        boss = self.user(admin, "admin")
+        self.goto(boss, "/admin/disputes")
+        self.expect_text(boss, "#open-disputes", buyer, seller_b, "damaged")
+        self.shot(boss, "admin-disputes")
+        boss.click(f'#open-disputes tr[data-order="{order_ids[seller_b]}"] a')
+        self.ready(boss)
+        self.expect_text(boss, "#dispute", "One of the two mugs arrived broken", "happy to refund one mug")
+        self.expect_text(boss, "#held", "$51.98")
+        boss.select_option("#resolve select[name=outcome]", "split")
+        boss.fill("#resolve input[name=refundAmount]", "25.99")
+        boss.fill("#resolve input[name=note]", "One mug refunded.")
+        self.shot(boss, "admin-dispute")
+        boss.click("#resolve button[type=submit]")
+        print("    " + self.flash(boss, "Resolved (split): $25.99 to the buyer, $25.99 released"))
+        self.until(boss, "the refund and the transfer", lambda: "$25.99" in self.text(boss, "#refunded") and "$" in self.text(boss, "#released"))
+        released = self.text(boss, "#released")
+        print(f"    refunded $25.99; released {released} to {seller_b}")
+        self.expect_text(boss, "#dispute", "resolved", "split")
+        self.shot(boss, "admin-dispute-resolved")
+        self.goto(shopper, f"/orders/{order_ids[seller_b]}")
+        # A resolved dispute is no longer on the escrow (its disputeId is cleared): the buyer sees the money's split.
+        self.until(shopper, "the buyer sees the split", self.shows(shopper, "#escrow", "released", "$25.99", released))
+        self.expect_text(shopper, "#escrow-refunded", "$25.99")
+
+        self.step("9. Seller A requests a payout of the available balance")
+        page = sellers[seller_a]
+        self.goto(page, "/seller/payouts")
+        self.until(page, "seller A's balance available", self.shows(page, '#balances tr[data-currency="usd"]', "$39.90"))
+        page.fill('#balances form[data-currency="usd"] input[name=amount]', "39.90")
+        page.click('#balances form[data-currency="usd"] button')
+        self.flash(page, "Payout of $39.90 requested")
+        self.until(page, "the payout paid", self.shows(page, "#payouts tbody tr", "$39.90", "paid"))
+        self.expect_text(page, '#balances tr[data-currency="usd"]', "$0.00", "$39.90")
+        self.shot(page, "seller-payouts")
+
+        self.step("10. The buyer opens the receipt from its email and downloads the PDF")
+        link = self.receipt_link(f"{buyer}@example.test")
+        if not link.startswith(self.console.url + "/api/v1/receipts/"):
+            raise Failure(f"the receipt email links elsewhere: {link}")
+        page = shopper
+        page.goto(link)  # the console sends the emailed PDF link to the receipt's page
+        self.ready(page)
+        if "/receipts/" not in page.url or "/api/" in page.url:
+            raise Failure(f"the emailed link did not open the receipt page: {page.url}")
+        self.expect_text(page, "#receipt-total", "$93.98")
+        self.until(page, "the receipt with the refund", self.shows(page, "#receipt-net", "$67.99"))
+        self.expect_text(page, "#receipt", "Brass desk lamp", "Stoneware mug", "$25.99")
+        with page.expect_download() as download_info:
+            page.click("#download-pdf")
+        pdf = self.out / "receipt.pdf"
+        download_info.value.save_as(str(pdf))
+        if not pdf.read_bytes().startswith(b"%PDF"):
+            raise Failure("the downloaded receipt is not a PDF")
+        self.shot(page, "buyer-receipt")
+        print(f"    receipt PDF saved to {pdf}")
+
+        self.step("11. The admin's other pages: reconciliation finds no discrepancy; flagged escrows, refunds, operations")
+        self.goto(boss, "/admin/reconciliation")
+        boss.click("#run-reconciliation")
+        self.flash(boss, "0 discrepancies")
+        self.expect_text(boss, "#discrepancy-count", "0")
+        self.shot(boss, "admin-reconciliation")
+        self.goto(boss, "/admin/escrows")
+        self.shot(boss, "admin-flagged-escrows")
+        self.goto(boss, "/admin/refunds")
+        self.expect_text(boss, "#refunds", buyer, "$51.98", "$25.99")
+        self.shot(boss, "admin-refunds")
+        self.goto(boss, "/admin/operations")
+        for svc in ("orders", "payments", "escrow", "notifications"):
+            self.expect_text(boss, f"#dead-letters-{svc}", "Nothing yet.")
+        self.shot(boss, "admin-operations")
+        if self.errors:
+            raise Failure(f"JavaScript errors on the pages: {self.errors}")
+
+    def failed(self) -> None:
+        """What each browser showed when the journey failed: a screenshot, the flash and JavaScript errors."""
+        for n, page in enumerate(self.pages):
+            try:
+                page.screenshot(path=str(self.out / f"failed-{n}.png"), full_page=True)
+                flash = page.locator("#flash").inner_text(timeout=1_000)
+                print(f"    browser {n} at {page.url}: flash {flash!r}", file=sys.stderr)
+            except PlaywrightError:
+                pass
+        for error in self.errors:
+            print(f"    JavaScript error: {error}", file=sys.stderr)
+
+    def receipt_link(self, recipient: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for path in sorted(self.maildir.glob("*.json")):
+                try:
+                    mail = json.loads(path.read_text())
+                except (OSError, ValueError):
+                    continue
+                if recipient in mail.get("rcptTos", []) and mail.get("subject", "").startswith("Receipt "):
+                    text = " ".join(str(p.get("content", "")) for p in mail.get("parts", []))
+                    found = re.search(r"https?://[^\s\"<>]+/api/v1/receipts/[0-9a-f-]{36}/pdf", text)
+                    if found:
+                        return found.group(0)
+            time.sleep(0.5)
+        raise Failure(f"no receipt email for {recipient}")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / ".dev" / "console-test"),
+                        help="screenshots and the receipt PDF (default .dev/console-test)")
+    args = parser.parse_args(argv)
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.png"):
+        old.unlink()
+    started = time.monotonic()
+    env = Env()
+    console = Console(env, free_port())
+    services = make_services(env)
+    # Links in emails (receipts, orders) point at this run's console.
+    services["NotificationService"].environ["NOTIFY_LINK_BASE_URL"] = console.url
+    try:
+        for s in services.values():
+            s.start()
+        console.wait_live()
+        for s in services.values():
+            if s.wait_ready(180) is None:
+                raise Failure(f"{s.name} did not become ready (see {s.log_path})")
+        print(f"console on {console.url}; services ready after {time.monotonic() - started:.0f}s; screenshots in {out}")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+            journey = Journey(browser, console, out, env.dir / "smtp" / "mail")
+            try:
+                journey.play()
+            except (Failure, PlaywrightError):
+                journey.failed()
+                raise
+            finally:
+                browser.close()
+    except (Failure, PlaywrightError) as error:
+        print(f"\nFAILED: {error}", file=sys.stderr)
+        print(f"screenshots so far in {out}", file=sys.stderr)
+        return 1
+    finally:
+        console.stop()
+        for s in services.values():
+            s.stop_term(grace=10)
+    print(f"\nconsole test passed in {time.monotonic() - started:.0f}s; screenshots in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
