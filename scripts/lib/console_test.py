@@ -166,6 +166,14 @@ class Journey:
         probe.fill("#dev-sign-in input[name=sub]", "nobody")
         probe.click("#dev-sign-in button[type=submit]")
         print("    " + self.flash(probe, "Invalid request", "Pick at least one role", kind="error"))
+        # Amounts per currency, as the pages format and parse them (zero- and three-decimal currencies too).
+        formats = probe.evaluate("""import('/js/format.js').then((m) => [
+            m.money(4500, 'jpy'), m.money(123456, 'usd'), m.money(12345, 'kwd'),
+            m.toMinor('4500', 'jpy'), m.toMinor('45.5', 'jpy'), m.toMinor('12.345', 'kwd'), m.toMinor('25.99', 'usd')])""")
+        expected = ["¥4,500", "$1,234.56", "KWD", 4500, None, 12345, 2599]
+        if formats[:2] != expected[:2] or "12.345" not in formats[2] or formats[3:] != expected[3:]:
+            raise Failure(f"amounts are formatted or parsed wrongly: {formats}")
+        print(f"    amounts: {formats[0]}, {formats[1]}, {formats[2]}")
         probe.context.close()
 
         self.step("2. Two sellers set up payments through the (simulated) Stripe onboarding")

@@ -35,7 +35,7 @@ export function status(text) {
 
 export function table(headers, rows, attrs = {}) {
   return h("table", attrs,
-    h("thead", {}, h("tr", {}, headers.map((t) => h("th", { class: /amount|gross|fee|net|total|price|pending|available|transit|paid out|refund/i.test(t) ? "num" : "" }, t)))),
+    h("thead", {}, h("tr", {}, headers.map((t) => h("th", { class: /amount|gross|fee|^net|total|price|pending|available|transit|paid out|refunded/i.test(t) ? "num" : "" }, t)))),
     h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: headers.length, class: "muted" }, "Nothing yet."))));
 }
 

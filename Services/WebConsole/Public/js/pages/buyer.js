@@ -157,6 +157,6 @@ export async function receipt(main, id) {
       ["Refunded", money(r.refundedAmount, r.currency)],
       ["Net", h("span", { id: "receipt-net" }, money(r.netAmount, r.currency))],
     ]),
-    r.refunds.length ? table(["Refund", "Order", "Amount", "When"], r.refunds.map((f) => h("tr", {}, h("td", {}, shortId(f.refundId)), h("td", {}, shortId(f.orderId)), h("td", { class: "num" }, money(f.amount, r.currency)), h("td", {}, when(f.refundedAt))))) : null,
+    r.refunds.length ? table(["Refund", "Order", "Amount", "When"], r.refunds.map((f) => h("tr", {}, h("td", {}, shortId(f.refundId)), h("td", {}, (r.orders.find((o) => o.orderId === f.orderId) || {}).orderNumber || shortId(f.orderId)), h("td", { class: "num" }, money(f.amount, r.currency)), h("td", {}, when(f.refundedAt))))) : null,
     h("p", {}, download)));
 }
