@@ -8,7 +8,8 @@
    the shared gateway settings for the services that move money) is set for every service.
 4. Each service's database schema matches its definition.
 5. The Dockerfile copies every source folder Package.swift names (the build needs them all).
-6. The Stripe simulator container is built from the same Dockerfile, sends its webhooks to
+6. `--profile two-instances` adds a copy of each service on its port + 10.
+7. The Stripe simulator container is built from the same Dockerfile, sends its webhooks to
    PaymentService signed with PaymentService's secret, and PaymentService and EscrowService use it
    only without STRIPE_SECRET_KEY (then with STRIPE_ALLOW_SIMULATOR_IN_PRODUCTION=1).
 Prints one line per check and a closing 'N passed, N failed' line; exits 1 on any failure.
@@ -123,6 +124,23 @@ def check_simulator(services):
               service.get("depends_on", {}).get(SIMULATOR, {}).get("condition") == "service_healthy")
 
 
+def check_second_instances(compose, services):
+    """`--profile two-instances` runs a copy of each service on port + 10: the same build, settings
+    and dependencies (YAML merge of the first), its own host port, only in that profile."""
+    for name, target in SERVICES.items():
+        first, second = services.get(name, {}), services.get(f"{name}-2")
+        check(f"service {name}-2 present", second is not None)
+        if second is None:
+            continue
+        port, _ = definition(target)
+        same = all(second.get(key) == first.get(key)
+                   for key in ("build", "environment", "entrypoint", "depends_on", "healthcheck"))
+        check(f"{name}-2 is a copy of {name}", same)
+        check(f"{name}-2 publishes {port + 10} and runs only in profile two-instances",
+              second.get("ports") == [f"{port + 10}:{port}"] and second.get("profiles") == ["two-instances"]
+              and not first.get("profiles"))
+
+
 def definition(target):
     source = read(f"Services/{target}/{target}+definition.swift")
     port = int(re.search(r"defaultPort:\s*(\d+)", source).group(1))
@@ -177,6 +195,7 @@ def main():
               depends.get("postgres", {}).get("condition") == "service_healthy"
               and depends.get("kafka-topics", {}).get("condition") == "service_completed_successfully")
 
+    check_second_instances(compose, services)
     check_simulator(services)
     # SwiftPM refuses a package whose target folders are missing: the image needs every one.
     folders = sorted({p.split("/")[0] for p in re.findall(r'path:\s*"([^"]+)"', read("Package.swift"))})
