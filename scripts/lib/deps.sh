@@ -18,6 +18,9 @@ DEPS_APT_PACKAGES=(
     openssl
     # pdftotext reads the receipt PDFs back in NotificationService's tests.
     poppler-utils
+    # promtool checks and unit-tests the alert rules (scripts/checks/monitoring.py); the server it
+    # comes with is never started (package scripts are kept from starting services).
+    prometheus
 )
 
 TRIXIE_SRC_FILE=/etc/apt/sources.list.d/escrowmarket-trixie-src.sources
