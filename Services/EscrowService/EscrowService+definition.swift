@@ -56,6 +56,9 @@ extension ServiceDefinition {
             parts.publicRoutes = { router in OnboardingPages().addRoutes(to: router) }
             parts.gauges = [
                 { try await heldGauges(postgres: dependencies.postgres, logger: logger) },
+                { try await holdGauges(holdLimit: holdLimit, postgres: dependencies.postgres, logger: logger) },
+                { try await payoutGauges(postgres: dependencies.postgres, logger: logger) },
+                { try await reconciliationGauges(postgres: dependencies.postgres, logger: logger) },
                 { try await commands.gauges() },
             ]
             parts.services = [

@@ -42,6 +42,8 @@ extension ServiceDefinition {
             let arrivals = ArrivalListener(client: dependencies.postgres, channel: PaymentStore.arrivals, logger: logger)
             let arrivalWait = Duration.milliseconds(min(30_000, try configuration.setting("CREATE_INTENT_WAIT_MS", default: 5000)))
 
+            let metrics = PaymentMetrics(factory: dependencies.metrics)
+
             var parts = ServiceParts()
             parts.handlers = PaymentEventHandlers(
                 store: store, refunds: refunds, wakeWebhooks: { wake.yield() }, wakeRefunds: { wakeCommands.yield() }
@@ -64,11 +66,13 @@ extension ServiceDefinition {
             }
             parts.gauges = [
                 { try await paymentGauges(postgres: dependencies.postgres, logger: logger) },
+                { try await webhookGauges(postgres: dependencies.postgres, logger: logger) },
                 { try await commands.gauges() },
             ]
             parts.services = [
                 WebhookProcessor(
-                    postgres: dependencies.postgres, store: store, refunds: refunds, logger: logger, wakeups: wakeups, interval: .seconds(1)),
+                    postgres: dependencies.postgres, store: store, refunds: refunds, logger: logger, wakeups: wakeups, interval: .seconds(1),
+                    metrics: metrics),
                 GatewayCommandWorker(runner: commands, wakeups: commandWakeups),
                 arrivals,
             ]

@@ -51,6 +51,16 @@ public final class ConsumerMonitor: Sendable {
         heldPartitions.withLock { $0 = failures }
     }
 
+    /// Creates the per-topic counters at zero, so that they are scraped before their first event
+    /// (a rule like `increase(events_dead_lettered_total[10m]) > 0` cannot see a series' first
+    /// sample as an increase).
+    public func register(topics: [String]) {
+        for topic in topics {
+            _ = Counter(label: "events_consumed_total", dimensions: [("topic", topic)], factory: factory)
+            _ = Counter(label: "events_dead_lettered_total", dimensions: [("topic", topic)], factory: factory)
+        }
+    }
+
     /// A failed attempt that will be retried.
     func retried(topic: String, kind: FailureKind) {
         Counter(label: "events_retried_total", dimensions: [("topic", topic), ("failure", kind.rawValue)], factory: factory).increment()

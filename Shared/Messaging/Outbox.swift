@@ -15,17 +15,17 @@ public enum Outbox {
     ) async throws {
         let aggregateKey = "\(envelope.aggregateType):\(envelope.aggregateId)"
         let body = try envelope.encoded()
-        try await connection.query(
-            "SELECT pg_advisory_xact_lock(\(AdvisoryLock.outboxAggregate), hashtext(\(aggregateKey)))",
-            logger: logger)
+        // One round trip: the row is formed (and its id drawn) only after the lock is held. The
+        // notification is delivered on commit, collapsed per transaction, and wakes the relay.
         try await connection.query(
             """
+            WITH locked AS (SELECT pg_advisory_xact_lock(\(AdvisoryLock.outboxAggregate), hashtext(\(aggregateKey)))),
+                 notified AS (SELECT pg_notify('outbox_' || current_schema(), ''))
             INSERT INTO outbox (event_id, topic, message_key, event_type, correlation_id, envelope)
-            VALUES (\(envelope.id), \(topic), \(envelope.aggregateId), \(envelope.type), \(envelope.correlationId), \(body))
+            SELECT \(envelope.id), \(topic), \(envelope.aggregateId), \(envelope.type), \(envelope.correlationId), \(body)
+            FROM locked, notified
             """,
             logger: logger)
-        // Delivered on commit (and collapsed per transaction); wakes the relay within milliseconds.
-        try await connection.query("SELECT pg_notify('outbox_' || current_schema(), '')", logger: logger)
         logger.debug(
             "event appended to outbox",
             metadata: ["event_type": "\(envelope.type)", "event_id": "\(envelope.id)", "aggregate_id": "\(envelope.aggregateId)"])

@@ -32,11 +32,14 @@ public func buildApplication(
     let producer = try KafkaProducer(configuration: configuration.kafka)
     let gate = StartupGate()
     let boundPort = BoundPort()
-    let dependencies = ServiceDependencies(configuration: configuration, postgres: postgres, logger: logger, boundPort: boundPort)
+    let metrics = PrometheusMetricsFactory(registry: options.metricsRegistry)
+    let dependencies = ServiceDependencies(
+        configuration: configuration, postgres: postgres, logger: logger, boundPort: boundPort, metrics: metrics)
     let migrations = try MessagingMigrations.all() + IdempotencyStore.migrations() + definition.migrations()
     let openAPIDocument = try definition.openAPIDocument()
-    let metrics = PrometheusMetricsFactory(registry: options.metricsRegistry)
     let consumerMonitor = ConsumerMonitor(factory: metrics)
+    // At zero from the start: an alert on the first dead letter needs the series before it.
+    consumerMonitor.register(topics: definition.consumedTopics.map(configuration.topic))
     let relayStatus = RelayStatus()
 
     var services: [any Service] = [

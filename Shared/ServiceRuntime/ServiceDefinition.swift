@@ -3,6 +3,7 @@ import HTTPSupport
 import Hummingbird
 import Logging
 import Messaging
+import Metrics
 import Persistence
 import PostgresNIO
 import ServiceLifecycle
@@ -64,6 +65,8 @@ public struct ServiceDependencies: Sendable {
     public let logger: Logger
     /// The HTTP port actually bound (known once the server runs; differs when configured as 0).
     public let boundPort: BoundPort
+    /// Where the service's counters go: the registry `/metrics` serves (one per application in tests).
+    public let metrics: any MetricsFactory
 
     /// A topic's name in this deployment.
     public func topic(_ base: String) -> String {

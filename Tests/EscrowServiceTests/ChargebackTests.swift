@@ -70,6 +70,7 @@ import TestSupport
             let report = try await service.call(.post, "/api/v1/admin/reconciliation", as: "admin-1", roles: ["admin"]).json()
             let found = try #require(report["discrepancies"] as? [[String: Any]])
             #expect(found.count == 1 && found.first?["kind"] as? String == "payout" && found.first?["actual"] as? String == "status paid", "\(report)")
+            #expect(try await service.eventuallyMetrics(show: "escrow_reconciliation_discrepancies 1"))
             let stripePayout = try #require(try await service.database.client.query(
                 "SELECT stripe_payout_id FROM payouts", logger: TestEnvironment.logger).decode(String.self).all().first)
             try await service.publish(
@@ -78,6 +79,7 @@ import TestSupport
             #expect(try await service.eventually { try await driver.balance("seller_paid_out:seller-c") == 3000 })
             let again = try await service.call(.post, "/api/v1/admin/reconciliation", as: "admin-1", roles: ["admin"]).json()
             #expect((again["discrepancies"] as? [Any])?.count == 0, "\(again)")
+            #expect(try await service.eventuallyMetrics(show: "escrow_reconciliation_discrepancies 0"))
             let latest = try await service.call(.get, "/api/v1/admin/reconciliation", as: "admin-1", roles: ["admin"]).json()
             #expect(latest["id"] as? String == again["id"] as? String)
             try await driver.expectBalanced()

@@ -118,6 +118,9 @@ import TestSupport
             let items = try #require(flagged["items"] as? [[String: Any]])
             #expect(items.count == 1 && (items[0]["orderId"] as? String)?.lowercased() == order.uuidString.lowercased())
             #expect(try await service.call(.get, "/api/v1/admin/escrows/flagged", as: "seller-f", roles: ["seller"]).status == .forbidden)
+            // Operators see it in /metrics (alert EscrowHeldTooLong).
+            #expect(try await service.eventuallyMetrics(show: "escrow_held_over_limit_escrows 1"))
+            #expect(try await service.metrics().contains("escrow_hold_limit_seconds 1\n"))
         }
     }
 }

@@ -75,3 +75,77 @@ import TestSupport
         }
     }
 }
+
+/// An event type the tests' consumers have no handler for: another service's event on the topic.
+private struct ProbeNoted: DomainEventPayload {
+    static let eventType = "probe.noted"
+    static let schemaVersion = 1
+    static let aggregateType = "probe"
+    var note: String
+}
+
+extension HeldPartitionTests {
+    /// Events for other services are passed over by their type header, but in their place: behind
+    /// a held event they are not marked either. A new member of the group (the first stopped while
+    /// the event was held) reads the held event again and applies it, then the one behind the
+    /// others' events, in order; had any offset been committed past the failure, it would not.
+    @Test func othersEventsBehindAHeldEventAreNotMarkedPastIt() async throws {
+        let topic = try await TestEnvironment.makeTopics(["others"], partitions: 1)[0]
+        try await TestDatabase.withSchema(migrations: probeMigrations()) { database in
+            let failing = SharedCounter(1)
+            let attempts = SharedCounter()
+            let record = EventHandler.on(ProbeRecorded.self) { event, context in
+                if event.version == 99 {
+                    attempts.add()
+                    if failing.current == 1 { throw PersistenceError(code: "away", message: "try later", isRetriable: true) }
+                }
+                try await context.connection.query(
+                    """
+                    INSERT INTO handled (event_id, aggregate_id, version)
+                    VALUES (\(context.envelope.id), \(context.envelope.aggregateId), \(event.version))
+                    """, logger: context.logger)
+            }
+            var settings = EventConsumer.Settings()
+            settings.initialBackoff = .milliseconds(20)
+            settings.maximumBackoff = .milliseconds(200)
+            let group = TestEnvironment.uniqueName("others")
+            func member(deadLetters: KafkaProducer) -> EventConsumer {
+                EventConsumer(
+                    name: group, topics: [topic], handlers: [record], client: database.client, kafka: TestEnvironment.kafka(),
+                    deadLetters: deadLetters, settings: settings, logger: logger)
+            }
+
+            let producer = try KafkaProducer(configuration: TestEnvironment.kafka())
+            let relay = OutboxRelay(client: database.client, schema: database.schema, producer: producer, logger: logger)
+            try await withServices([producer, relay, member(deadLetters: producer)]) {
+                try await database.append(topic: topic, aggregateId: "a", version: 1)
+                try await database.append(topic: topic, aggregateId: "a", version: 99)
+                for index in 0..<5 {
+                    let envelope = try EventEnvelope(
+                        payload: ProbeNoted(note: "n\(index)"), aggregateId: "b", correlationId: "others-test",
+                        producer: "tests")
+                    try await database.client.inTransaction(logger: logger) { connection in
+                        try await Outbox.append(envelope, topic: topic, on: connection, logger: logger)
+                    }
+                }
+                try await database.append(topic: topic, aggregateId: "a", version: 2)
+                let published = try await database.eventually { try await database.unpublishedCount() == 0 }
+                #expect(published)
+                let retried = try await database.eventually { attempts.current >= 3 }
+                #expect(retried)
+                #expect(try await database.handledCount() == 1)
+            }
+
+            failing.set(0)
+            let deadLetters = try KafkaProducer(configuration: TestEnvironment.kafka())
+            try await withServices([deadLetters, member(deadLetters: deadLetters)]) {
+                let applied = try await database.eventually { try await database.handledCount() == 3 }
+                #expect(applied)
+                let versions = try await database.client.query(
+                    "SELECT version FROM handled ORDER BY seq", logger: logger
+                ).decode(Int.self).all()
+                #expect(versions == [1, 99, 2])
+            }
+        }
+    }
+}

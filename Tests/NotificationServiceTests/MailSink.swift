@@ -23,6 +23,8 @@ struct ReceivedMail: Decodable, Sendable {
     /// Whether it came over a connection upgraded with STARTTLS, and the user that logged in.
     var tls: Bool
     var authenticatedAs: String?
+    /// The client's address and port: which connection brought it.
+    var peer: String?
 
     var kind: String? { headers["X-Notification-Kind"] }
 

@@ -27,6 +27,12 @@ import TestSupport
             #expect(try await service.database.count("SELECT failures FROM stripe_events WHERE id = \(id)") == WebhookProcessor.maximumFailures)
             try await Task.sleep(for: .seconds(2))
             #expect(try await service.database.count("SELECT attempts FROM stripe_events WHERE id = \(id)") == WebhookProcessor.maximumFailures)
+            // Operators see it in /metrics (alerts StripeWebhookEventsParked, StripeWebhookFailures).
+            #expect(try await service.eventuallyMetrics(show: "stripe_webhook_events_parked 1"))
+            let metrics = try await service.metrics()
+            #expect(metrics.contains(#"stripe_webhook_failures_total{result="parked"} 1"#), "\(metrics)")
+            #expect(metrics.contains(#"stripe_webhook_failures_total{result="retrying"} \#(WebhookProcessor.maximumFailures - 1)"#), "\(metrics)")
+            #expect(metrics.contains("stripe_webhook_events_pending 0\n"))
 
             let listed = try await service.call(.get, "/api/v1/admin/stripe-events?state=failed", as: "admin-1", roles: ["admin"])
             #expect(listed.status == .ok)

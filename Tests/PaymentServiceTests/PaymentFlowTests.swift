@@ -68,6 +68,9 @@ extension ServiceHarness {
             #expect(succeeded.amount == 4999)
             #expect(Set(succeeded.orders.map(\.orderId)) == Set(orders))
             #expect(succeeded.chargeId?.hasPrefix("ch_") == true)
+            let metrics = try await service.metrics()
+            #expect(metrics.contains(#"payment_outcomes_total{outcome="succeeded"} 1"#), "\(metrics)")
+            #expect(metrics.contains(#"payment_outcomes_total{outcome="failed"} 0"#), "\(metrics)")
 
             // A second confirmation cannot charge again.
             let second = try await service.call(
@@ -92,6 +95,7 @@ extension ServiceHarness {
             #expect(confirm.text.contains("insufficient funds"))
             #expect(try await service.eventually { try await service.paymentStatus(checkout: checkout) == "failed" })
             #expect(try await service.outboxCount("payment.failed") == 1)
+            #expect(try await service.metrics().contains(#"payment_outcomes_total{outcome="failed"} 1"#))
             let unknown = try await service.call(
                 .post, "/api/v1/payments/confirm", as: "buyer-decline", roles: ["buyer"],
                 body: ["paymentId": JSONValue.string(paymentId), "paymentMethod": "pm_nonsense"])

@@ -125,6 +125,17 @@ public struct ServiceHarness: Sendable {
         }
     }
 
+    /// The service's `GET /metrics` text.
+    public func metrics() async throws -> String {
+        try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+    }
+
+    /// Whether `/metrics` shows `line` (e.g. `payouts{status="failed"} 1`) within the timeout:
+    /// its gauges are recomputed at most every 5 s.
+    public func eventuallyMetrics(show line: String, timeout: Duration = .seconds(30)) async throws -> Bool {
+        try await eventually(timeout: timeout) { try await metrics().split(separator: "\n").contains { $0 == line } }
+    }
+
     /// Sends raw bytes with the given headers and no token (e.g. a webhook).
     public func post(_ path: String, bytes: [UInt8], headers: HTTPFields, method: HTTPRequest.Method = .post) async throws -> HTTPReply {
         try await client.execute(uri: path, method: method, headers: headers, body: ByteBuffer(bytes: bytes)) { response in

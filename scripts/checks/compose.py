@@ -8,11 +8,15 @@
    the shared gateway settings for the services that move money) is set for every service.
 4. Each service's database schema matches its definition.
 5. The Dockerfile copies every source folder Package.swift names (the build needs them all).
-7. The web console is built from the same Dockerfile, runs in production (no development sign-in),
-   sets every variable its code reads and reaches each service at its compose name and port.
-6. The Stripe simulator container is built from the same Dockerfile, sends its webhooks to
+6. `--profile two-instances` adds a copy of each service on its port + 10.
+7. The Stripe simulator container is built from the same Dockerfile, sends its webhooks to
    PaymentService signed with PaymentService's secret, and PaymentService and EscrowService use it
    only without STRIPE_SECRET_KEY (then with STRIPE_ALLOW_SIMULATOR_IN_PRODUCTION=1).
+8. Prometheus scrapes every service's /metrics (deploy/prometheus/prometheus.yml, labelled with
+   the service's name) and loads the rule files that exist; Grafana gets the provisioned data
+   source (that Prometheus) and the dashboards folder its provider reads.
+9. The web console is built from the same Dockerfile, runs in production (no development sign-in),
+   sets every variable its code reads and reaches each service at its compose name and port.
 Prints one line per check and a closing 'N passed, N failed' line; exits 1 on any failure.
 """
 import json
@@ -149,6 +153,76 @@ def check_console(services):
     notify = services.get("notification-service", {}).get("environment", {})
     check("emails link to the console's port", str(notify.get("NOTIFY_LINK_BASE_URL", "")).endswith(f":{port}}}")
           or str(notify.get("NOTIFY_LINK_BASE_URL", "")).endswith(f":{port}"))
+def check_second_instances(compose, services):
+    """`--profile two-instances` runs a copy of each service on port + 10: the same build, settings
+    and dependencies (YAML merge of the first), its own host port, only in that profile."""
+    for name, target in SERVICES.items():
+        first, second = services.get(name, {}), services.get(f"{name}-2")
+        check(f"service {name}-2 present", second is not None)
+        if second is None:
+            continue
+        port, _ = definition(target)
+        same = all(second.get(key) == first.get(key)
+                   for key in ("build", "environment", "entrypoint", "depends_on", "healthcheck"))
+        check(f"{name}-2 is a copy of {name}", same)
+        check(f"{name}-2 publishes {port + 10} and runs only in profile two-instances",
+              second.get("ports") == [f"{port + 10}:{port}"] and second.get("profiles") == ["two-instances"]
+              and not first.get("profiles"))
+
+
+def mounts(service):
+    """A service's bind mounts as {container path: host path}."""
+    found = {}
+    for volume in service.get("volumes", []):
+        parts = str(volume).split(":")
+        if len(parts) >= 2 and parts[0].startswith("./"):
+            found[parts[1]] = parts[0][2:].rstrip("/")
+    return found
+
+
+def check_monitoring(services):
+    """Prometheus scrapes every service and loads its rules; Grafana is provisioned from deploy/grafana."""
+    prometheus = services.get("prometheus")
+    check("service prometheus present", prometheus is not None)
+    if prometheus is None:
+        return
+    config_dir = mounts(prometheus).get("/etc/prometheus")
+    check("prometheus mounts deploy/prometheus at /etc/prometheus", config_dir == "deploy/prometheus")
+    check("prometheus reads /etc/prometheus/prometheus.yml",
+          "--config.file=/etc/prometheus/prometheus.yml" in [str(a) for a in prometheus.get("command", [])])
+    check("prometheus publishes port 9090", any(str(p).endswith(":9090") for p in prometheus.get("ports", [])))
+    config = yaml.safe_load(read("deploy/prometheus/prometheus.yml"))
+    for rule_file in config.get("rule_files", []):
+        check(f"prometheus rule file {rule_file} exists", os.path.exists(os.path.join(ROOT, "deploy/prometheus", rule_file)))
+    check("prometheus loads at least one rule file", bool(config.get("rule_files")))
+    targets = {}
+    for job in config.get("scrape_configs", []):
+        for static in job.get("static_configs", []):
+            for target in static.get("targets", []):
+                targets[target] = (job.get("metrics_path", "/metrics"), static.get("labels", {}).get("service"))
+    for name, target in SERVICES.items():
+        port = str(services.get(name, {}).get("environment", {}).get("HTTP_PORT"))
+        scraped = targets.get(f"{name}:{port}")
+        check(f"prometheus scrapes {name}:{port}/metrics labelled service={name}", scraped == ("/metrics", name), str(scraped))
+
+    grafana = services.get("grafana")
+    check("service grafana present", grafana is not None)
+    if grafana is None:
+        return
+    grafana_mounts = mounts(grafana)
+    check("grafana mounts deploy/grafana/provisioning at /etc/grafana/provisioning",
+          grafana_mounts.get("/etc/grafana/provisioning") == "deploy/grafana/provisioning")
+    check("grafana publishes port 3000", any(str(p).endswith(":3000") for p in grafana.get("ports", [])))
+    sources = yaml.safe_load(read("deploy/grafana/provisioning/datasources/prometheus.yml")).get("datasources", [])
+    check("grafana's data source is the prometheus service", any(
+        d.get("type") == "prometheus" and d.get("url") == "http://prometheus:9090" for d in sources))
+    providers = yaml.safe_load(read("deploy/grafana/provisioning/dashboards/escrowmarket.yml")).get("providers", [])
+    for provider in providers:
+        path = provider.get("options", {}).get("path")
+        host = grafana_mounts.get(path)
+        check(f"grafana mounts the dashboards its provider reads ({path})",
+              host is not None and any(f.endswith(".json") for f in os.listdir(os.path.join(ROOT, host))), str(host))
+    check("grafana has a dashboard provider", bool(providers))
 
 
 def definition(target):
@@ -205,8 +279,10 @@ def main():
               depends.get("postgres", {}).get("condition") == "service_healthy"
               and depends.get("kafka-topics", {}).get("condition") == "service_completed_successfully")
 
+    check_second_instances(compose, services)
     check_simulator(services)
     check_console(services)
+    check_monitoring(services)
     # SwiftPM refuses a package whose target folders are missing: the image needs every one.
     folders = sorted({p.split("/")[0] for p in re.findall(r'path:\s*"([^"]+)"', read("Package.swift"))})
     dockerfile = read("Dockerfile")

@@ -213,6 +213,11 @@ def statements(db: Database, before: dict, held: int) -> dict:
         FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
         WHERE s.query NOT LIKE '%pg_stat_%'
         ORDER BY s.total_exec_time DESC LIMIT 15""")
+    most_called = db.rows("""
+        SELECT r.rolname AS role, s.calls, left(regexp_replace(s.query, '\s+', ' ', 'g'), 110) AS query
+        FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+        WHERE s.query NOT LIKE '%pg_stat_%' AND r.rolname <> 'postgres'
+        ORDER BY s.calls DESC LIMIT 40""")
     totals = db.rows("SELECT coalesce(sum(calls), 0) AS calls, coalesce(sum(total_exec_time), 0) AS ms "
                      "FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_%'")[0]
     per = (lambda v: round(v / held, 2) if held else None)
@@ -227,6 +232,7 @@ def statements(db: Database, before: dict, held: int) -> dict:
         "statementsPerCheckout": per(float(totals["calls"])),
         "execMsPerCheckout": per(float(totals["ms"])),
         "top": [dict(r, callsPerCheckout=per(r["calls"])) for r in top],
+        "mostCalled": [dict(r, callsPerCheckout=per(r["calls"])) for r in most_called],
     }
 
 

@@ -21,6 +21,9 @@ DEPS_APT_PACKAGES=(
     # The web console's browser test drives Debian's headless Chromium through Playwright
     # (scripts/console-test); Playwright cannot download a browser of its own here.
     chromium chromium-driver
+    # promtool checks and unit-tests the alert rules (scripts/checks/monitoring.py); the server it
+    # comes with is never started (package scripts are kept from starting services).
+    prometheus
 )
 
 TRIXIE_SRC_FILE=/etc/apt/sources.list.d/escrowmarket-trixie-src.sources

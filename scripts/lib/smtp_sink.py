@@ -66,6 +66,8 @@ class Sink:
             "headers": {key: str(value) for key, value in message.items()},
             "parts": parts,
             "tls": session.ssl is not None,
+            # The client's address and port: which connection brought the message.
+            "peer": f"{session.peer[0]}:{session.peer[1]}" if session.peer else None,
             "authenticatedAs": session.auth_data.login.decode() if session.authenticated else None,
         }
         name = f"{time.time_ns()}-{os.getpid()}-{next(self.counter)}"

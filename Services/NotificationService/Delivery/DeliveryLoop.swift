@@ -38,9 +38,19 @@ struct DeliveryLoop: Service, CustomStringConvertible {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<settings.senders {
                 group.addTask {
-                    while !Task.isCancelled, ContinuousClock.now < deadline, let notification = try await store.claim(postgres: postgres) {
-                        try await deliver(notification)
+                    // Each sender keeps one SMTP connection for the pass.
+                    var session = SMTPSession()
+                    do {
+                        while !Task.isCancelled, ContinuousClock.now < deadline,
+                            let notification = try await store.claim(postgres: postgres)
+                        {
+                            try await deliver(notification, over: &session)
+                        }
+                    } catch {
+                        await session.close()
+                        throw error
                     }
+                    await session.close()
                 }
             }
             try await group.waitForAll()
@@ -48,7 +58,7 @@ struct DeliveryLoop: Service, CustomStringConvertible {
     }
 
     /// Sends one claimed notification and records the outcome right after the server answers.
-    func deliver(_ notification: ClaimedNotification) async throws {
+    func deliver(_ notification: ClaimedNotification, over session: inout SMTPSession) async throws {
         let metadata: Logger.Metadata = [
             "notification_id": "\(notification.id)", "kind": "\(notification.kind)", "attempt": "\(notification.attempts)",
         ]
@@ -60,7 +70,8 @@ struct DeliveryLoop: Service, CustomStringConvertible {
                 MailMessage(
                     from: settings.from, to: MailAddress(email: email), subject: notification.subject, text: notification.text,
                     html: notification.html, messageId: notification.messageId, date: Date(),
-                    extraHeaders: [("X-Notification-Kind", notification.kind)]))
+                    extraHeaders: [("X-Notification-Kind", notification.kind)]),
+                over: &session)
         } catch {
             let smtp = error as? SMTPError
             // An unknown address may still be learnt from a later event (which wakes it): it

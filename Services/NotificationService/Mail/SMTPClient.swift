@@ -21,16 +21,62 @@ struct SMTPSettings: Sendable {
     var heloName: String = "escrowmarket.local"
 }
 
-/// A small SMTP client (RFC 5321) on SwiftNIO: one connection per message, EHLO, optional
-/// STARTTLS and AUTH PLAIN, MAIL/RCPT/DATA with dot-stuffing. Returns once the server accepted
-/// the DATA, which is the moment the caller must record the message as sent.
+/// A small SMTP client (RFC 5321) on SwiftNIO: EHLO, optional STARTTLS and AUTH PLAIN,
+/// MAIL/RCPT/DATA with dot-stuffing. `send` returns once the server accepted the DATA, which is
+/// the moment the caller must record the message as sent. A sender keeps its connection for the
+/// next message (an `SMTPSession`), as mail servers expect of bulk senders.
 struct SMTPClient: Sendable {
     let settings: SMTPSettings
     let logger: Logger
+    /// Messages sent over one connection before it is closed and a new one opened.
+    static let messagesPerConnection = 100
 
+    /// One message over a connection of its own.
     func send(_ message: MailMessage) async throws {
+        var session = SMTPSession()
+        try await send(message, over: &session)
+        await session.close()
+    }
+
+    /// Sends over the session's connection, opening one when it has none; the connection stays
+    /// open for the next message. Any failure closes it. A reused connection that fails before
+    /// the server heard anything of this message (the server dropped an idle connection, or
+    /// says 421 at MAIL FROM) is replaced once: nothing of the message was sent.
+    func send(_ message: MailMessage, over session: inout SMTPSession) async throws {
         guard message.from.isValid else { throw SMTPError(.invalidAddress, "invalid sender address") }
         guard message.to.isValid else { throw SMTPError(.invalidAddress, "invalid recipient address") }
+        if session.sent >= Self.messagesPerConnection { await session.close() }
+        let reused = session.connection != nil
+        let connection: SMTPConnection
+        if let open = session.connection {
+            connection = open
+        } else {
+            connection = try await open()
+            session = SMTPSession(connection: connection)
+        }
+        do {
+            do {
+                try await connection.expect(connection.command("MAIL FROM:<\(message.from.email)>"), 250, "MAIL FROM")
+            } catch let error as SMTPError where reused && (error.code == .connection || error.code == .timeout || error.replyCode == 421) {
+                logger.debug("reused SMTP connection failed before the message; opening a new one", metadata: ["error": "\(error)"])
+                await connection.close()
+                session = SMTPSession()
+                try await send(message, over: &session)
+                return
+            }
+            let rcpt = try await connection.command("RCPT TO:<\(message.to.email)>")
+            guard rcpt.code == 250 || rcpt.code == 251 else { throw connection.refused(rcpt, "RCPT TO", aboutMessage: true) }
+            try await connection.expect(connection.command("DATA"), 354, "DATA", aboutMessage: true)
+            try await connection.expect(connection.data(Self.dotStuffed(message.rendered())), 250, "message", aboutMessage: true)
+            session.sent += 1
+        } catch {
+            await session.close()
+            throw error
+        }
+    }
+
+    /// A connection past its greeting, EHLO, STARTTLS and AUTH as configured.
+    private func open() async throws -> SMTPConnection {
         let connection = try await SMTPConnection.open(settings: settings, group: MultiThreadedEventLoopGroup.singleton)
         do {
             try await connection.expect(connection.reply(), 220, "greeting")
@@ -50,17 +96,11 @@ struct SMTPClient: Sendable {
                 let credentials = Data("\0\(username)\0\(settings.password ?? "")".utf8).base64EncodedString()
                 try await connection.expect(connection.command("AUTH PLAIN \(credentials)"), 235, "AUTH")
             }
-            try await connection.expect(connection.command("MAIL FROM:<\(message.from.email)>"), 250, "MAIL FROM")
-            let rcpt = try await connection.command("RCPT TO:<\(message.to.email)>")
-            guard rcpt.code == 250 || rcpt.code == 251 else { throw connection.refused(rcpt, "RCPT TO", aboutMessage: true) }
-            try await connection.expect(connection.command("DATA"), 354, "DATA", aboutMessage: true)
-            try await connection.expect(connection.data(Self.dotStuffed(message.rendered())), 250, "message", aboutMessage: true)
+            return connection
         } catch {
             await connection.close()
             throw error
         }
-        // Accepted: QUIT is a courtesy, its answer is not waited for.
-        await connection.quit()
     }
 
     static func isLoopback(_ host: String) -> Bool {
@@ -74,6 +114,20 @@ struct SMTPClient: Sendable {
         body = body.replacingOccurrences(of: "\r\n.", with: "\r\n..")
         if !body.hasSuffix("\r\n") { body += "\r\n" }
         return body + ".\r\n"
+    }
+}
+
+/// A sender's connection between messages (none until the first).
+struct SMTPSession: Sendable {
+    var connection: SMTPConnection?
+    /// Messages the server accepted over it.
+    var sent = 0
+
+    /// Says QUIT (its answer is not waited for) and closes.
+    mutating func close() async {
+        await connection?.quit()
+        connection = nil
+        sent = 0
     }
 }
 

@@ -65,13 +65,18 @@ struct ProjectionStore: Sendable {
     /// Records a user's latest known mail address (ignores nil and malformed ones).
     func remember(_ userId: String, email: String?, on connection: PostgresConnection) async throws {
         guard let email, MailAddress(email: email).isValid else { return }
-        try await connection.query(
+        let learnt = try await connection.query(
             """
             INSERT INTO contacts (user_id, email) VALUES (\(userId), \(email))
             ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, updated_at = now()
             WHERE contacts.email <> EXCLUDED.email
-            """, logger: logger)
-        // Emails that waited for this address go out on the next pass, not after their backoff.
+            RETURNING 1
+            """, logger: logger
+        ).collect()
+        // A new or changed address: emails that waited for one go out on the next pass, not after
+        // their backoff. (An address we already had woke them when it was learnt, and a claim
+        // fills in the address from contacts.)
+        guard !learnt.isEmpty else { return }
         try await connection.query(
             """
             UPDATE notifications SET next_attempt_at = now()

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Messaging
+import Persistence
 import PostgresNIO
 
 /// A payment as stored and shown.
@@ -41,6 +42,16 @@ struct PaymentStore: Sendable {
         created_at, updated_at
         """
 
+    /// The columns, then the orders the payment covers as four arrays (by order number), so one
+    /// statement loads a whole payment (`decodeWithOrders`).
+    static let columnsWithOrders = columns + """
+        ,
+        ARRAY(SELECT po.order_id FROM payment_orders po WHERE po.payment_id = payments.id ORDER BY po.order_number),
+        ARRAY(SELECT po.order_number FROM payment_orders po WHERE po.payment_id = payments.id ORDER BY po.order_number),
+        ARRAY(SELECT po.seller_id FROM payment_orders po WHERE po.payment_id = payments.id ORDER BY po.order_number),
+        ARRAY(SELECT po.amount FROM payment_orders po WHERE po.payment_id = payments.id ORDER BY po.order_number)
+        """
+
     /// The channel on which a new payment is announced (its checkout id and order ids), for the
     /// create-intent requests that wait for it (`ArrivalListener`).
     static let arrivals = "payment_created"
@@ -71,12 +82,12 @@ struct PaymentStore: Sendable {
     }
 
     func lock(where condition: PostgresQuery, on connection: PostgresConnection) async throws -> Payment? {
-        var query = PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM payments WHERE ")
+        var query = PostgresQuery(unsafeSQL: "SELECT \(Self.columnsWithOrders) FROM payments WHERE ")
         query.sql += condition.sql
         query.binds = condition.binds
-        query.sql += " FOR UPDATE"
+        query.sql += " FOR UPDATE OF payments"
         guard let row = try await connection.query(query, logger: logger).collect().first else { return nil }
-        return try await withOrders([try Self.decode(row)], on: connection)[0]
+        return try Self.decodeWithOrders(row)
     }
 
     func lock(id: UUID, on connection: PostgresConnection) async throws -> Payment? {
@@ -85,9 +96,9 @@ struct PaymentStore: Sendable {
 
     func find(id: UUID, on connection: PostgresConnection) async throws -> Payment? {
         guard let row = try await connection.query(
-            "SELECT \(unescaped: Self.columns) FROM payments WHERE id = \(id)", logger: logger
+            "SELECT \(unescaped: Self.columnsWithOrders) FROM payments WHERE id = \(id)", logger: logger
         ).collect().first else { return nil }
-        return try await withOrders([try Self.decode(row)], on: connection)[0]
+        return try Self.decodeWithOrders(row)
     }
 
     /// The payment that covers an order or a checkout (each an index lookup).
@@ -186,6 +197,23 @@ struct PaymentStore: Sendable {
             payment.orders = parts[payment.id] ?? []
             return payment
         }
+    }
+
+    /// A row of `columnsWithOrders`.
+    static func decodeWithOrders(_ row: PostgresRow) throws -> Payment {
+        var payment = try decode(row)
+        let cells = row.makeRandomAccess()
+        let orderIds = try cells[12].decode([UUID].self)
+        let numbers = try cells[13].decode([String].self)
+        let sellers = try cells[14].decode([String].self)
+        let amounts = try cells[15].decode([Int64].self)
+        guard numbers.count == orderIds.count, sellers.count == orderIds.count, amounts.count == orderIds.count else {
+            throw PersistenceError(code: "decode", message: "a payment's order arrays differ in length")
+        }
+        payment.orders = orderIds.indices.map {
+            Payment.Part(orderId: orderIds[$0], orderNumber: numbers[$0], sellerId: sellers[$0], amount: amounts[$0])
+        }
+        return payment
     }
 
     static func decode(_ row: PostgresRow) throws -> Payment {

@@ -19,6 +19,7 @@ struct WebhookProcessor: Service, CustomStringConvertible {
     let logger: Logger
     let wakeups: AsyncStream<Void>
     let interval: Duration
+    let metrics: PaymentMetrics
 
     var description: String { "WebhookProcessor" }
 
@@ -76,6 +77,7 @@ struct WebhookProcessor: Service, CustomStringConvertible {
             """, logger: logger
         ).decode((Int, Bool).self).all()
         let (failures, parked) = rows.first ?? (0, false)
+        metrics.webhookFailed(parked: parked)
         let metadata: Logger.Metadata = [
             "stripe_event": "\(id)", "error": "\(error)", "failures": "\(failures)", "transient": "\(transient)",
         ]
@@ -91,67 +93,98 @@ struct WebhookProcessor: Service, CustomStringConvertible {
 
     /// Applies one event if it is still pending (SKIP LOCKED: another instance may hold it).
     func process(_ id: String) async throws -> Bool {
-        try await postgres.inTransaction(logger: logger) { connection in
+        let step = try await postgres.inTransaction(logger: logger) { connection in
             try await apply(storedEvent: id, on: connection)
         }
+        metrics.committed(step.outcome.map { [$0] } ?? [])
+        return step.applied
     }
 
     /// Applies the events in one transaction (one commit for a page instead of one per event);
     /// returns how many were applied. Throws, having changed nothing, if any of them fails.
     func process(_ ids: [String]) async throws -> Int {
-        try await postgres.inTransaction(logger: logger) { connection in
+        let (applied, outcomes) = try await postgres.inTransaction(logger: logger) { connection in
             var applied = 0
-            for id in ids where try await apply(storedEvent: id, on: connection) { applied += 1 }
-            return applied
+            var outcomes: [PaymentStatus] = []
+            for id in ids {
+                let step = try await apply(storedEvent: id, on: connection)
+                if step.applied { applied += 1 }
+                if let outcome = step.outcome { outcomes.append(outcome) }
+            }
+            return (applied, outcomes)
         }
+        metrics.committed(outcomes)
+        return applied
     }
 
-    private func apply(storedEvent id: String, on connection: PostgresConnection) async throws -> Bool {
+    /// Whether a stored event was applied, and the payment outcome it recorded (if any).
+    private struct Step {
+        var applied: Bool
+        var outcome: PaymentStatus?
+        static let notApplied = Step(applied: false, outcome: nil)
+    }
+
+    /// What applying a Stripe event did: it waits for something we do not know yet, or it is done.
+    private enum Applied {
+        case waiting(for: String)
+        case done(outcome: PaymentStatus?)
+    }
+
+    private func apply(storedEvent id: String, on connection: PostgresConnection) async throws -> Step {
         let rows = try await connection.query(
             "SELECT payload FROM stripe_events WHERE id = \(id) AND processed_at IS NULL AND failed_at IS NULL FOR UPDATE SKIP LOCKED",
             logger: logger
         ).decode(Data.self).all()
-        guard let payload = rows.first else { return false }
+        guard let payload = rows.first else { return .notApplied }
         let event = try JSONDecoder().decode(StripeEvent.self, from: payload)
-        let waitingFor = try await apply(event, on: connection)
-        if let waitingFor {
+        switch try await apply(event, on: connection) {
+        case .waiting(let waitingFor):
             try await connection.query(
                 "UPDATE stripe_events SET waiting_for = \(waitingFor), attempts = attempts + 1 WHERE id = \(id)", logger: logger)
-            return false
+            return .notApplied
+        case .done(let outcome):
+            try await connection.query(
+                "UPDATE stripe_events SET processed_at = now(), waiting_for = NULL WHERE id = \(id)", logger: logger)
+            return Step(applied: true, outcome: outcome)
         }
-        try await connection.query(
-            "UPDATE stripe_events SET processed_at = now(), waiting_for = NULL WHERE id = \(id)", logger: logger)
-        return true
     }
 
-    /// Returns what the event waits for when it cannot be applied yet.
-    private func apply(_ event: StripeEvent, on connection: PostgresConnection) async throws -> String? {
+    /// Applies the event, or says what it waits for when it cannot be applied yet.
+    private func apply(_ event: StripeEvent, on connection: PostgresConnection) async throws -> Applied {
         var logger = self.logger
         logger[metadataKey: "stripe_event"] = "\(event.id)"
         switch event.type {
         case "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled":
             let intent = try event.object(as: PaymentIntent.self)
             guard let payment = try await store.lock(where: "intent_id = \(intent.id)", on: connection) else {
-                return "payment_intent \(intent.id)"
+                return .waiting(for: "payment_intent \(intent.id)")
             }
             let correlation = intent.metadata["correlation_id"] ?? "stripe:\(event.id)"
+            let outcome: PaymentStatus
+            let moved: Bool
             switch event.type {
             case "payment_intent.succeeded":
-                try await store.move(
+                outcome = .succeeded
+                moved = try await store.move(
                     payment, to: .succeeded, chargeId: intent.chargeId, detail: "charge \(intent.chargeId ?? "-")",
                     correlationId: correlation, causationId: event.id, on: connection)
             case "payment_intent.payment_failed":
                 let reason = intent.last_payment_error.flatMap { $0.decline_code ?? $0.code } ?? "payment_failed"
-                try await store.move(
+                outcome = .failed
+                moved = try await store.move(
                     payment, to: .failed, failureReason: reason, detail: reason, correlationId: correlation,
                     causationId: event.id, on: connection)
             default:
-                try await store.move(
+                outcome = .cancelled
+                moved = try await store.move(
                     payment, to: .cancelled, failureReason: "canceled", detail: "intent canceled", correlationId: correlation,
                     causationId: event.id, on: connection)
             }
+            return .done(outcome: moved ? outcome : nil)
         case "charge.dispute.created", "charge.dispute.closed":
-            return try await relay(dispute: try event.object(as: Dispute.self), event: event, on: connection)
+            if let waitingFor = try await relay(dispute: try event.object(as: Dispute.self), event: event, on: connection) {
+                return .waiting(for: waitingFor)
+            }
         case "charge.refunded":
             let charge = try event.object(as: Charge.self)
             if let payment = try await store.lock(where: "charge_id = \(charge.id)", on: connection) {
@@ -167,7 +200,7 @@ struct WebhookProcessor: Service, CustomStringConvertible {
                 let settled = try await refunds.reverse(
                     stripeRefundId: refund.id, refundId: refund.metadata["refund_id"].flatMap(UUID.init(uuidString:)),
                     reason: "gateway: refund \(refund.status ?? "failed")", correlationId: "stripe:\(event.id)", on: connection, store: store)
-                if !settled { return "refund \(refund.id)" }
+                if !settled { return .waiting(for: "refund \(refund.id)") }
             }
         case "account.updated":
             let account = try event.object(as: Account.self)
@@ -194,7 +227,7 @@ struct WebhookProcessor: Service, CustomStringConvertible {
         default:
             logger.info("stripe event type not handled here", metadata: ["type": "\(event.type)"])
         }
-        return nil
+        return .done(outcome: nil)
     }
 
     /// A card dispute freezes refunds on the charge and is relayed for EscrowService.

@@ -1,0 +1,47 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import NotificationService
+
+/// A sender's mails go over one SMTP connection, and a connection the server dropped while it
+/// was idle is replaced without failing the next mail (aiosmtpd, which notes each mail's peer).
+@Suite struct SMTPSessionTests {
+    func message(to recipient: String, _ index: Int) -> MailMessage {
+        MailMessage(
+            from: MailAddress(email: "no-reply@escrowmarket.test"), to: MailAddress(email: recipient), subject: "Mail \(index)",
+            text: "Mail \(index)", html: "<p>Mail \(index)</p>", messageId: "\(UUID().uuidString)@escrowmarket.test", date: Date())
+    }
+
+    @Test func mailsShareAConnectionAndADroppedOneIsReplacedUnseen() async throws {
+        let own = try OwnMailSink(arguments: ["--reject", "^refused@"])
+        defer { own.stop() }
+        let client = SMTPClient(
+            settings: SMTPSettings(host: own.sink.host, port: own.sink.port, startTLS: false, timeout: .seconds(5)),
+            logger: Logger(label: "test"))
+        let recipient = "session-\(UUID().uuidString.prefix(8))@example.test"
+        var session = SMTPSession()
+        for index in 0..<3 { try await client.send(message(to: recipient, index), over: &session) }
+        #expect(session.sent == 3)
+        var mails = try own.sink.messages(to: recipient)
+        #expect(mails.count == 3)
+        #expect(Set(mails.compactMap(\.peer)).count == 1)
+
+        // The server goes away and comes back: the idle connection is dead, the next mail goes
+        // out over a new one, and the caller sees no error.
+        own.stop()
+        try own.start()
+        try await client.send(message(to: recipient, 3), over: &session)
+        #expect(session.sent == 1)
+        mails = try own.sink.messages(to: recipient)
+        #expect(mails.count == 4)
+        #expect(Set(mails.compactMap(\.peer)).count == 2)
+
+        // A refusal of the message itself is the caller's (permanent), and closes the connection.
+        await #expect(throws: SMTPError.self) { try await client.send(message(to: "refused@example.test", 4), over: &session) }
+        #expect(session.connection == nil)
+        try await client.send(message(to: recipient, 5), over: &session)
+        #expect(try own.sink.messages(to: recipient).count == 5)
+        await session.close()
+    }
+}
