@@ -16,11 +16,13 @@ public enum TestEnvironment {
     /// Where the package's executables were built.
     public static var binDirectory: String { require("TEST_BIN_DIR") }
 
-    public static var logger: Logger {
+    /// Made once: reading the environment copies all of it, and EventBench's writers asked for
+    /// this logger per event (a sixth of its CPU).
+    public static let logger: Logger = {
         var logger = Logger(label: "test")
         logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
         return logger
-    }
+    }()
 
     private static func require(_ name: String) -> String {
         guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
