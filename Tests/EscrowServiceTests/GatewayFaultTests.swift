@@ -13,6 +13,10 @@ import TestSupport
 @Suite struct GatewayFaultTests {
     /// A short client timeout, shorter than the simulator's hang, so the answer is lost quickly.
     static let environment = ["STRIPE_TIMEOUT_MS": "800", "STRIPE_MAX_ATTEMPTS": "1"]
+    /// How late a lost answer comes: far past the 800 ms timeout. With 1.5 s, a loaded CI machine
+    /// once let the answer through: an event loop that stalls past both the deadline and the
+    /// answer reads the answer before it runs the expired deadline, and the first attempt succeeds.
+    static let lostAnswerHangMs: JSONValue = 6000
 
     struct OpenDispute: Encodable {
         var orderId: UUID
@@ -29,7 +33,7 @@ import TestSupport
     func loseAnswers(_ driver: EscrowDriver, path: String, count: Int = 1) async throws {
         try await driver.stripe.control(
             .PUT, "/_sim/faults",
-            ["rules": [["kind": "lost_answer", "method": "POST", "path": .string(path), "count": .integer(Int64(count)), "hangMs": 1500]]])
+            ["rules": [["kind": "lost_answer", "method": "POST", "path": .string(path), "count": .integer(Int64(count)), "hangMs": Self.lostAnswerHangMs]]])
     }
 
     func commandAttempts(_ service: ServiceHarness, kind: String) async throws -> Int {

@@ -12,6 +12,10 @@ import TestSupport
 /// across a call, one object per decision.
 @Suite struct PaymentGatewayFaultTests {
     static let environment = ["STRIPE_TIMEOUT_MS": "800", "STRIPE_MAX_ATTEMPTS": "1"]
+    /// How late a lost answer comes: far past the 800 ms timeout. With 1.5 s, a loaded CI machine
+    /// once let the answer through: an event loop that stalls past both the deadline and the
+    /// answer reads the answer before it runs the expired deadline, and the first attempt succeeds.
+    static let lostAnswerHangMs: JSONValue = 6000
 
     static func run(_ environment: [String: String] = Self.environment, _ body: @Sendable (ServiceHarness) async throws -> Void) async throws {
         try await ServiceHarness.run(.paymentService, topics: [Topic.orders, Topic.payments, Topic.escrow], environment: environment, body)
@@ -25,7 +29,7 @@ import TestSupport
             let stripe = try #require(service.stripe)
             let (checkout, _) = try await service.announceCheckout(buyer: "buyer-lost")
             try await stripe.control(
-                .PUT, "/_sim/faults", ["rules": [["kind": "lost_answer", "method": "POST", "path": "/v1/payment_intents", "count": 1, "hangMs": 1500]]])
+                .PUT, "/_sim/faults", ["rules": [["kind": "lost_answer", "method": "POST", "path": "/v1/payment_intents", "count": 1, "hangMs": Self.lostAnswerHangMs]]])
             let body = ["checkoutId": JSONValue.string(checkout.uuidString)]
             let first = try await service.call(.post, "/api/v1/payments/create-intent", as: "buyer-lost", roles: ["buyer"], body: body)
             #expect(first.status == .ok || first.status == .serviceUnavailable, "\(first.text)")
@@ -48,7 +52,7 @@ import TestSupport
             let stripe = try #require(service.stripe)
             let (payment, _) = try await service.paidCheckout(buyer: "buyer-lost-refund", amounts: [2000])
             try await stripe.control(
-                .PUT, "/_sim/faults", ["rules": [["kind": "lost_answer", "method": "POST", "path": "/v1/refunds", "count": 1, "hangMs": 1500]]])
+                .PUT, "/_sim/faults", ["rules": [["kind": "lost_answer", "method": "POST", "path": "/v1/refunds", "count": 1, "hangMs": Self.lostAnswerHangMs]]])
             #expect(try await service.refund(payment, order: nil, amount: 1500).status == .accepted)
             #expect(try await service.eventually { try await service.outboxCount("refund.succeeded") == 1 })
             #expect(try await stripe.state("refunds", "count")?.integer == 1)
@@ -67,7 +71,7 @@ import TestSupport
             try await stripe.control(
                 .PUT, "/_sim/faults",
                 [
-                    "rules": [["kind": "lost_answer", "method": "POST", "path": "/v1/refunds", "count": 1, "hangMs": 1500]],
+                    "rules": [["kind": "lost_answer", "method": "POST", "path": "/v1/refunds", "count": 1, "hangMs": Self.lostAnswerHangMs]],
                     "lateFailures": ["refundRate": 1, "delayMs": 100],
                 ])
             #expect(try await service.refund(payment, order: nil, amount: 1200).status == .accepted)

@@ -6,7 +6,7 @@ import PostgresNIO
 import ServiceRuntime
 
 /// `POST /api/v1/admin/refunds` (admin): a full or partial refund of a payment, with a reason.
-/// Requires an Idempotency-Key; the refund is executed by the RefundExecutor.
+/// Requires an Idempotency-Key; the refund is a gateway command, executed by the command worker.
 struct AdminRefundsController: Sendable {
     let payments: PaymentStore
     let refunds: RefundStore
