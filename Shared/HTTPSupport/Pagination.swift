@@ -6,10 +6,29 @@ public struct PageCursor: Sendable, Equatable {
     public var createdAt: Date
     public var id: UUID
 
-    /// `<epoch microseconds>.<uuid>`, base64url so clients treat it as opaque.
+    public var token: String { KeyedPageCursor(createdAt: createdAt, key: id.uuidString.lowercased()).token }
+
+    public init(createdAt: Date, id: UUID) {
+        self.createdAt = createdAt
+        self.id = id
+    }
+
+    public init(token: String) throws {
+        let keyed = try KeyedPageCursor(token: token)
+        guard let id = UUID(uuidString: keyed.key) else { throw Problem.badRequest("The cursor is not valid.") }
+        self.init(createdAt: keyed.createdAt, id: id)
+    }
+}
+
+/// A keyset cursor over (createdAt, key) for rows keyed by text (e.g. sellers by their id).
+public struct KeyedPageCursor: Sendable, Equatable {
+    public var createdAt: Date
+    public var key: String
+
+    /// `<epoch microseconds>.<key>`, base64url so clients treat it as opaque.
     public var token: String {
         let micros = Int64((createdAt.timeIntervalSince1970 * 1_000_000).rounded())
-        return Data("\(micros).\(id.uuidString.lowercased())".utf8).base64EncodedString()
+        return Data("\(micros).\(key)".utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
@@ -18,12 +37,14 @@ public struct PageCursor: Sendable, Equatable {
     /// can encode (a cursor holding Int64.min used to trap in the query's Date encoding).
     static let validMicroseconds: ClosedRange<Int64> = 0...253_402_300_799_999_999
 
-    public init(createdAt: Date, id: UUID) {
+    public init(createdAt: Date, key: String) {
         self.createdAt = createdAt
-        self.id = id
+        self.key = key
     }
 
+    /// Refuses (400) tokens that do not decode, dates out of range and keys over 200 characters.
     public init(token: String) throws {
+        guard token.utf8.count <= 400 else { throw Problem.badRequest("The cursor is not valid.") }
         var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else {
@@ -31,11 +52,11 @@ public struct PageCursor: Sendable, Equatable {
         }
         let parts = text.split(separator: ".", maxSplits: 1)
         guard parts.count == 2, let micros = Int64(parts[0]), Self.validMicroseconds.contains(micros),
-              let id = UUID(uuidString: String(parts[1]))
+              (1...200).contains(parts[1].count)
         else {
             throw Problem.badRequest("The cursor is not valid.")
         }
-        self.init(createdAt: Date(timeIntervalSince1970: Double(micros) / 1_000_000), id: id)
+        self.init(createdAt: Date(timeIntervalSince1970: Double(micros) / 1_000_000), key: String(parts[1]))
     }
 }
 
@@ -57,9 +78,14 @@ public struct Page<Item: Encodable & Sendable>: ResponseEncodable, Sendable {
 
     /// A page from up to `limit + 1` fetched rows: the extra row only says there is more.
     public init<Row>(rows: [Row], limit: Int, cursor: (Row) -> PageCursor, item: (Row) -> Item) {
+        self.init(rows: rows, limit: limit, token: { cursor($0).token }, item: item)
+    }
+
+    /// The same, with any cursor's token (e.g. a `KeyedPageCursor`).
+    public init<Row>(rows: [Row], limit: Int, token: (Row) -> String, item: (Row) -> Item) {
         let shown = Array(rows.prefix(limit))
         self.items = shown.map(item)
-        self.nextCursor = rows.count > limit ? shown.last.map { cursor($0).token } : nil
+        self.nextCursor = rows.count > limit ? shown.last.map(token) : nil
     }
 }
 
@@ -69,14 +95,16 @@ public struct PageRequest: Sendable {
     public var cursor: PageCursor?
 
     public init(limit: String?, cursor: String?) throws {
-        if let limit {
-            guard let value = Int(limit), (1...100).contains(value) else {
-                throw Problem.badRequest("limit must be a whole number from 1 to 100.")
-            }
-            self.limit = value
-        } else {
-            self.limit = 20
-        }
+        self.limit = try Self.limit(limit)
         self.cursor = try cursor.map(PageCursor.init(token:))
+    }
+
+    /// `limit` alone, for lists with another kind of cursor.
+    public static func limit(_ text: String?) throws -> Int {
+        guard let text else { return 20 }
+        guard let value = Int(text), (1...100).contains(value) else {
+            throw Problem.badRequest("limit must be a whole number from 1 to 100.")
+        }
+        return value
     }
 }

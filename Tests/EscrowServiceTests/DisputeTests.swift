@@ -107,6 +107,21 @@ import TestSupport
             #expect(resolved.status == .ok)
             #expect(try await driver.status(disputed) == "refunding")
 
+            // Resolved, the escrow no longer names the dispute; both parties still find it.
+            for (party, role) in [("buyer-z", "buyer"), ("seller-z", "seller")] {
+                let mine = try await service.call(.get, "/api/v1/disputes?status=resolved", as: party, roles: [role])
+                #expect(mine.status == .ok)
+                let items = try #require(try mine.json()["items"] as? [[String: Any]])
+                #expect(items.map { $0["id"] as? String } == [dispute] && items.first?["outcome"] as? String == "refund", "\(party)")
+                let byOrder = try await service.call(.get, "/api/v1/disputes?orderId=\(disputed)", as: party, roles: [role]).json()
+                #expect((byOrder["items"] as? [Any])?.count == 1)
+            }
+            let open = try await service.call(.get, "/api/v1/disputes?status=open", as: "buyer-z", roles: ["buyer"]).json()
+            #expect((open["items"] as? [Any])?.isEmpty == true)
+            let stranger = try await service.call(.get, "/api/v1/disputes", as: "buyer-other", roles: ["buyer"]).json()
+            #expect((stranger["items"] as? [Any])?.isEmpty == true)
+            #expect(try await service.call(.get, "/api/v1/disputes?orderId=nope", as: "buyer-z", roles: ["buyer"]).status == .badRequest)
+
             // Cancelled after payment, before shipment: a full refund is requested.
             try await driver.order("order.cancelled", cancelled, seller: "seller-z", buyer: "buyer-z", refundRequired: true)
             #expect(try await driver.waitFor(cancelled, status: "refunding"))

@@ -66,6 +66,48 @@ import TestSupport
         }
     }
 
+    /// A buyer lists their own receipts, newest first, a page at a time; nobody else's appear,
+    /// and an admin sees everyone's (or one buyer's).
+    @Test func buyersListTheirOwnReceiptsNewestFirstAndAdminsListAll() async throws {
+        try await ServiceHarness.notifications { service in
+            let mine = Fixture()
+            let theirs = Fixture()
+            for _ in 0..<3 {
+                let order = mine.order()
+                try await service.publishOrder("order.placed", order)
+                try await service.publish(mine.payment([order]), topic: Topic.payments, aggregateId: UUID().uuidString)
+            }
+            let other = theirs.order()
+            try await service.publishOrder("order.placed", other)
+            try await service.publish(theirs.payment([other]), topic: Topic.payments, aggregateId: UUID().uuidString)
+            #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM receipts") == 4 })
+
+            let first = try await service.call(.get, "/api/v1/receipts?limit=2", as: mine.buyer, roles: ["buyer"])
+            #expect(first.status == .ok)
+            let firstItems = try #require(try first.json()["items"] as? [[String: Any]])
+            let cursor = try #require(try first.json()["nextCursor"] as? String)
+            let second = try await service.call(.get, "/api/v1/receipts?limit=2&cursor=\(cursor)", as: mine.buyer, roles: ["buyer"])
+            let secondItems = try #require(try second.json()["items"] as? [[String: Any]])
+            #expect(try second.json()["nextCursor"] == nil)
+            let numbers = (firstItems + secondItems).compactMap { $0["receiptNumber"] as? String }
+            #expect(numbers.count == 3)
+            #expect(numbers == numbers.sorted(by: >), "newest first: \(numbers)")
+            #expect((firstItems + secondItems).allSatisfy { $0["buyerId"] as? String == mine.buyer && $0["orderCount"] as? Int == 1 })
+            #expect(firstItems.first?["totalAmount"] as? Int == 123_456 && firstItems.first?["netAmount"] as? Int == 123_456)
+
+            let everyone = try await service.call(.get, "/api/v1/receipts?as=admin", as: "ops", roles: ["admin"])
+            #expect((try everyone.json()["items"] as? [Any])?.count == 4)
+            let one = try await service.call(.get, "/api/v1/receipts?as=admin&buyerId=\(theirs.buyer)", as: "ops", roles: ["admin"])
+            #expect((try one.json()["items"] as? [[String: Any]])?.map { $0["buyerId"] as? String } == [theirs.buyer])
+
+            #expect(try await service.call(.get, "/api/v1/receipts?as=admin", as: mine.buyer, roles: ["buyer"]).status == .forbidden)
+            #expect(try await service.call(.get, "/api/v1/receipts?buyerId=\(theirs.buyer)", as: mine.buyer, roles: ["buyer"]).status == .badRequest)
+            #expect(try await service.call(.get, "/api/v1/receipts?cursor=MS5hYmM", as: mine.buyer, roles: ["buyer"]).status == .badRequest)
+            let nobody = try await service.call(.get, "/api/v1/receipts", as: "someone-else", roles: ["buyer"])
+            #expect((try nobody.json()["items"] as? [Any])?.isEmpty == true)
+        }
+    }
+
     @Test func receiptNumbersAreSequentialWithoutGaps() async throws {
         try await ServiceHarness.notifications { service in
             let fixture = Fixture()

@@ -41,6 +41,21 @@ struct DisputesController: Sendable {
             }
             return EditedResponse(status: .created, response: dispute)
         }
+        // The caller's own disputes, as buyer or seller, newest first (resolved ones too: the
+        // escrow forgets its dispute once it is resolved).
+        group.get("disputes") { request, context in
+            let user = try context.requireUser()
+            let query = request.uri.queryParameters
+            let status = try Self.status(query.get("status"))
+            let orderId = try query.get("orderId").map { text in
+                guard let id = UUID(uuidString: text) else { throw Problem.badRequest("orderId must be a UUID.") }
+                return id
+            }
+            let page = try PageRequest(limit: query.get("limit"), cursor: query.get("cursor"))
+            return try await postgres.withConnection {
+                try await disputes.of(party: user.id, status: status, orderId: orderId, page: page, on: $0)
+            }
+        }
         group.get("disputes/{id}") { _, context in
             let user = try context.requireUser()
             let id = try context.parameters.require("id", as: UUID.self)
@@ -61,10 +76,7 @@ struct DisputesController: Sendable {
         }
         group.get("admin/disputes") { request, context in
             _ = try context.requireRole(.admin)
-            let status = request.uri.queryParameters.get("status")
-            guard status == nil || status == "open" || status == "resolved" else {
-                throw Problem.badRequest("status must be open or resolved.")
-            }
+            let status = try Self.status(request.uri.queryParameters.get("status"))
             let page = try PageRequest(limit: request.uri.queryParameters.get("limit"), cursor: request.uri.queryParameters.get("cursor"))
             return try await postgres.withConnection { try await disputes.queue(status: status, page: page, on: $0) }
         }
@@ -79,6 +91,11 @@ struct DisputesController: Sendable {
                     cause: Cause(correlationId: context.requestId, causationId: nil), on: connection)
             }
         }
+    }
+
+    static func status(_ text: String?) throws -> String? {
+        guard text == nil || text == "open" || text == "resolved" else { throw Problem.badRequest("status must be open or resolved.") }
+        return text
     }
 
     static func decode<Body: Decodable>(_ type: Body.Type, _ request: Request, _ context: AppRequestContext) async throws -> Body {

@@ -152,6 +152,21 @@ struct DisputeStore: Sendable {
         return Page(rows: rows, limit: page.limit, cursor: { PageCursor(createdAt: $0.createdAt, id: $0.id) }, item: { $0 })
     }
 
+    /// A party's disputes (as buyer or seller), newest first, without their messages.
+    func of(party: String, status: String?, orderId: UUID?, page: PageRequest, on connection: PostgresConnection) async throws -> Page<Dispute> {
+        let cursor = page.cursor
+        let rows = try await connection.query(
+            """
+            SELECT \(unescaped: Dispute.columns) FROM disputes
+            WHERE (buyer_id = \(party) OR seller_id = \(party))
+              AND (\(status)::text IS NULL OR status = \(status)) AND (\(orderId)::uuid IS NULL OR order_id = \(orderId))
+              AND (\(cursor?.createdAt)::timestamptz IS NULL OR (created_at, id) < (\(cursor?.createdAt), \(cursor?.id)))
+            ORDER BY created_at DESC, id DESC LIMIT \(page.limit + 1)
+            """, logger: logger
+        ).collect().map(Dispute.init(row:))
+        return Page(rows: rows, limit: page.limit, cursor: { PageCursor(createdAt: $0.createdAt, id: $0.id) }, item: { $0 })
+    }
+
     /// An admin decides: the buyer's part goes back through `refund.requested`, the seller's
     /// through a transfer (less its share of the fee), and `dispute.resolved` is published.
     func resolve(

@@ -1,5 +1,6 @@
 import EventContracts
 import Foundation
+import HTTPSupport
 import Logging
 import Persistence
 import PostgresNIO
@@ -103,6 +104,28 @@ struct ReceiptStore: Sendable {
 
     func receipt(paymentId: UUID, on connection: PostgresConnection) async throws -> Receipt? {
         try await receipts("SELECT \(unescaped: Self.columns) FROM receipts WHERE payment_id = \(paymentId)", on: connection).first
+    }
+
+    /// Up to `limit + 1` receipts below number `before`, newest (highest number: numbers follow
+    /// commit order) first: a buyer's, or everyone's when `buyerId` is nil.
+    func summaries(buyerId: String?, before: Int64?, limit: Int, on connection: PostgresConnection) async throws -> [ReceiptsController.Summary] {
+        try await connection.query(
+            """
+            SELECT r.id, r.number, r.payment_id, r.checkout_id, r.buyer_id, r.currency, r.total_amount,
+                   (SELECT LEAST(COALESCE(sum(f.amount), 0), 9223372036854775807)::int8 FROM receipt_refunds f
+                    WHERE f.payment_id = r.payment_id),
+                   (SELECT count(*)::int4 FROM receipt_orders o WHERE o.receipt_id = r.id), r.emailed, r.issued_at
+            FROM receipts r
+            WHERE (\(buyerId)::text IS NULL OR r.buyer_id = \(buyerId)) AND (\(before)::int8 IS NULL OR r.number < \(before))
+            ORDER BY r.number DESC LIMIT \(limit + 1)
+            """, logger: logger
+        ).decode((UUID, Int64, UUID, UUID, String?, String, Int64, Int64, Int32, Bool, Date).self).all().map { row in
+            let (net, overflow) = row.6.subtractingReportingOverflow(row.7)
+            return ReceiptsController.Summary(
+                id: row.0, number: row.1, receiptNumber: Receipt.format(number: row.1), paymentId: row.2, checkoutId: row.3,
+                buyerId: row.4, currency: row.5, totalAmount: row.6, refundedAmount: row.7, netAmount: overflow ? .min : net,
+                orderCount: Int(row.8), emailed: row.9, issuedAt: row.10)
+        }
     }
 
     /// Serialises, until commit, the handlers that decide whether a checkout's receipt can be
