@@ -333,6 +333,9 @@ class Journey:
         # A resolved dispute is no longer on the escrow (its disputeId is cleared): the buyer sees the money's split.
         self.until(shopper, "the buyer sees the split", self.shows(shopper, "#escrow", "released", "$25.99", released))
         self.expect_text(shopper, "#escrow-refunded", "$25.99")
+        # The parties still find the resolved dispute and the admin's decision on the order.
+        self.expect_text(shopper, "section[id^='dispute-']", "resolved", "split", "One of the two mugs arrived broken")
+        self.shot(shopper, "buyer-dispute-resolved")
 
         self.step("9. Seller A requests a payout of the available balance")
         page = sellers[seller_a]
@@ -365,8 +368,21 @@ class Journey:
             raise Failure("the downloaded receipt is not a PDF")
         self.shot(page, "buyer-receipt")
         print(f"    receipt PDF saved to {pdf}")
+        self.goto(page, "/receipts")
+        row = self.expect_text(page, "#receipts tbody tr", "R-", "$93.98", "$25.99", "$67.99")
+        if page.locator("#receipts tbody tr").count() != 1:
+            raise Failure("the buyer's receipts list should hold exactly the one payment's receipt")
+        self.shot(page, "buyer-receipts")
+        print(f"    receipts list: {' '.join(row.split())}")
 
-        self.step("11. The admin's other pages: reconciliation finds no discrepancy; flagged escrows, refunds, operations")
+        self.step("11. The admin's other pages: sellers and their verification, reconciliation finds no discrepancy; flagged escrows, refunds, operations")
+        self.goto(boss, "/admin/sellers")
+        for seller in (seller_a, seller_b):
+            self.expect_text(boss, f'#sellers tr[data-seller="{seller}"]', "verified", "enabled", "nothing")
+        self.shot(boss, "admin-sellers")
+        boss.select_option("#seller-status", "pending")
+        self.ready(boss)
+        self.until(boss, "the pending filter applied", lambda: "status=pending" in boss.url and boss.locator(f'#sellers tr[data-seller="{seller_a}"]').count() == 0)
         self.goto(boss, "/admin/reconciliation")
         boss.click("#run-reconciliation")
         self.flash(boss, "0 discrepancies")

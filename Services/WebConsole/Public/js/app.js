@@ -19,10 +19,12 @@ const routes = [
   [/^\/(?:cart|checkout)$/, buyer.cart, "buyer"],
   [/^\/orders$/, buyer.orders, "buyer"],
   [/^\/orders\/([0-9a-fA-F-]{36})$/, order.render, null],
+  [/^\/receipts$/, buyer.receipts, "buyer"],
   [/^\/receipts\/([0-9a-fA-F-]{36})$/, buyer.receipt, null],
   [/^\/admin(?:\/disputes)?$/, admin.disputes, "admin"],
   [/^\/admin\/disputes\/([0-9a-fA-F-]{36})$/, admin.dispute, "admin"],
   [/^\/admin\/escrows$/, admin.escrows, "admin"],
+  [/^\/admin\/sellers$/, admin.sellers, "admin"],
   [/^\/admin\/refunds$/, admin.refunds, "admin"],
   [/^\/admin\/reconciliation$/, admin.reconciliation, "admin"],
   [/^\/admin\/operations$/, admin.operations, "admin"],
@@ -30,8 +32,8 @@ const routes = [
 
 const NAV = {
   seller: [["/seller/onboarding", "Payments setup"], ["/seller/listings", "Listings"], ["/seller/sales", "Sales"], ["/seller/payouts", "Balance & payouts"]],
-  buyer: [["/shop", "Shop"], ["/cart", "Cart"], ["/orders", "My orders"]],
-  admin: [["/admin/disputes", "Disputes"], ["/admin/escrows", "Flagged escrows"], ["/admin/refunds", "Refunds"], ["/admin/reconciliation", "Reconciliation"], ["/admin/operations", "Dead letters & webhooks"]],
+  buyer: [["/shop", "Shop"], ["/cart", "Cart"], ["/orders", "My orders"], ["/receipts", "Receipts"]],
+  admin: [["/admin/disputes", "Disputes"], ["/admin/escrows", "Flagged escrows"], ["/admin/sellers", "Sellers"], ["/admin/refunds", "Refunds"], ["/admin/reconciliation", "Reconciliation"], ["/admin/operations", "Dead letters & webhooks"]],
 };
 
 export function navigate(path) {

@@ -25,8 +25,8 @@ export function link(href, text, attrs = {}) {
   return h("a", { href, "data-link": true, ...attrs }, text);
 }
 
-const GOOD = new Set(["paid", "delivered", "completed", "released", "succeeded", "resolved", "sent", "processed", "enabled"]);
-const BAD = new Set(["cancelled", "refunded", "failed", "disputed", "dead", "parked", "charged_back", "open", "refused"]);
+const GOOD = new Set(["verified", "paid", "delivered", "completed", "released", "succeeded", "resolved", "sent", "processed", "enabled"]);
+const BAD = new Set(["restricted", "cancelled", "refunded", "failed", "disputed", "dead", "parked", "charged_back", "open", "refused"]);
 
 export function status(text) {
   const kind = GOOD.has(text) ? "good" : BAD.has(text) ? "bad" : "";

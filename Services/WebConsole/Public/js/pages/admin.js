@@ -3,7 +3,7 @@
 import { api, apiAll, newKey } from "../api.js";
 import { h, link, status, table, facts, values } from "../dom.js";
 import { money, toMinor, toMajorText, when, shortId } from "../format.js";
-import { act, flash, route } from "../app.js";
+import { act, flash, navigate, route } from "../app.js";
 import { disputeSection } from "./order.js";
 
 function refreshButton() {
@@ -71,6 +71,25 @@ export async function escrows(main) {
     flagged.map((e) => h("tr", {}, h("td", {}, link(`/orders/${e.orderId}`, shortId(e.orderId))), h("td", {}, e.buyerId), h("td", {}, e.sellerId),
       h("td", { class: "num" }, money(e.grossAmount, e.currency)), h("td", {}, status(e.status)), h("td", {}, e.flagReason || ""),
       h("td", {}, e.parkedReason || ""), h("td", {}, when(e.flaggedAt)))), { id: "flagged" }));
+}
+
+const VERIFICATION = [["", "Every status"], ["verified", "Verified (charges and payouts on)"], ["restricted", "Restricted (submitted, something due)"], ["pending", "Pending (onboarding not finished)"]];
+
+export async function sellers(main) {
+  const wanted = new URLSearchParams(location.search).get("status") || "";
+  const list = await apiAll("escrow", "admin/sellers", { status: wanted }, 500);
+  const filter = h("select", { id: "seller-status", "aria-label": "Verification status" },
+    VERIFICATION.map(([value, text]) => h("option", { value, selected: value === wanted }, text)));
+  filter.addEventListener("change", () => navigate(filter.value ? `/admin/sellers?status=${filter.value}` : "/admin/sellers"));
+  main.append(h("h1", {}, "Sellers"), h("div", { class: "inline" }, h("label", {}, "Show ", filter), refreshButton()));
+  main.append(h("p", { class: "muted" }, "Sellers with a connected account, newest first. Stripe decides verification; a restricted seller's money stays in escrow or in their balance until what is due is provided."));
+  main.append(table(["Seller", "Email", "Account", "Verification", "Charges", "Payouts", "Still due", "Onboarding started", "Updated"], list.map((s) =>
+    h("tr", { dataset: { seller: s.sellerId } },
+      h("td", {}, s.sellerId), h("td", {}, s.email || "–"), h("td", {}, s.accountId), h("td", {}, status(s.status)),
+      h("td", {}, s.chargesEnabled ? "enabled" : "off"), h("td", {}, s.payoutsEnabled ? "enabled" : "off"),
+      h("td", {}, s.currentlyDue.length ? s.currentlyDue.join(", ") : "nothing"), h("td", {}, when(s.createdAt)), h("td", {}, when(s.updatedAt)))),
+    { id: "sellers" }));
+  if (!list.length) main.append(h("p", { id: "no-sellers" }, "No seller matches."));
 }
 
 export async function refunds(main) {

@@ -131,7 +131,23 @@ export async function orders(main) {
       h("td", { class: "num" }, money(o.totalAmount, o.currency)), h("td", {}, status(o.status)),
       h("td", {}, o.trackingNumber ? `${o.carrier} ${o.trackingNumber}` : "–"), h("td", {}, when(o.createdAt)))),
     { id: "orders" }));
-  main.append(h("p", { class: "muted" }, "Receipts are emailed after payment; their link opens the receipt here."));
+  main.append(h("p", { class: "muted" }, "Receipts are emailed after payment. ", link("/receipts", "All your receipts")));
+}
+
+export async function receipts(main) {
+  const list = await apiAll("notifications", "receipts", {}, 200);
+  main.append(h("h1", {}, "Receipts"), h("button", { class: "secondary", id: "refresh", onclick: () => route() }, "Refresh"));
+  if (!list.length) {
+    main.append(h("p", { id: "no-receipts" }, "No receipts yet: one is issued for every successful payment."));
+    return;
+  }
+  main.append(table(["Receipt", "Orders", "Total", "Refunded", "Net", "Issued", ""], list.map((r) =>
+    h("tr", { dataset: { receipt: r.receiptNumber } },
+      h("td", {}, link(`/receipts/${r.id}`, r.receiptNumber)), h("td", { class: "num" }, r.orderCount),
+      h("td", { class: "num" }, money(r.totalAmount, r.currency)), h("td", { class: "num" }, money(r.refundedAmount, r.currency)),
+      h("td", { class: "num" }, money(r.netAmount, r.currency)), h("td", {}, when(r.issuedAt)),
+      h("td", {}, r.emailed ? "emailed" : h("span", { class: "muted" }, "email waits for the order details")))),
+    { id: "receipts" }));
 }
 
 export async function receipt(main, id) {

@@ -1,6 +1,6 @@
 // One order, for its buyer, its seller or an admin: status history, tracking, the escrow's
 // breakdown and the dispute; the moves the API allows this user in this state.
-import { api, hasRole, session } from "../api.js";
+import { api, apiAll, hasRole, session } from "../api.js";
 import { h, link, status, table, facts, values } from "../dom.js";
 import { money, toMinor, toMajorText, when, shortId } from "../format.js";
 import { act, flash, route } from "../app.js";
@@ -106,6 +106,11 @@ export async function render(main, id) {
   main.append(actions);
 
   if (escrow && escrow.disputeId) main.append(await disputeSection(escrow.disputeId, escrow.currency, isAdmin));
+  if (escrow && (isBuyer || isSeller)) {
+    // Resolved disputes: the escrow no longer names them, the parties' list does.
+    const past = (await apiAll("escrow", "disputes", { orderId: id, status: "resolved" }, 20)).filter((d) => d.id !== escrow.disputeId);
+    for (const d of past) main.append(await disputeSection(d.id, escrow.currency, isAdmin, `dispute-${d.id}`));
+  }
 
   main.append(h("h2", {}, "Status history"), table(["From", "To", "By", "Reason", "When"], order.history.map((m) => h("tr", {},
     h("td", {}, m.fromStatus || "–"), h("td", {}, status(m.toStatus)), h("td", {}, m.actor), h("td", {}, m.reason || ""), h("td", {}, when(m.at)))), { id: "history" }));
@@ -114,12 +119,12 @@ export async function render(main, id) {
 }
 
 /** A dispute with both parties' messages, and a message form while it is open. */
-export async function disputeSection(disputeId, currency, isAdmin) {
+export async function disputeSection(disputeId, currency, isAdmin, sectionId = "dispute") {
   const d = await api("escrow", `disputes/${disputeId}`);
-  const section = h("section", { class: "card", id: "dispute" }, h("h2", {}, "Dispute ", status(d.status)),
+  const section = h("section", { class: "card", id: sectionId }, h("h2", {}, "Dispute ", status(d.status)),
     facts([
       ["Reason", d.reason], ["Opened", when(d.createdAt)],
-      d.outcome ? ["Outcome", h("span", { id: "dispute-outcome" }, d.outcome)] : null,
+      d.outcome ? ["Outcome", h("span", { class: "dispute-outcome" }, d.outcome)] : null,
       d.outcome ? ["Refunded / released", `${money(d.refundAmount, currency)} / ${money(d.releaseAmount, currency)}`] : null,
       d.resolutionNote ? ["Note", d.resolutionNote] : null,
       isAdmin ? ["Admin", link(`/admin/disputes/${d.id}`, "Open in the dispute queue")] : null,
