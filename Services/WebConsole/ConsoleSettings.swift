@@ -17,6 +17,10 @@ struct ConsoleSettings: Sendable {
     var jwtSecret: String?
     var upstreamTimeout: Duration
     var logLevel: Logger.Level
+    /// Stripe's publishable key (`pk_test_…`/`pk_live_…`): when set, buyers pay in Stripe's Payment
+    /// Element (Stripe.js) instead of picking a test card; PaymentService must then use the same
+    /// Stripe account (stripe mode). Public by design: it only identifies the account.
+    var stripePublishableKey: String?
 
     /// The development sign-in exists only outside production.
     var devSignIn: Bool { mode != .production }
@@ -28,6 +32,13 @@ struct ConsoleSettings: Sendable {
         ("escrow", "ESCROW_SERVICE_URL", 8083),
         ("notifications", "NOTIFICATION_SERVICE_URL", 8084),
     ]
+
+    /// `pk_test_`/`pk_live_` and a short run of letters and digits: anything else (above all an
+    /// `sk_` secret key pasted by mistake) must never be handed to browsers.
+    static func isPublishableKey(_ key: String) -> Bool {
+        (key.hasPrefix("pk_test_") || key.hasPrefix("pk_live_")) && (9...255).contains(key.count)
+            && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+    }
 
     static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ConsoleSettings {
         let env = SettingsReader(environment: environment)
@@ -60,10 +71,15 @@ struct ConsoleSettings: Sendable {
         guard let level = Logger.Level(rawValue: (env.stringSetting("LOG_LEVEL") ?? "info").lowercased()) else {
             throw ConsoleConfigurationError(variable: "LOG_LEVEL", message: "is not a log level")
         }
+        let publishableKey = env.stringSetting("STRIPE_PUBLISHABLE_KEY")
+        if let publishableKey, !Self.isPublishableKey(publishableKey) {
+            throw ConsoleConfigurationError(
+                variable: "STRIPE_PUBLISHABLE_KEY", message: "must be a Stripe publishable key (pk_test_… or pk_live_…), never a secret key")
+        }
         return ConsoleSettings(
             mode: mode, httpHost: env.stringSetting("HTTP_HOST") ?? (production ? "0.0.0.0" : "127.0.0.1"),
             httpPort: port, upstreams: upstreams, jwtSecret: secret, upstreamTimeout: .seconds(max(1, timeout)),
-            logLevel: level)
+            logLevel: level, stripePublishableKey: publishableKey)
     }
 }
 

@@ -34,11 +34,15 @@ struct ConsoleInfo: Sendable {
         var environment: String
         var devSignIn: Bool
         var services: [String]
+        /// Set when buyers pay in Stripe's Payment Element.
+        var stripePublishableKey: String?
     }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("console/config") { _, _ in
-            Body(environment: settings.mode.rawValue, devSignIn: settings.devSignIn, services: settings.upstreams.keys.sorted())
+            Body(
+                environment: settings.mode.rawValue, devSignIn: settings.devSignIn, services: settings.upstreams.keys.sorted(),
+                stripePublishableKey: settings.stripePublishableKey)
         }
     }
 }

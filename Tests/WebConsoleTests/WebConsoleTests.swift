@@ -55,6 +55,24 @@ private func settings(_ environment: [String: String]) throws -> ConsoleSettings
         }
     }
 
+    @Test func aPublishableKeyReachesThePagesAndASecretKeyIsRefused() async throws {
+        let app = try await buildApplication(settings: settings(["STRIPE_PUBLISHABLE_KEY": "pk_test_51AbCdEf"]), logger: logger)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/console/config", method: .get) { response in
+                #expect(String(buffer: response.body).contains(#""stripePublishableKey":"pk_test_51AbCdEf""#))
+            }
+        }
+        for key in ["sk_test_51AbCdEf", "rk_live_x", "pk_test_", "pk_test_<script>", "pk_live_" + String(repeating: "a", count: 300)] {
+            #expect(throws: ConsoleConfigurationError.self, "\(key)") { try settings(["STRIPE_PUBLISHABLE_KEY": key]) }
+        }
+        let without = try await buildApplication(settings: settings([:]), logger: logger)
+        try await without.test(.router) { client in
+            try await client.execute(uri: "/console/config", method: .get) { response in
+                #expect(!String(buffer: response.body).contains("stripePublishableKey"))
+            }
+        }
+    }
+
     @Test func productionRequiresTheServiceURLs() {
         #expect(throws: ConsoleConfigurationError.self) { try settings(["APP_ENV": "production"]) }
     }

@@ -45,7 +45,7 @@ def free_port() -> int:
 class Console:
     """The WebConsole process, started like the services (its pid file is where the run's stop finds it)."""
 
-    def __init__(self, env: Env, port: int):
+    def __init__(self, env: Env, port: int, name: str = "WebConsole", extra: dict[str, str] | None = None):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         environ = {k: v for k, v in os.environ.items() if not k.startswith("CHAOS_")}
@@ -54,10 +54,11 @@ class Console:
             "ORDER_SERVICE_URL": env.url("OrderService"), "PAYMENT_SERVICE_URL": env.url("PaymentService"),
             "ESCROW_SERVICE_URL": env.url("EscrowService"), "NOTIFICATION_SERVICE_URL": env.url("NotificationService"),
         })
-        log = open(env.dir / "logs" / "WebConsole.log", "ab")
+        environ.update(extra or {})
+        log = open(env.dir / "logs" / f"{name}.log", "ab")
         self.proc = subprocess.Popen([str(env.bin_dir / "WebConsole")], env=environ, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
-        (env.dir / "services" / "WebConsole.pid").write_text(f"{self.proc.pid}\n")
+        (env.dir / "services" / f"{name}.pid").write_text(f"{self.proc.pid}\n")
 
     def wait_live(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -78,9 +79,39 @@ class Console:
                 self.proc.kill()
 
 
+# Stands in for https://js.stripe.com/v3/ (not reachable here): the documented surface the console
+# uses (Stripe(key), elements({clientSecret}), create("payment").mount(el), confirmPayment), with
+# every call recorded. The first confirmation is declined the way Stripe.js reports card errors.
+FAKE_STRIPE_JS = """
+window.__stripe = { calls: [], confirmations: 0 };
+window.Stripe = function (key) {
+  window.__stripe.calls.push(["Stripe", key]);
+  return {
+    elements(options) {
+      window.__stripe.calls.push(["elements", options.clientSecret]);
+      return { create(type) {
+        window.__stripe.calls.push(["create", type]);
+        return { mount(el) {
+          window.__stripe.calls.push(["mount", el.id]);
+          el.textContent = "[Stripe Payment Element test double]";
+        } };
+      } };
+    },
+    async confirmPayment(options) {
+      window.__stripe.calls.push(["confirmPayment", options.redirect, options.confirmParams.return_url, !!options.elements]);
+      window.__stripe.confirmations += 1;
+      if (window.__stripe.confirmations === 1) return { error: { type: "card_error", code: "card_declined", message: "Your card was declined." } };
+      return { paymentIntent: { status: "processing" } };
+    },
+  };
+};
+"""
+
+
 class Journey:
-    def __init__(self, browser, console: Console, out: Path, maildir: Path):
+    def __init__(self, browser, console: Console, out: Path, maildir: Path, element_console: Console | None = None):
         self.browser, self.console, self.out, self.maildir = browser, console, out, maildir
+        self.element_console = element_console
         self.shots = 0
         self.pages: list[Page] = []
         self.run = uuid.uuid4().hex[:6]
@@ -397,8 +428,62 @@ class Journey:
         for svc in ("orders", "payments", "escrow", "notifications"):
             self.expect_text(boss, f"#dead-letters-{svc}", "Nothing yet.")
         self.shot(boss, "admin-operations")
+
+        if self.element_console:
+            self.pay_in_the_payment_element(buyer=f"buyer-element-{run}", run=run)
         if self.errors:
             raise Failure(f"JavaScript errors on the pages: {self.errors}")
+
+    def pay_in_the_payment_element(self, buyer: str, run: str) -> None:
+        self.step("12. With a publishable key, the buyer pays in Stripe's Payment Element (Stripe.js stood in for)")
+        console = self.element_console
+        context = self.browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        self.pages.append(page)
+        page.on("pageerror", lambda e: self.errors.append(f"{buyer}: {e}"))
+        page.route("https://js.stripe.com/v3/**", lambda route: route.fulfill(
+            status=200, content_type="text/javascript", body=FAKE_STRIPE_JS))
+        page.goto(console.url + "/sign-in")
+        self.ready(page)
+        page.fill("#dev-sign-in input[name=sub]", buyer)
+        page.check("#dev-sign-in input[name=role-buyer]")
+        page.click("#dev-sign-in button[type=submit]")
+        self.ready(page, "/")
+        page.goto(console.url + "/shop")
+        self.ready(page)
+        row = page.locator('#listings tr[data-listing="Brass desk lamp"]').filter(has_text=run)
+        row.locator("button:has-text('Add to cart')").click()
+        self.flash(page, "Added 1 × “Brass desk lamp”")
+        page.goto(console.url + "/cart")
+        self.ready(page)
+        for field, value in (("name", "Bo Buyer"), ("line1", "2 Main St"), ("city", "Springfield"), ("postalCode", "12345")):
+            page.fill(f"#checkout input[name={field}]", value)
+        page.click("#checkout button[type=submit]")
+        self.flash(page, "Checkout created: 1 order(s), $42.00")
+        self.expect_text(page, "#payment-element", "Payment Element test double")
+        if page.locator("#test-card").count():
+            raise Failure("with a publishable key the test-card picker must not be offered")
+        calls = page.evaluate("window.__stripe.calls")
+        secret = next((c[1] for c in calls if c[0] == "elements"), "")
+        if calls[0] != ["Stripe", "pk_test_consoletest"] or not re.fullmatch(r"pi_\w+_secret_\w+", secret or "") \
+                or ["create", "payment"] not in calls or ["mount", "payment-element"] not in calls:
+            raise Failure(f"Stripe.js was not driven as documented: {calls}")
+        self.shot(page, "buyer-payment-element")
+        page.click("#pay")
+        self.flash(page, "Your card was declined", kind="error")
+        if page.locator("#payment-element").count() != 1:
+            raise Failure("after a decline the buyer must be able to pay again")
+        page.click("#pay")
+        self.expect_text(page, "#payment-result", "submitted (processing)")
+        confirm = [c for c in page.evaluate("window.__stripe.calls") if c[0] == "confirmPayment"]
+        if confirm[-1] != ["confirmPayment", "if_required", console.url + "/orders", True]:
+            raise Failure(f"confirmPayment was called wrongly: {confirm}")
+        print(f"    Stripe.js: {secret.split('_secret_')[0]} confirmed in the element; the decline was shown and a retry offered")
+        page.goto(console.url + "/orders?payment_intent=pi_x&redirect_status=failed")
+        self.ready(page)
+        self.flash(page, "The payment did not go through", kind="error")
+        if "redirect_status" in page.url:
+            raise Failure("the redirect's parameters should be dropped from the address bar")
 
     def failed(self) -> None:
         """What each browser showed when the journey failed: a screenshot, the flash and JavaScript errors."""
@@ -441,6 +526,7 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     env = Env()
     console = Console(env, free_port())
+    element_console = Console(env, free_port(), name="WebConsole-element", extra={"STRIPE_PUBLISHABLE_KEY": "pk_test_consoletest"})
     services = make_services(env)
     # Links in emails (receipts, orders) point at this run's console.
     services["NotificationService"].environ["NOTIFY_LINK_BASE_URL"] = console.url
@@ -448,13 +534,14 @@ def main(argv: list[str]) -> int:
         for s in services.values():
             s.start()
         console.wait_live()
+        element_console.wait_live()
         for s in services.values():
             if s.wait_ready(180) is None:
                 raise Failure(f"{s.name} did not become ready (see {s.log_path})")
         print(f"console on {console.url}; services ready after {time.monotonic() - started:.0f}s; screenshots in {out}")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-            journey = Journey(browser, console, out, env.dir / "smtp" / "mail")
+            journey = Journey(browser, console, out, env.dir / "smtp" / "mail", element_console)
             try:
                 journey.play()
             except (Failure, PlaywrightError):
@@ -468,6 +555,7 @@ def main(argv: list[str]) -> int:
         return 1
     finally:
         console.stop()
+        element_console.stop()
         for s in services.values():
             s.stop_term(grace=10)
     print(f"\nconsole test passed in {time.monotonic() - started:.0f}s; screenshots in {out}")

@@ -87,6 +87,14 @@ async function send(service, path, { method = "GET", body, key, query } = {}) {
   return response;
 }
 
+let config;
+
+/** What `/console/config` says about this deployment (fetched once per page load). */
+export function consoleConfig() {
+  config ||= fetch("/console/config").then((r) => r.json()).catch((error) => { config = undefined; throw error; });
+  return config;
+}
+
 /** JSON from a service (null for an empty answer). */
 export async function api(service, path, options) {
   const response = await send(service, path, options);

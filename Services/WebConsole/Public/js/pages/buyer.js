@@ -1,6 +1,7 @@
 // Buyer pages: shop, cart across sellers, checkout and payment (test cards with the
 // simulator), orders, receipts (view and PDF).
-import { api, apiAll, apiBlob, newKey, session } from "../api.js";
+import { api, apiAll, apiBlob, consoleConfig, newKey, session } from "../api.js";
+import { paymentElementSection } from "./payment-element.js";
 import { h, link, status, table, facts, values } from "../dom.js";
 import { money, when, shortId } from "../format.js";
 import { act, flash, navigate, route } from "../app.js";
@@ -105,6 +106,11 @@ async function cartPage(main) {
 async function paymentSection(pending) {
   const section = h("section", { class: "card", id: "payment" }, h("h2", {}, `Pay ${money(pending.totalAmount, pending.currency)}`),
     table(["Order", "Seller", "Amount"], pending.orders.map((o) => h("tr", {}, h("td", {}, link(`/orders/${o.id}`, o.orderNumber)), h("td", {}, o.sellerId), h("td", { class: "num" }, money(o.totalAmount, pending.currency))))));
+  const { stripePublishableKey } = await consoleConfig();
+  if (stripePublishableKey) {
+    await paymentElementSection(section, pending, stripePublishableKey, () => sessionStorage.removeItem(PENDING));
+    return section;
+  }
   const select = h("select", { name: "paymentMethod", id: "test-card" }, TEST_CARDS.map(([value, text]) => h("option", { value }, text)));
   const pay = h("button", { id: "pay" }, "Pay");
   const result = h("p", { id: "payment-result" });
@@ -122,6 +128,16 @@ async function paymentSection(pending) {
 }
 
 export async function orders(main) {
+  // Back from a redirect-based payment method (3-D Secure, bank redirects): Stripe says how it went.
+  const redirect = new URLSearchParams(location.search).get("redirect_status");
+  if (redirect) {
+    if (redirect === "failed") flash("The payment did not go through: pay again from the cart.");
+    else {
+      sessionStorage.removeItem(PENDING);
+      flash(`Payment ${redirect}: the orders become paid when Stripe confirms it.`, "info");
+    }
+    history.replaceState({}, "", "/orders");
+  }
   const list = await apiAll("orders", "orders", { as: "buyer" }, 100);
   main.append(h("h1", {}, "My orders"), h("button", { class: "secondary", id: "refresh", onclick: () => route() }, "Refresh"));
   main.append(table(["Order", "Seller", "Items", "Total", "Status", "Tracking", "Placed"], list.map((o) =>

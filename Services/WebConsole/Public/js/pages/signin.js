@@ -1,7 +1,7 @@
 // Sign-in: outside production a development sign-in (pick a user and roles; the console mints
 // the token); in production a token from the marketplace's identity provider (pasted, or
 // handed over as /?token=…).
-import { signIn, ApiError } from "../api.js";
+import { consoleConfig, signIn, ApiError } from "../api.js";
 import { h, values } from "../dom.js";
 import { act, navigate } from "../app.js";
 
@@ -12,7 +12,7 @@ function done() {
 }
 
 export async function render(main) {
-  const config = await (await fetch("/console/config")).json();
+  const config = await consoleConfig();
   main.append(h("h1", {}, "Sign in"));
   if (config.devSignIn) {
     const form = h("form", { id: "dev-sign-in", class: "card" },

@@ -1,0 +1,50 @@
+// Paying in Stripe's Payment Element (Stripe.js) when the console has a publishable key: the card
+// goes from the browser to Stripe, never through our servers. PaymentService creates the
+// PaymentIntent (create-intent returns its client secret); Stripe.js confirms it; the orders
+// become paid when Stripe's webhook reaches PaymentService, as with every other payment.
+import { api } from "../api.js";
+import { h, link } from "../dom.js";
+import { act, flash } from "../app.js";
+import { shortId } from "../format.js";
+
+const STRIPE_JS = "https://js.stripe.com/v3/";
+let loading;
+
+/** Loads Stripe.js once (it must come from js.stripe.com, never bundled). */
+function loadStripe() {
+  loading ||= new Promise((resolve, reject) => {
+    if (window.Stripe) return resolve(window.Stripe);
+    const script = h("script", { src: STRIPE_JS });
+    script.addEventListener("load", () => (window.Stripe ? resolve(window.Stripe) : reject(new Error("Stripe.js did not load."))));
+    script.addEventListener("error", () => { loading = undefined; reject(new Error("Stripe.js could not be loaded from js.stripe.com.")); });
+    document.head.append(script);
+  });
+  return loading;
+}
+
+export async function paymentElementSection(section, pending, publishableKey, paid) {
+  // create-intent waits for the payment the checkout's event creates, and returns the same intent again.
+  const intent = await api("payments", "payments/create-intent", { method: "POST", body: { checkoutId: pending.checkoutId } });
+  if (!intent.clientSecret) throw new Error("The payment has no client secret: is PaymentService in stripe mode with this account?");
+  const Stripe = await loadStripe();
+  const stripe = Stripe(publishableKey);
+  const elements = stripe.elements({ clientSecret: intent.clientSecret });
+  const mountPoint = h("div", { id: "payment-element" });
+  const pay = h("button", { id: "pay" }, "Pay");
+  const result = h("p", { id: "payment-result" });
+  section.append(h("p", { class: "muted" }, "Card details go straight to Stripe."), mountPoint, h("p", {}, pay), result);
+  elements.create("payment").mount(mountPoint);
+  pay.addEventListener("click", () => act(pay, async () => {
+    const outcome = await stripe.confirmPayment({
+      elements, redirect: "if_required", confirmParams: { return_url: `${location.origin}/orders` },
+    });
+    // Card errors and validation errors come back here with a message meant for the buyer.
+    if (outcome.error) throw new Error(outcome.error.message || "The payment did not go through.");
+    paid();
+    result.replaceChildren(
+      `Payment ${shortId(intent.paymentId)} submitted (${outcome.paymentIntent.status}). The orders become paid when Stripe confirms it. `,
+      link("/orders", "See your orders"));
+    pay.remove();
+    mountPoint.remove();
+  }));
+}
