@@ -204,6 +204,19 @@ def check_monitoring(services):
         port = str(services.get(name, {}).get("environment", {}).get("HTTP_PORT"))
         scraped = targets.get(f"{name}:{port}")
         check(f"prometheus scrapes {name}:{port}/metrics labelled service={name}", scraped == ("/metrics", name), str(scraped))
+    # The profile's second instances: discovered by DNS on their container port, relabelled to their service.
+    discovered = {}
+    for job in config.get("scrape_configs", []):
+        relabelled = any(r.get("source_labels") == ["__meta_dns_name"] and r.get("target_label") == "service"
+                         and re.fullmatch(r.get("regex", ""), "x-2") and r.get("replacement") == "$1"
+                         for r in job.get("relabel_configs", []))
+        for sd in job.get("dns_sd_configs", []):
+            for dns_name in sd.get("names", []):
+                discovered[dns_name] = (sd.get("type"), str(sd.get("port")), relabelled)
+    for name in sorted(n for n, s in services.items() if "two-instances" in s.get("profiles", [])):
+        port = str(services[name].get("environment", {}).get("HTTP_PORT"))
+        check(f"prometheus discovers {name} (two-instances) on :{port} labelled as its service",
+              discovered.get(name) == ("A", port, True), str(discovered.get(name)))
 
     grafana = services.get("grafana")
     check("service grafana present", grafana is not None)
