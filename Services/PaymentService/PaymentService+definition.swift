@@ -52,6 +52,7 @@ extension ServiceDefinition {
                 PaymentsController(store: store, postgres: dependencies.postgres, gateway: gateway, commands: commands,
                     arrivals: arrivals, arrivalWait: arrivalWait, logger: logger)
                     .addRoutes(to: api)
+                AdminPaymentsController(store: store, postgres: dependencies.postgres, gateway: gateway).addRoutes(to: api)
                 AdminRefundsController(payments: store, refunds: refunds, idempotency: dependencies.idempotency) { wakeCommands.yield() }
                     .addRoutes(to: api)
                 GatewayCommandsController(runner: commands, postgres: dependencies.postgres).addRoutes(to: api)

@@ -17,6 +17,8 @@ struct IntentRequest: Sendable {
 protocol PaymentGateway: Sendable {
     func createIntent(_ request: IntentRequest) async throws(StripeError) -> PaymentIntent
     func confirmIntent(id: String, paymentMethod: String, idempotencyKey: String) async throws(StripeError) -> PaymentIntent
+    /// The intent as Stripe has it now (for an admin checking before an override).
+    func retrieveIntent(id: String) async throws(StripeError) -> PaymentIntent
     /// `refundId` (ours) goes into the refund's metadata: Stripe's reports about it can then be
     /// matched before its answer reached us.
     func refund(
@@ -45,6 +47,10 @@ struct StripeGateway: PaymentGateway {
         let _: PaymentIntent = try await client.post(
             "/v1/payment_intents/\(id)", [("payment_method", .string(paymentMethod))], idempotencyKey: "\(idempotencyKey)-attach")
         return try await client.post("/v1/payment_intents/\(id)/confirm", [], idempotencyKey: idempotencyKey)
+    }
+
+    func retrieveIntent(id: String) async throws(StripeError) -> PaymentIntent {
+        try await client.get("/v1/payment_intents/\(id)")
     }
 
     func refund(
