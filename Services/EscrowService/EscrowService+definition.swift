@@ -49,6 +49,8 @@ extension ServiceDefinition {
                 SellersController(escrows: escrows, postgres: dependencies.postgres, publicBaseURL: publicBaseURL).addRoutes(to: api)
                 DisputesController(disputes: disputes, postgres: dependencies.postgres).addRoutes(to: api)
                 AdminSellersController(postgres: dependencies.postgres).addRoutes(to: api)
+                WalletController(wallets: WalletStore(escrows: escrows), postgres: dependencies.postgres, idempotency: dependencies.idempotency)
+                    .addRoutes(to: api)
                 PayoutsController(payouts: payouts, postgres: dependencies.postgres, idempotency: dependencies.idempotency, commands: commands)
                     .addRoutes(to: api)
                 GatewayCommandsController(runner: commands, postgres: dependencies.postgres).addRoutes(to: api)

@@ -85,4 +85,6 @@ public enum AdvisoryLock {
     public static let receiptCheckout: Int32 = 70_004
     /// A deferred event's prerequisite, while it is checked or resumed.
     public static let deferredEvents: Int32 = 70_005
+    /// EscrowService: one buyer's wallet, while its balance is checked and moved.
+    public static let buyerWallet: Int32 = 70_007
 }

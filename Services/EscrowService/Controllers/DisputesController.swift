@@ -106,6 +106,10 @@ struct DisputesController: Sendable {
     static func text(_ value: String, _ field: String, max: Int) throws -> String {
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...max).contains(trimmed.count) else { throw Problem.validation("\(field) must be 1 to \(max) characters.") }
+        // Postgres stores no NUL; other control characters (but line breaks and tabs) are noise.
+        guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && !"\n\r\t".unicodeScalars.contains($0) }) else {
+            throw Problem.validation("\(field) must not contain control characters.")
+        }
         return trimmed
     }
 }

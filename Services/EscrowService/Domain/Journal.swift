@@ -17,6 +17,12 @@ struct LedgerAccount: Hashable, Sendable, CustomStringConvertible {
         case chargebackLosses = "chargeback_losses"
         /// Refunds after release that the seller's balance could not cover.
         case refundLosses = "refund_losses"
+        /// What the platform owes a buyer as store credit (liability: credits raise the balance).
+        case buyerWallet = "buyer_wallet"
+        /// Balances imported from another marketplace (the other side of each import).
+        case walletOpeningBalances = "wallet_opening_balances"
+        /// Store credit admins granted (the platform's expense).
+        case walletCreditGrants = "wallet_credit_grants"
     }
 
     var kind: Kind
@@ -33,6 +39,9 @@ struct LedgerAccount: Hashable, Sendable, CustomStringConvertible {
     static func sellerAvailable(_ seller: String) -> LedgerAccount { .init(kind: .sellerAvailable, owner: seller) }
     static func sellerInTransit(_ seller: String) -> LedgerAccount { .init(kind: .sellerInTransit, owner: seller) }
     static func sellerPaidOut(_ seller: String) -> LedgerAccount { .init(kind: .sellerPaidOut, owner: seller) }
+    static let walletOpeningBalances = LedgerAccount(kind: .walletOpeningBalances, owner: nil)
+    static let walletCreditGrants = LedgerAccount(kind: .walletCreditGrants, owner: nil)
+    static func buyerWallet(_ buyer: String) -> LedgerAccount { .init(kind: .buyerWallet, owner: buyer) }
 }
 
 extension LedgerAccount {
