@@ -60,11 +60,12 @@ export function newKey() {
   return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`;
 }
 
-async function send(service, path, { method = "GET", body, key, query } = {}) {
+async function send(service, path, { method = "GET", body, key, query, text, type } = {}) {
   const headers = { Accept: "application/json, application/problem+json, application/pdf" };
   const user = session();
   if (user) headers.Authorization = `Bearer ${user.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (text !== undefined) headers["Content-Type"] = type || "text/plain";
   if (key) headers["Idempotency-Key"] = key;
   let url = `/api/${service}/${path.replace(/^\//, "")}`;
   if (query) {
@@ -73,7 +74,7 @@ async function send(service, path, { method = "GET", body, key, query } = {}) {
   }
   let response;
   try {
-    response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    response = await fetch(url, { method, headers, body: text !== undefined ? text : body === undefined ? undefined : JSON.stringify(body) });
   } catch (error) {
     throw new ApiError(0, { title: "Network error", detail: "The console could not be reached." });
   }

@@ -7,6 +7,7 @@ import * as seller from "./pages/seller.js";
 import * as buyer from "./pages/buyer.js";
 import * as order from "./pages/order.js";
 import * as admin from "./pages/admin.js";
+import * as wallet from "./pages/wallet.js";
 
 const routes = [
   [/^\/sign-in$/, signin.render, null],
@@ -20,11 +21,15 @@ const routes = [
   [/^\/orders$/, buyer.orders, "buyer"],
   [/^\/orders\/([0-9a-fA-F-]{36})$/, order.render, null],
   [/^\/receipts$/, buyer.receipts, "buyer"],
+  [/^\/wallet$/, wallet.mine, "buyer"],
   [/^\/receipts\/([0-9a-fA-F-]{36})$/, buyer.receipt, null],
   [/^\/admin(?:\/disputes)?$/, admin.disputes, "admin"],
   [/^\/admin\/disputes\/([0-9a-fA-F-]{36})$/, admin.dispute, "admin"],
   [/^\/admin\/escrows$/, admin.escrows, "admin"],
   [/^\/admin\/sellers$/, admin.sellers, "admin"],
+  [/^\/admin\/payments$/, admin.payments, "admin"],
+  [/^\/admin\/wallets$/, wallet.admin, "admin"],
+  [/^\/admin\/wallet-imports\/([0-9a-fA-F-]{36})$/, wallet.importPage, "admin"],
   [/^\/admin\/refunds$/, admin.refunds, "admin"],
   [/^\/admin\/reconciliation$/, admin.reconciliation, "admin"],
   [/^\/admin\/operations$/, admin.operations, "admin"],
@@ -32,8 +37,8 @@ const routes = [
 
 const NAV = {
   seller: [["/seller/onboarding", "Payments setup"], ["/seller/listings", "Listings"], ["/seller/sales", "Sales"], ["/seller/payouts", "Balance & payouts"]],
-  buyer: [["/shop", "Shop"], ["/cart", "Cart"], ["/orders", "My orders"], ["/receipts", "Receipts"]],
-  admin: [["/admin/disputes", "Disputes"], ["/admin/escrows", "Flagged escrows"], ["/admin/sellers", "Sellers"], ["/admin/refunds", "Refunds"], ["/admin/reconciliation", "Reconciliation"], ["/admin/operations", "Dead letters & webhooks"]],
+  buyer: [["/shop", "Shop"], ["/cart", "Cart"], ["/orders", "My orders"], ["/receipts", "Receipts"], ["/wallet", "Store credit"]],
+  admin: [["/admin/disputes", "Disputes"], ["/admin/escrows", "Flagged escrows"], ["/admin/sellers", "Sellers"], ["/admin/payments", "Payments"], ["/admin/refunds", "Refunds"], ["/admin/wallets", "Wallets"], ["/admin/reconciliation", "Reconciliation"], ["/admin/operations", "Dead letters & webhooks"]],
 };
 
 export function navigate(path) {

@@ -92,6 +92,39 @@ export async function sellers(main) {
   if (!list.length) main.append(h("p", { id: "no-sellers" }, "No seller matches."));
 }
 
+// What an admin may set from each status (the state machine; PaymentService also asks Stripe).
+const OVERRIDES = {
+  requires_payment: ["failed", "cancelled"], processing: ["failed", "cancelled", "succeeded"], failed: ["succeeded"],
+};
+
+export async function payments(main) {
+  const wanted = new URLSearchParams(location.search).get("status") || "";
+  const list = await apiAll("payments", "payments", { as: "admin", status: wanted, sort: "desc" }, 200);
+  const filter = h("select", { id: "payment-status", "aria-label": "Status" },
+    ["", "requires_payment", "processing", "failed", "cancelled", "succeeded", "partially_refunded", "refunded"].map((v) => h("option", { value: v, selected: v === wanted }, v || "Every status")));
+  filter.addEventListener("change", () => navigate(filter.value ? `/admin/payments?status=${filter.value}` : "/admin/payments"));
+  main.append(h("h1", {}, "Payments"), h("div", { class: "inline" }, h("label", {}, "Show ", filter), refreshButton()),
+    h("p", { class: "muted" }, "A payment stuck without an outcome can be moved along its state machine: PaymentService asks Stripe first, and refuses what Stripe contradicts (succeeded only when Stripe has it succeeded; failed or cancelled only when no money moved)."));
+  main.append(table(["Payment", "Buyer", "Amount", "Status", "Reason", "Updated", "Move"], list.map((p) => {
+    const targets = OVERRIDES[p.status] || [];
+    let form = "";
+    if (targets.length) {
+      form = h("form", { class: "inline override-form" },
+        h("select", { name: "status", "aria-label": "New status" }, targets.map((t) => h("option", { value: t }, t))),
+        h("input", { name: "reason", required: true, size: 18, placeholder: "reason (what you checked)", "aria-label": "Reason" }),
+        h("button", { type: "submit", class: "secondary" }, "Set"));
+      form.addEventListener("submit", (e) => { e.preventDefault(); act(form.querySelector("button"), async () => {
+        const v = values(form);
+        const result = await api("payments", `admin/payments/${p.id}/status`, { method: "POST", body: v });
+        await route(); flash(`Payment ${shortId(p.id)} is now ${result.payment.status}.`, "info");
+      }); });
+    }
+    return h("tr", { dataset: { payment: p.id, buyer: p.buyerId } }, h("td", {}, shortId(p.id)), h("td", {}, p.buyerId),
+      h("td", { class: "num" }, money(p.amount, p.currency)), h("td", {}, status(p.status)), h("td", {}, p.failureReason || ""),
+      h("td", {}, when(p.updatedAt)), h("td", {}, form));
+  }), { id: "payments" }));
+}
+
 export async function refunds(main) {
   const payments = await apiAll("payments", "payments", { as: "admin" }, 100);
   main.append(h("h1", {}, "Refunds"), refreshButton(),
