@@ -20,7 +20,7 @@ extension ServiceDefinition {
         migrations: { try GatewayCommandMigrations.all() + Migration.load(source: "payments", bundle: .module) },
         consumedTopics: [Topic.orders, Topic.escrow],
         openAPIDocument: { try OpenAPIDocument.load(bundle: .module) },
-        rateLimitedRoutes: ["POST /api/v1/payments/create-intent", "POST /api/v1/payments/confirm"],
+        rateLimitedRoutes: ["POST /api/v1/payments/create-intent", "POST /api/v1/payments/checkout-session", "POST /api/v1/payments/confirm"],
         assemble: { dependencies in
             let configuration = dependencies.configuration
             let logger = dependencies.logger
@@ -52,6 +52,9 @@ extension ServiceDefinition {
                 PaymentsController(store: store, postgres: dependencies.postgres, gateway: gateway, commands: commands,
                     arrivals: arrivals, arrivalWait: arrivalWait, logger: logger)
                     .addRoutes(to: api)
+                CheckoutSessionsController(
+                    store: store, postgres: dependencies.postgres, commands: commands, arrivals: arrivals, arrivalWait: arrivalWait
+                ).addRoutes(to: api)
                 AdminPaymentsController(store: store, postgres: dependencies.postgres, gateway: gateway).addRoutes(to: api)
                 AdminRefundsController(payments: store, refunds: refunds, idempotency: dependencies.idempotency) { wakeCommands.yield() }
                     .addRoutes(to: api)

@@ -31,6 +31,12 @@ import Testing
         #expect(charge.id.hasPrefix("ch_"))
     }
 
+    @Test func checkoutSession() throws {
+        let session = try JSONDecoder().decode(CheckoutSession.self, from: fixture("checkout.session"))
+        #expect(session.id.hasPrefix("cs_"))
+        #expect(session.expires_at > 0)
+    }
+
     @Test func refund() throws {
         #expect(try JSONDecoder().decode(Refund.self, from: fixture("refund")).id.hasPrefix("re_"))
     }

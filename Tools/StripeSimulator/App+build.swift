@@ -21,7 +21,9 @@ func buildApplication(_ configuration: SimulatorConfiguration) -> some Applicati
     TransferRoutes(state: state).register(on: api)
     PayoutRoutes(state: state).register(on: api)
     EventRoutes(state: state).register(on: api)
+    CheckoutRoutes(state: state).register(on: api)
     OnboardingPage(state: state).register(on: router)
+    CheckoutPage(state: state).register(on: router)
     ControlRoutes(state: state, faults: faults, idempotency: idempotency, outbox: outbox).register(on: router)
 
     let dispatcher = WebhookDispatcher(

@@ -78,6 +78,10 @@ struct PaymentsController: Sendable {
             guard let payment = try await store.lock(id: paymentId, on: connection), payment.buyerId == buyer.id
             else { throw Problem.notFound("No payment for that order or checkout.") }
             if let response = try await existing(payment, on: connection) { return .existing(response) }
+            // Two ways to pay one payment would be two charges: an open Checkout Session excludes this one.
+            if let session = try await store.checkoutSession(payment.id, on: connection), session.expiresAt > Date() {
+                throw Problem.conflict("This payment is being paid on Stripe Checkout (session \(session.id)); continue there.", extensions: ["currentState": payment.status.rawValue])
+            }
             guard payment.status.isPayable else {
                 throw Problem.conflict("This payment is \(payment.status.rawValue).", extensions: ["currentState": payment.status.rawValue])
             }
@@ -97,13 +101,7 @@ struct PaymentsController: Sendable {
         case .existing(let response):
             return response
         case .command(let commandId, let paymentId):
-            var command = try await commands.runNow(commandId)
-            // Another request may be executing it: wait a little for its outcome.
-            for _ in 0..<30 where command?.status == .pending {
-                try await Task.sleep(for: .milliseconds(100))
-                command = try await postgres.withConnection { try await commands.store.find(commandId, on: $0) }
-            }
-            switch command?.status {
+            switch try await Self.outcome(of: commandId, commands: commands, postgres: postgres)?.status {
             case .succeeded?:
                 let response = try await postgres.withConnection { connection -> IntentResponse? in
                     guard let payment = try await store.find(id: paymentId, on: connection) else { return nil }
@@ -120,6 +118,17 @@ struct PaymentsController: Sendable {
                 throw Self.unavailable
             }
         }
+    }
+
+    /// Runs a just-decided command now and returns it as it then stands; if another request is
+    /// executing it, waits a little (3 s) for its outcome.
+    static func outcome(of commandId: UUID, commands: GatewayCommandRunner, postgres: PostgresClient) async throws -> GatewayCommand? {
+        var command = try await commands.runNow(commandId)
+        for _ in 0..<30 where command?.status == .pending {
+            try await Task.sleep(for: .milliseconds(100))
+            command = try await postgres.withConnection { try await commands.store.find(commandId, on: $0) }
+        }
+        return command
     }
 
     /// The payment's intent as the buyer sees it, once it has one.

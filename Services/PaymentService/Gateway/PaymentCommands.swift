@@ -9,11 +9,14 @@ enum PaymentCommand {
     static let createIntent = "create_intent"
     /// Money back to the buyer.
     static let refund = "refund"
+    /// A Stripe Checkout Session for the checkout's payment.
+    static let createCheckoutSession = "create_checkout_session"
 
     static func handlers(gateway: any PaymentGateway, payments: PaymentStore, refunds: RefundStore) -> [String: any GatewayCommandHandler] {
         [
             createIntent: CreateIntentHandler(gateway: gateway, payments: payments),
             refund: RefundHandler(gateway: gateway, payments: payments, refunds: refunds),
+            createCheckoutSession: CreateCheckoutSessionHandler(gateway: gateway, payments: payments),
         ]
     }
 }
@@ -82,5 +85,52 @@ struct RefundHandler: GatewayCommandHandler {
               refund.status == "requested"
         else { return }
         try await refunds.failed(refund, reason: code, correlationId: command.correlationId, on: connection, store: payments)
+    }
+}
+
+struct CreateCheckoutSessionHandler: GatewayCommandHandler {
+    let gateway: any PaymentGateway
+    let payments: PaymentStore
+
+    func execute(_ command: GatewayCommand) async -> GatewayOutcome {
+        await GatewayOutcome.attempt { () async throws -> (id: String, attributes: [String: String]) in
+            let lines = Self.lines(command.parameters["lines"] ?? "")
+            let session = try await gateway.createCheckoutSession(
+                CheckoutSessionRequest(
+                    currency: command.currency,
+                    lines: lines.isEmpty ? [.init(name: "Checkout", amount: command.amount)] : lines,
+                    successURL: try command.parameter("success_url"), cancelURL: try command.parameter("cancel_url"),
+                    metadata: [
+                        "payment_id": command.subject, "checkout_id": try command.parameter("checkout_id"),
+                        "correlation_id": command.correlationId, "checkout_session": "true",
+                    ],
+                    transferGroup: try command.parameter("checkout_id"), customerEmail: nil, idempotencyKey: command.idempotencyKey))
+            return (session.id, ["url": session.url ?? "", "expires_at": String(session.expires_at)])
+        }
+    }
+
+    /// The session's lines, one per order, as the command's `lines` parameter keeps them.
+    struct Line: Codable {
+        var name: String
+        var amount: Int64
+    }
+
+    static func encode(_ lines: [Line]) -> String {
+        (try? JSONEncoder().encode(lines)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+
+    static func lines(_ text: String) -> [CheckoutSessionRequest.Line] {
+        ((try? JSONDecoder().decode([Line].self, from: Data(text.utf8))) ?? []).map { .init(name: $0.name, amount: $0.amount) }
+    }
+
+    func succeeded(_ command: GatewayCommand, objectId: String, attributes: [String: String], on connection: PostgresConnection) async throws {
+        guard let id = UUID(uuidString: command.subject) else { return }
+        try await payments.setCheckoutSession(
+            id, sessionId: objectId, url: attributes["url"] ?? "", expiresAt: Int64(attributes["expires_at"] ?? "") ?? 0, on: connection)
+    }
+
+    func refused(_ command: GatewayCommand, code: String, reason: String, on connection: PostgresConnection) async throws {
+        guard let id = UUID(uuidString: command.subject) else { return }
+        try await payments.trail(id, "checkout_session_refused", "\(code): \(reason)", on: connection)
     }
 }

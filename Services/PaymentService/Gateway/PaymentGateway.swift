@@ -12,11 +12,30 @@ struct IntentRequest: Sendable {
     var idempotencyKey: String
 }
 
+/// One Checkout Session for a payment: the whole payment as one line per order.
+struct CheckoutSessionRequest: Sendable {
+    struct Line: Sendable {
+        var name: String
+        var amount: Int64
+    }
+
+    var currency: String
+    var lines: [Line]
+    var successURL: String
+    var cancelURL: String
+    /// On the session and on the PaymentIntent it makes (`payment_id`, `checkout_id`, …).
+    var metadata: [String: String]
+    var transferGroup: String
+    var customerEmail: String?
+    var idempotencyKey: String
+}
+
 /// Charges on the platform account: Stripe itself, or a local simulation of it that follows
 /// Stripe's test payment methods and delivers signed webhooks through the same code path.
 protocol PaymentGateway: Sendable {
     func createIntent(_ request: IntentRequest) async throws(StripeError) -> PaymentIntent
     func confirmIntent(id: String, paymentMethod: String, idempotencyKey: String) async throws(StripeError) -> PaymentIntent
+    func createCheckoutSession(_ request: CheckoutSessionRequest) async throws(StripeError) -> CheckoutSession
     /// The intent as Stripe has it now (for an admin checking before an override).
     func retrieveIntent(id: String) async throws(StripeError) -> PaymentIntent
     /// `refundId` (ours) goes into the refund's metadata: Stripe's reports about it can then be
@@ -47,6 +66,26 @@ struct StripeGateway: PaymentGateway {
         let _: PaymentIntent = try await client.post(
             "/v1/payment_intents/\(id)", [("payment_method", .string(paymentMethod))], idempotencyKey: "\(idempotencyKey)-attach")
         return try await client.post("/v1/payment_intents/\(id)/confirm", [], idempotencyKey: idempotencyKey)
+    }
+
+    func createCheckoutSession(_ request: CheckoutSessionRequest) async throws(StripeError) -> CheckoutSession {
+        var fields: [(String, StripeFormValue)] = [
+            ("mode", "payment"),
+            ("line_items", .array(request.lines.map { line in
+                .dictionary([
+                    ("price_data", .dictionary([
+                        ("currency", .string(request.currency)), ("unit_amount", .integer(line.amount)),
+                        ("product_data", .dictionary([("name", .string(line.name))])),
+                    ])),
+                    ("quantity", 1),
+                ])
+            })),
+            ("success_url", .string(request.successURL)), ("cancel_url", .string(request.cancelURL)),
+            ("metadata", .metadata(request.metadata)),
+            ("payment_intent_data", .dictionary([("metadata", .metadata(request.metadata)), ("transfer_group", .string(request.transferGroup))])),
+        ]
+        if let email = request.customerEmail { fields.append(("customer_email", .string(email))) }
+        return try await client.post("/v1/checkout/sessions", fields, idempotencyKey: request.idempotencyKey)
     }
 
     func retrieveIntent(id: String) async throws(StripeError) -> PaymentIntent {

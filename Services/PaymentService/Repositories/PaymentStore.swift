@@ -122,6 +122,43 @@ struct PaymentStore: Sendable {
         try await trail(paymentId, "intent_created", intentId, on: connection)
     }
 
+    /// The payment's Checkout Session, once Stripe made it (a later one replaces an expired one).
+    func setCheckoutSession(_ paymentId: UUID, sessionId: String, url: String, expiresAt: Int64, on connection: PostgresConnection) async throws {
+        let expires = Date(timeIntervalSince1970: TimeInterval(min(max(expiresAt, 0), 253_402_300_799)))
+        try await connection.query(
+            """
+            UPDATE payments SET checkout_session_id = \(sessionId), checkout_session_url = \(url),
+                checkout_session_expires_at = \(expires), updated_at = now()
+            WHERE id = \(paymentId) AND intent_id IS NULL
+            """, logger: logger)
+        try await trail(paymentId, "checkout_session_created", sessionId, on: connection)
+    }
+
+    /// The payment's current Checkout Session (id, url, expiry), if it has one.
+    func checkoutSession(_ paymentId: UUID, on connection: PostgresConnection) async throws -> (id: String, url: String, expiresAt: Date)? {
+        try await connection.query(
+            """
+            SELECT checkout_session_id, checkout_session_url, checkout_session_expires_at FROM payments
+            WHERE id = \(paymentId) AND checkout_session_id IS NOT NULL
+            """, logger: logger
+        ).decode((String, String, Date).self).all().first.map { (id: $0.0, url: $0.1, expiresAt: $0.2) }
+    }
+
+    /// Stripe expired the session (and cancelled the intent it made for a declined attempt): the
+    /// payment can get a new session, or an intent, unless it was paid.
+    func clearCheckoutSession(_ sessionId: String, on connection: PostgresConnection) async throws -> UUID? {
+        let rows = try await connection.query(
+            """
+            UPDATE payments SET checkout_session_id = NULL, checkout_session_url = NULL, checkout_session_expires_at = NULL,
+                intent_id = NULL, client_secret = NULL,
+                status = CASE WHEN status = 'processing' THEN 'requires_payment' ELSE status END, updated_at = now()
+            WHERE checkout_session_id = \(sessionId) AND status IN ('requires_payment', 'processing', 'failed') RETURNING id
+            """, logger: logger
+        ).decode(UUID.self).all()
+        for id in rows { try await trail(id, "checkout_session_expired", sessionId, on: connection) }
+        return rows.first
+    }
+
     func clientSecret(_ paymentId: UUID, on connection: PostgresConnection) async throws -> String? {
         try await connection.query("SELECT client_secret FROM payments WHERE id = \(paymentId)", logger: logger)
             .decode(String?.self).all().first ?? nil

@@ -156,8 +156,25 @@ struct WebhookProcessor: Service, CustomStringConvertible {
         switch event.type {
         case "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled":
             let intent = try event.object(as: PaymentIntent.self)
-            guard let payment = try await store.lock(where: "intent_id = \(intent.id)", on: connection) else {
+            var found = try await store.lock(where: "intent_id = \(intent.id)", on: connection)
+            if found == nil {
+                switch try await linkCheckoutIntent(intent, on: connection) {
+                case .linked(let payment): found = payment
+                case .stale:
+                    // A Checkout intent of a session that expired since: nothing of ours depends on it.
+                    return .done(outcome: nil)
+                case .notCheckout: break
+                }
+            }
+            guard let payment = found else {
                 return .waiting(for: "payment_intent \(intent.id)")
+            }
+            // On Stripe Checkout a decline is one attempt: the buyer may try another card until the
+            // session expires, and the expiry (checkout.session.expired) is what ends it.
+            if event.type != "payment_intent.succeeded", let session = try await store.checkoutSession(payment.id, on: connection) {
+                let reason = intent.last_payment_error.flatMap { $0.decline_code ?? $0.code } ?? intent.status
+                try await store.trail(payment.id, "checkout_attempt_failed", "session \(session.id): \(reason)", on: connection)
+                return .done(outcome: nil)
             }
             let correlation = intent.metadata["correlation_id"] ?? "stripe:\(event.id)"
             let outcome: PaymentStatus
@@ -185,6 +202,24 @@ struct WebhookProcessor: Service, CustomStringConvertible {
             if let waitingFor = try await relay(dispute: try event.object(as: Dispute.self), event: event, on: connection) {
                 return .waiting(for: waitingFor)
             }
+        case "checkout.session.completed", "checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed":
+            // The outcome itself comes with the session's payment_intent.* events; this links them.
+            let session = try event.object(as: CheckoutSession.self)
+            guard let paymentId = session.metadata?["payment_id"].flatMap(UUID.init(uuidString:)),
+                  let payment = try await store.lock(id: paymentId, on: connection)
+            else {
+                logger.warning("checkout session for a payment we do not know", metadata: ["session": "\(session.id)"])
+                return .done(outcome: nil)
+            }
+            if payment.intentId == nil, let intentId = session.payment_intent?.id {
+                try await store.setIntent(payment.id, intentId: intentId, clientSecret: nil, on: connection)
+            }
+            try await store.trail(
+                payment.id, event.type.replacingOccurrences(of: ".", with: "_"), "session \(session.id): \(session.payment_status)",
+                on: connection)
+        case "checkout.session.expired":
+            let session = try event.object(as: CheckoutSession.self)
+            _ = try await store.clearCheckoutSession(session.id, on: connection)
         case "charge.refunded":
             let charge = try event.object(as: Charge.self)
             if let payment = try await store.lock(where: "charge_id = \(charge.id)", on: connection) {
@@ -228,6 +263,27 @@ struct WebhookProcessor: Service, CustomStringConvertible {
             logger.info("stripe event type not handled here", metadata: ["type": "\(event.type)"])
         }
         return .done(outcome: nil)
+    }
+
+    /// An intent Stripe Checkout made for one of our sessions: it names its payment in its
+    /// metadata (`payment_intent_data`); the payment takes it as its intent, whichever of the
+    /// session's and the intent's events comes first.
+    private func linkCheckoutIntent(_ intent: PaymentIntent, on connection: PostgresConnection) async throws -> CheckoutLink {
+        guard intent.metadata["checkout_session"] == "true", let paymentId = intent.metadata["payment_id"].flatMap(UUID.init(uuidString:)) else {
+            return .notCheckout
+        }
+        guard let payment = try await store.lock(
+            where: "id = \(paymentId) AND checkout_session_id IS NOT NULL AND intent_id IS NULL", on: connection)
+        else { return intent.status == "succeeded" ? .notCheckout : .stale }
+        try await store.setIntent(payment.id, intentId: intent.id, clientSecret: nil, on: connection)
+        return try await store.lock(id: payment.id, on: connection).map(CheckoutLink.linked) ?? .notCheckout
+    }
+
+    private enum CheckoutLink {
+        case linked(Payment)
+        /// Its session is gone (expired): a failure or cancellation of it changes nothing.
+        case stale
+        case notCheckout
     }
 
     /// A card dispute freezes refunds on the charge and is relayed for EscrowService.

@@ -28,6 +28,9 @@ struct StripeAPIError: Error, Sendable {
         return ["error": .object(body)]
     }
 
+    /// A decline (`card_error`), as opposed to a request Stripe refused.
+    var isCardError: Bool { type == "card_error" }
+
     static func invalidRequest(
         _ message: String, code: String? = nil, param: String? = nil, status: HTTPResponse.Status = .badRequest
     ) -> StripeAPIError {

@@ -25,6 +25,7 @@ actor SimulatorState {
     var reversals: [String: ReversalRecord] = [:]
     var reversalOrder: [String] = []
     var payouts: [String: PayoutRecord] = [:]
+    var checkoutSessions: [String: CheckoutSessionRecord] = [:]
     var events: [EventRecord] = []
     /// Charges made with `pm_card_refundFail`: their refunds fail a moment after succeeding.
     var chargesWithFailingRefunds: Set<String> = []
@@ -60,6 +61,7 @@ actor SimulatorState {
         reversals = [:]
         reversalOrder = []
         payouts = [:]
+        checkoutSessions = [:]
         events = []
         chargesWithFailingRefunds = []
         timers.removeAll()
