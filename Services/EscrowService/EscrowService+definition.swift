@@ -25,6 +25,8 @@ extension ServiceDefinition {
             // Stripe holds funds for manual payouts up to 90 days in most countries.
             let holdLimit = Duration.seconds(try configuration.setting("ESCROW_HOLD_LIMIT_SECONDS", default: 90 * 86_400))
             let timerInterval = Duration.seconds(try configuration.setting("ESCROW_TIMER_INTERVAL_SECONDS", default: 60))
+            let scheduleInterval = Duration.seconds(
+                min(3600, max(1, try configuration.setting("ESCROW_PAYOUT_SCHEDULE_INTERVAL_SECONDS", default: 60))))
             let publicBaseURL: @Sendable () -> String = {
                 configuration.stringSetting("PUBLIC_BASE_URL") ?? "http://127.0.0.1:\(dependencies.boundPort.value ?? configuration.httpPort)"
             }
@@ -36,6 +38,7 @@ extension ServiceDefinition {
                 logger: logger, topic: dependencies.topic(Topic.escrow), gateway: gateway, commands: GatewayCommandStore(logger: logger))
             let disputes = DisputeStore(escrows: escrows)
             let payouts = PayoutStore(escrows: escrows)
+            let schedules = PayoutScheduleStore(logger: logger)
             let (commandWakeups, wakeCommands) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
             let commands = GatewayCommandRunner(
                 postgres: dependencies.postgres, handlers: EscrowCommand.handlers(escrows: escrows, payouts: payouts), logger: logger,
@@ -53,6 +56,7 @@ extension ServiceDefinition {
                     .addRoutes(to: api)
                 PayoutsController(payouts: payouts, postgres: dependencies.postgres, idempotency: dependencies.idempotency, commands: commands)
                     .addRoutes(to: api)
+                PayoutScheduleController(schedules: schedules, postgres: dependencies.postgres).addRoutes(to: api)
                 GatewayCommandsController(runner: commands, postgres: dependencies.postgres).addRoutes(to: api)
                 ReconciliationController(reconciler: reconciler, postgres: dependencies.postgres).addRoutes(to: api)
             }
@@ -67,6 +71,10 @@ extension ServiceDefinition {
             parts.services = [
                 EscrowTimers(escrows: escrows, postgres: dependencies.postgres, holdLimit: holdLimit, interval: timerInterval),
                 GatewayCommandWorker(runner: commands, wakeups: commandWakeups),
+                // After the worker: it stops first at shutdown, leaving the worker its commands.
+                PayoutScheduler(
+                    payouts: payouts, schedules: schedules, postgres: dependencies.postgres, interval: scheduleInterval,
+                    metrics: dependencies.metrics, paid: { wakeCommands.yield() }),
             ]
             return parts
         }

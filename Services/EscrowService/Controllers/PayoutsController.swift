@@ -37,7 +37,7 @@ struct PayoutsController: Sendable {
         let created = NIOLockedValueBox<PayoutRecord?>(nil)
         let response = try await idempotency.run(request: request, context: context, body: raw) { connection in
             let payout = try await payouts.request(
-                seller: seller, amount: body.amount, currency: body.currency.lowercased(), cause: cause, on: connection)
+                sellerId: seller.id, email: seller.email, amount: body.amount, currency: body.currency.lowercased(), cause: cause, on: connection)
             created.withLockedValue { $0 = payout }
             return try .init(status: .accepted, body: payout)
         }

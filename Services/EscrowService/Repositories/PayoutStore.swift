@@ -47,34 +47,38 @@ struct PayoutStore: Sendable {
     let escrows: EscrowStore
     var logger: Logger { escrows.logger }
 
-    /// Records the request and takes the amount from available; the gateway call follows (`submit`).
-    func request(seller: AuthenticatedUser, amount: Int64, currency: String, cause: Cause, on connection: PostgresConnection) async throws -> PayoutRecord {
+    /// Records the request and takes the amount from available; the gateway call follows (the
+    /// command worker, or `GatewayCommandRunner.runNow`). The seller's request and a scheduled
+    /// run both come here.
+    func request(
+        id: UUID = UUID(), sellerId: String, email: String?, amount: Int64, currency: String, cause: Cause,
+        on connection: PostgresConnection
+    ) async throws -> PayoutRecord {
         guard amount > 0 else { throw Problem.validation("amount must be a positive whole number of minor units.") }
         guard currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isLowercase }) else {
             throw Problem.validation("currency must be a lowercase ISO 4217 code such as usd.")
         }
-        guard let account = try await escrows.sellerAccount(sellerId: seller.id, lock: true, on: connection) else {
+        guard let account = try await escrows.sellerAccount(sellerId: sellerId, lock: true, on: connection) else {
             throw Problem.conflict("Connect a payout account first (POST /api/v1/sellers/stripe-onboard).")
         }
         guard account.payoutsEnabled else {
             throw Problem.conflict("Your payout account cannot receive payouts yet: finish onboarding.")
         }
-        let available = try await escrows.balance(of: .sellerAvailable(seller.id), currency: currency, on: connection)
+        let available = try await escrows.balance(of: .sellerAvailable(sellerId), currency: currency, on: connection)
         guard amount <= available else {
             throw Problem(
                 status: .unprocessableContent, type: "/problems/insufficient-balance", title: "Insufficient balance",
                 detail: "You can pay out at most \(available) \(currency) now.", extensions: ["available": "\(available)"])
         }
-        let id = UUID()
         let rows = try await connection.query(
             """
             INSERT INTO payouts (id, seller_id, account_id, amount, currency, status)
-            VALUES (\(id), \(seller.id), \(account.accountId), \(amount), \(currency), 'pending')
+            VALUES (\(id), \(sellerId), \(account.accountId), \(amount), \(currency), 'pending')
             RETURNING \(unescaped: PayoutRecord.columns)
             """, logger: logger
         ).collect()
         try await escrows.post(
-            .payoutRequested(id, seller: seller.id, amount: amount, currency: currency), source: "payout:\(id.uuidString.lowercased())",
+            .payoutRequested(id, seller: sellerId, amount: amount, currency: currency), source: "payout:\(id.uuidString.lowercased())",
             on: connection)
         let payout = try PayoutRecord(row: rows[0])
         try await escrows.commands.enqueue(
@@ -83,7 +87,7 @@ struct PayoutStore: Sendable {
                 idempotencyKey: "payout-\(id.uuidString.lowercased())", parameters: ["account": account.accountId],
                 correlationId: cause.correlationId, causationId: cause.causationId),
             on: connection)
-        try await publish(payout, type: PayoutChanged.requestedType, email: seller.email, cause: cause, on: connection)
+        try await publish(payout, type: PayoutChanged.requestedType, email: email, cause: cause, on: connection)
         return payout
     }
 
