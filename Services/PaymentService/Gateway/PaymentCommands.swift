@@ -9,11 +9,16 @@ enum PaymentCommand {
     static let createIntent = "create_intent"
     /// Money back to the buyer.
     static let refund = "refund"
+    /// The buyer's Stripe Customer, the owner of saved cards (moves no money).
+    static let createCustomer = "create_customer"
 
-    static func handlers(gateway: any PaymentGateway, payments: PaymentStore, refunds: RefundStore) -> [String: any GatewayCommandHandler] {
+    static func handlers(
+        gateway: any PaymentGateway, payments: PaymentStore, refunds: RefundStore, customers: CustomerStore
+    ) -> [String: any GatewayCommandHandler] {
         [
             createIntent: CreateIntentHandler(gateway: gateway, payments: payments),
             refund: RefundHandler(gateway: gateway, payments: payments, refunds: refunds),
+            createCustomer: CreateCustomerHandler(gateway: gateway, customers: customers),
         ]
     }
 }
