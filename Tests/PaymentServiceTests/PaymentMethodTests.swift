@@ -37,6 +37,15 @@ extension ServiceHarness {
 }
 
 @Suite struct PaymentMethodTests {
+    @Test func onlyStripePaymentMethodIdsAreLookedUpOrPutIntoAGatewayPath() {
+        for id in ["pm_card_visa", "pm_1Pgc75B7WZ01zgkWlHVgdEGJ", "pm_" + String(repeating: "a", count: 252)] {
+            #expect(SavedCard.isPaymentMethodId(id), "\(id.prefix(30))")
+        }
+        for id in ["", "pm_", "4242424242424242", "card_123", "pm_../customers", "pm_a/b", "pm_a?b=c", "pm_é", "pm_a b", "pm_" + String(repeating: "a", count: 253)] {
+            #expect(!SavedCard.isPaymentMethodId(id), "\(id.prefix(30))")
+        }
+    }
+
     @Test func aBuyerSavesCardsChoosesADefaultPaysWithItAndRemovesOne() async throws {
         try await ServiceHarness.payments { service in
             let stripe = try #require(service.stripe)

@@ -15,28 +15,21 @@ struct SavedCard: Sendable, Equatable, Codable, ResponseEncodable {
         case isDefault = "default"
     }
 
+    /// Whether `id` has the shape of a Stripe PaymentMethod id (`pm_` and letters, digits or `_`):
+    /// only such ids are looked up or put into a gateway path.
+    static func isPaymentMethodId(_ id: String) -> Bool {
+        id.utf8.count <= 255 && id.hasPrefix("pm_") && id.utf8.count > 3
+            && id.utf8.allSatisfy { $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
+    }
+}
+
+extension SavedCard {
     /// Nil for a payment method that is not a card.
     init?(_ method: PaymentMethod, defaultId: String?) {
         guard let card = method.card else { return nil }
         self.init(
             id: method.id, brand: card.brand, last4: card.last4, expMonth: card.exp_month, expYear: card.exp_year,
             isDefault: method.id == defaultId)
-    }
-
-    init(id: String, brand: String, last4: String, expMonth: Int, expYear: Int, isDefault: Bool) {
-        self.id = id
-        self.brand = brand
-        self.last4 = last4
-        self.expMonth = expMonth
-        self.expYear = expYear
-        self.isDefault = isDefault
-    }
-
-    /// Whether `id` has the shape of a Stripe PaymentMethod id (`pm_` and letters, digits or `_`):
-    /// only such ids are looked up or put into a gateway path.
-    static func isPaymentMethodId(_ id: String) -> Bool {
-        id.utf8.count <= 255 && id.hasPrefix("pm_") && id.utf8.count > 3
-            && id.utf8.allSatisfy { $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
     }
 }
 
