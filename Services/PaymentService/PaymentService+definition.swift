@@ -20,7 +20,10 @@ extension ServiceDefinition {
         migrations: { try GatewayCommandMigrations.all() + Migration.load(source: "payments", bundle: .module) },
         consumedTopics: [Topic.orders, Topic.escrow],
         openAPIDocument: { try OpenAPIDocument.load(bundle: .module) },
-        rateLimitedRoutes: ["POST /api/v1/payments/create-intent", "POST /api/v1/payments/checkout-session", "POST /api/v1/payments/confirm"],
+        rateLimitedRoutes: [
+            "POST /api/v1/payments/create-intent", "POST /api/v1/payments/checkout-session", "POST /api/v1/payments/confirm",
+            "POST /api/v1/payment-methods",
+        ],
         assemble: { dependencies in
             let configuration = dependencies.configuration
             let logger = dependencies.logger
@@ -35,9 +38,14 @@ extension ServiceDefinition {
             let gateway: any PaymentGateway = StripeGateway(
                 client: StripeClient(configuration: try GatewaySettings.stripe(configuration, logger: logger), logger: logger),
                 sendsTransferGroup: try configuration.setting("STRIPE_TRANSFER_GROUP", default: 1) == 1)
+            let customers = CustomerStore(logger: logger)
             let commands = GatewayCommandRunner(
-                postgres: dependencies.postgres, handlers: PaymentCommand.handlers(gateway: gateway, payments: store, refunds: refunds),
+                postgres: dependencies.postgres,
+                handlers: PaymentCommand.handlers(gateway: gateway, payments: store, refunds: refunds, customers: customers),
                 logger: logger, claimer: configuration.groupInstanceId)
+            let cards = SavedCards(
+                customers: BuyerCustomers(postgres: dependencies.postgres, customers: customers, commands: commands, logger: logger),
+                gateway: gateway)
 
             let arrivals = ArrivalListener(client: dependencies.postgres, channel: PaymentStore.arrivals, logger: logger)
             let arrivalWait = Duration.milliseconds(min(30_000, try configuration.setting("CREATE_INTENT_WAIT_MS", default: 5000)))
@@ -49,13 +57,14 @@ extension ServiceDefinition {
                 store: store, refunds: refunds, wakeWebhooks: { wake.yield() }, wakeRefunds: { wakeCommands.yield() }
             ).all
             parts.routes = { api in
-                PaymentsController(store: store, postgres: dependencies.postgres, gateway: gateway, commands: commands,
+                PaymentsController(store: store, postgres: dependencies.postgres, gateway: gateway, commands: commands, cards: cards,
                     arrivals: arrivals, arrivalWait: arrivalWait, logger: logger)
                     .addRoutes(to: api)
                 CheckoutSessionsController(
                     store: store, postgres: dependencies.postgres, commands: commands, arrivals: arrivals, arrivalWait: arrivalWait
                 ).addRoutes(to: api)
                 AdminPaymentsController(store: store, postgres: dependencies.postgres, gateway: gateway).addRoutes(to: api)
+                PaymentMethodsController(cards: cards).addRoutes(to: api)
                 AdminRefundsController(payments: store, refunds: refunds, idempotency: dependencies.idempotency) { wakeCommands.yield() }
                     .addRoutes(to: api)
                 GatewayCommandsController(runner: commands, postgres: dependencies.postgres).addRoutes(to: api)

@@ -122,4 +122,38 @@ import TestSupport
             #expect(try await service.outboxCount("payment.failed") == 1)
         }
     }
+
+    /// The buyer's customer is created at localstripe on first need, and a card the client made
+    /// there is attached, listed with what Stripe shows of it, made the default and detached.
+    @Test func aBuyersCustomerIsCreatedAndACardAttachedListedMadeDefaultAndDetached() async throws {
+        try await Self.run { service in
+            let method = try await Self.paymentMethod(card: "4242424242424242")
+            let saved = try await service.saveCard(method, buyer: "buyer-ls-cards")
+            #expect(saved["id"] as? String == method)
+            #expect(saved["brand"] as? String == "visa" && saved["last4"] as? String == "4242")
+            #expect(saved["expMonth"] as? Int == 12 && saved["expYear"] as? Int == 2034)
+            let customer = try #require(try await service.customerId("buyer-ls-cards"))
+            let atLocalstripe = try await Self.get("/v1/customers/\(customer)")
+            #expect((atLocalstripe["metadata"] as? [String: Any])?["buyer_id"] as? String == "buyer-ls-cards")
+            #expect(try await Self.get("/v1/payment_methods/\(method)")["customer"] as? String == customer)
+
+            // A second save reuses the customer; without a payment method the client gets a SetupIntent to confirm.
+            let pending = try await service.call(.post, "/api/v1/payment-methods", as: "buyer-ls-cards", roles: ["buyer"], body: [String: String]())
+            #expect(pending.status == .created)
+            #expect((try pending.json()["clientSecret"] as? String)?.hasPrefix("seti_") == true)
+            #expect(try await service.customerId("buyer-ls-cards") == customer)
+
+            let chosen = try await service.call(.post, "/api/v1/payment-methods/\(method)/default", as: "buyer-ls-cards", roles: ["buyer"])
+            #expect(chosen.status == .ok)
+            let cards = try await service.savedCards("buyer-ls-cards")
+            #expect(cards.map { $0["id"] as? String } == [method] && cards.first?["default"] as? Bool == true)
+            let other = try await service.call(.delete, "/api/v1/payment-methods/\(method)", as: "buyer-ls-other", roles: ["buyer"])
+            #expect(other.status == .notFound)
+
+            let removed = try await service.call(.delete, "/api/v1/payment-methods/\(method)", as: "buyer-ls-cards", roles: ["buyer"])
+            #expect(removed.status == .noContent)
+            #expect(try await service.savedCards("buyer-ls-cards").isEmpty)
+            #expect(try await Self.get("/v1/payment_methods/\(method)")["customer"] is NSNull)
+        }
+    }
 }

@@ -64,6 +64,15 @@ import Testing
         #expect(try JSONDecoder().decode(Payout.self, from: fixture("payout")).id.hasPrefix("po_"))
     }
 
+    @Test func customerSetupIntentAndPaymentMethod() throws {
+        let customer = try JSONDecoder().decode(Customer.self, from: fixture("customer"))
+        #expect(customer.id.hasPrefix("cus_") && customer.defaultPaymentMethod == nil)
+        let setup = try JSONDecoder().decode(SetupIntent.self, from: fixture("setup_intent"))
+        #expect(setup.id.hasPrefix("seti_") && setup.client_secret?.hasPrefix(setup.id) == true)
+        let method = try JSONDecoder().decode(PaymentMethod.self, from: fixture("payment_method"))
+        #expect(method.card?.brand == "visa" && method.card?.last4 == "4242" && method.card?.exp_year == 2030)
+    }
+
     @Test func eventAndItsObject() throws {
         let event = try JSONDecoder().decode(StripeEvent.self, from: fixture("event"))
         #expect(event.id.hasPrefix("evt_"))

@@ -17,6 +17,7 @@ func buildApplication(_ configuration: SimulatorConfiguration) -> some Applicati
     router.add(middleware: StripeNotFoundMiddleware())
     let api = StripeAPI(router: router, pipeline: APIPipeline(idempotency: idempotency, faults: faults, logger: logger))
     PaymentRoutes(state: state).register(on: api)
+    SavedCardRoutes(state: state).register(on: api)
     AccountRoutes(state: state).register(on: api)
     TransferRoutes(state: state).register(on: api)
     PayoutRoutes(state: state).register(on: api)

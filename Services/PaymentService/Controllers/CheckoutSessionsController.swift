@@ -87,7 +87,7 @@ struct CheckoutSessionsController: Sendable {
         case .existing(let response):
             return response
         case .command(let commandId):
-            switch try await PaymentsController.outcome(of: commandId, commands: commands, postgres: postgres)?.status {
+            switch try await commands.runAndWait(commandId, postgres: postgres)?.status {
             case .succeeded?:
                 let session = try await postgres.withConnection { try await store.checkoutSession(paymentId, on: $0) }
                 guard let session else { throw PaymentsController.unavailable }

@@ -8,13 +8,15 @@ import Persistence
 import PostgresNIO
 import StripeClient
 
-/// `/api/v1/payments`: the buyer's PaymentIntent for a checkout, server-side confirmation, and
-/// payment history. Outcomes are never taken from these calls: they come from the webhook.
+/// `/api/v1/payments`: the buyer's PaymentIntent for a checkout, server-side confirmation (with a
+/// card used once or a saved one), and payment history. Outcomes are never taken from these calls: they come from the webhook.
 struct PaymentsController: Sendable {
     let store: PaymentStore
     let postgres: PostgresClient
     let gateway: any PaymentGateway
     let commands: GatewayCommandRunner
+    /// Tells a saved card (paid for with the buyer's customer) from one used once.
+    let cards: SavedCards
     /// Announces new payments: create-intent right after a checkout waits for its payment.
     let arrivals: ArrivalListener
     /// How long create-intent waits for a payment that has not arrived (CREATE_INTENT_WAIT_MS).
@@ -101,7 +103,8 @@ struct PaymentsController: Sendable {
         case .existing(let response):
             return response
         case .command(let commandId, let paymentId):
-            switch try await Self.outcome(of: commandId, commands: commands, postgres: postgres)?.status {
+            let command = try await commands.runAndWait(commandId, postgres: postgres)
+            switch command?.status {
             case .succeeded?:
                 let response = try await postgres.withConnection { connection -> IntentResponse? in
                     guard let payment = try await store.find(id: paymentId, on: connection) else { return nil }
@@ -118,17 +121,6 @@ struct PaymentsController: Sendable {
                 throw Self.unavailable
             }
         }
-    }
-
-    /// Runs a just-decided command now and returns it as it then stands; if another request is
-    /// executing it, waits a little (3 s) for its outcome.
-    static func outcome(of commandId: UUID, commands: GatewayCommandRunner, postgres: PostgresClient) async throws -> GatewayCommand? {
-        var command = try await commands.runNow(commandId)
-        for _ in 0..<30 where command?.status == .pending {
-            try await Task.sleep(for: .milliseconds(100))
-            command = try await postgres.withConnection { try await commands.store.find(commandId, on: $0) }
-        }
-        return command
     }
 
     /// The payment's intent as the buyer sees it, once it has one.
@@ -156,9 +148,11 @@ struct PaymentsController: Sendable {
         guard payment.status.isPayable else {
             throw Problem.conflict("This payment is \(payment.status.rawValue).", extensions: ["currentState": payment.status.rawValue])
         }
+        // A saved card is charged with its owner's customer on the intent; another buyer's is not found.
+        let customer = try await PaymentMethodsController.translating(context) { try await cards.payer(of: body.paymentMethod, buyer: buyer) }
         do {
             let intent = try await gateway.confirmIntent(
-                id: intentId, paymentMethod: body.paymentMethod,
+                id: intentId, paymentMethod: body.paymentMethod, customer: customer,
                 idempotencyKey: "payment-\(payment.id.uuidString.lowercased())-confirm-\(body.paymentMethod)")
             return ConfirmResponse(paymentId: payment.id, intentStatus: intent.status, paymentStatus: payment.status.rawValue)
         } catch {

@@ -11,12 +11,17 @@ enum PaymentCommand {
     static let refund = "refund"
     /// A Stripe Checkout Session for the checkout's payment.
     static let createCheckoutSession = "create_checkout_session"
+    /// The buyer's Stripe Customer, the owner of saved cards (moves no money).
+    static let createCustomer = "create_customer"
 
-    static func handlers(gateway: any PaymentGateway, payments: PaymentStore, refunds: RefundStore) -> [String: any GatewayCommandHandler] {
+    static func handlers(
+        gateway: any PaymentGateway, payments: PaymentStore, refunds: RefundStore, customers: CustomerStore
+    ) -> [String: any GatewayCommandHandler] {
         [
             createIntent: CreateIntentHandler(gateway: gateway, payments: payments),
             refund: RefundHandler(gateway: gateway, payments: payments, refunds: refunds),
             createCheckoutSession: CreateCheckoutSessionHandler(gateway: gateway, payments: payments),
+            createCustomer: CreateCustomerHandler(gateway: gateway, customers: customers),
         ]
     }
 }

@@ -32,9 +32,10 @@ struct CheckoutSessionRequest: Sendable {
 
 /// Charges on the platform account: Stripe itself, or a local simulation of it that follows
 /// Stripe's test payment methods and delivers signed webhooks through the same code path.
-protocol PaymentGateway: Sendable {
+protocol PaymentGateway: SavedCardGateway {
     func createIntent(_ request: IntentRequest) async throws(StripeError) -> PaymentIntent
-    func confirmIntent(id: String, paymentMethod: String, idempotencyKey: String) async throws(StripeError) -> PaymentIntent
+    /// `customer` is the buyer's Stripe Customer when `paymentMethod` is one of its saved cards.
+    func confirmIntent(id: String, paymentMethod: String, customer: String?, idempotencyKey: String) async throws(StripeError) -> PaymentIntent
     func createCheckoutSession(_ request: CheckoutSessionRequest) async throws(StripeError) -> CheckoutSession
     /// The intent as Stripe has it now (for an admin checking before an override).
     func retrieveIntent(id: String) async throws(StripeError) -> PaymentIntent
@@ -60,11 +61,12 @@ struct StripeGateway: PaymentGateway {
         return try await client.post("/v1/payment_intents", fields, idempotencyKey: request.idempotencyKey)
     }
 
-    /// Attaches the payment method, then confirms (two calls: localstripe takes no
-    /// `payment_method` on `/confirm`, and Stripe accepts both forms).
-    func confirmIntent(id: String, paymentMethod: String, idempotencyKey: String) async throws(StripeError) -> PaymentIntent {
-        let _: PaymentIntent = try await client.post(
-            "/v1/payment_intents/\(id)", [("payment_method", .string(paymentMethod))], idempotencyKey: "\(idempotencyKey)-attach")
+    /// Attaches the payment method (and the customer whose saved card it is), then confirms (two
+    /// calls: localstripe takes no `payment_method` on `/confirm`, and Stripe accepts both forms).
+    func confirmIntent(id: String, paymentMethod: String, customer: String?, idempotencyKey: String) async throws(StripeError) -> PaymentIntent {
+        var fields: [(String, StripeFormValue)] = [("payment_method", .string(paymentMethod))]
+        if let customer { fields.append(("customer", .string(customer))) }
+        let _: PaymentIntent = try await client.post("/v1/payment_intents/\(id)", fields, idempotencyKey: "\(idempotencyKey)-attach")
         return try await client.post("/v1/payment_intents/\(id)/confirm", [], idempotencyKey: idempotencyKey)
     }
 

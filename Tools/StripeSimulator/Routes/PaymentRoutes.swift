@@ -27,11 +27,14 @@ struct PaymentRoutes: Sendable {
         api.get("/v1/payment_intents/{id}") { call in try await state.retrievePaymentIntent(call.id()) }
         api.post(
             "/v1/payment_intents/{id}",
-            ["payment_method": .string, "metadata": .metadata, "description": .string, "amount": .integer, "transfer_group": .string]
+            [
+                "payment_method": .string, "customer": .string, "metadata": .metadata, "description": .string, "amount": .integer,
+                "transfer_group": .string,
+            ]
         ) { call in
             let p = call.parameters
             return try await state.updatePaymentIntent(
-                call.id(), paymentMethod: p.string("payment_method"), amount: try p.amount(), description: p.string("description"),
+                call.id(), paymentMethod: p.string("payment_method"), customer: p.string("customer"), amount: try p.amount(), description: p.string("description"),
                 metadata: p.metadata(), transferGroup: p.string("transfer_group"))
         }
         api.post("/v1/payment_intents/{id}/confirm", ["payment_method": .string, "return_url": .string]) { call in
@@ -67,5 +70,17 @@ struct PaymentRoutes: Sendable {
                 email: p.string("email"), name: p.string("name"), description: p.string("description"), metadata: p.metadata() ?? [:])
         }
         api.get("/v1/customers/{id}") { call in try await state.retrieveCustomer(call.id()) }
+        api.post(
+            "/v1/customers/{id}",
+            [
+                "email": .string, "name": .string, "description": .string, "metadata": .metadata,
+                "invoice_settings": .object(["default_payment_method": .string]),
+            ]
+        ) { call in
+            let p = call.parameters
+            return try await state.updateCustomer(
+                call.id(), email: p.string("email"), name: p.string("name"), description: p.string("description"), metadata: p.metadata(),
+                defaultPaymentMethod: p.string("invoice_settings", "default_payment_method"))
+        }
     }
 }

@@ -101,12 +101,18 @@ struct CustomerRecord: Sendable {
     var name: String?
     var description: String?
     var metadata: [String: String]
+    /// `invoice_settings.default_payment_method`: the card to charge when none is named.
+    var defaultPaymentMethod: String?
     var created: Int64
 
     var json: JSONValue {
         [
             "id": .string(id), "object": "customer", "created": .integer(created), "description": description.json,
             "email": email.json, "livemode": false, "metadata": metadata.json, "name": name.json,
+            "invoice_settings": [
+                "custom_fields": nil, "default_payment_method": defaultPaymentMethod.json, "footer": nil,
+                "rendering_options": nil,
+            ],
         ]
     }
 }

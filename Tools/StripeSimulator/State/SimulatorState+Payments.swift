@@ -1,6 +1,6 @@
 import EventContracts
 
-/// PaymentIntents, their charges, and customers on the platform account.
+/// PaymentIntents and their charges on the platform account.
 extension SimulatorState {
     struct NewIntent: Sendable {
         var amount: Int64
@@ -14,8 +14,8 @@ extension SimulatorState {
     }
 
     func createPaymentIntent(_ new: NewIntent) throws(StripeAPIError) -> JSONValue {
-        if let customer = new.customer, customers[customer] == nil { throw .noSuch("customer", customer, param: "customer") }
-        if let method = new.paymentMethod { try checkPaymentMethod(method) }
+        if let customer = new.customer { _ = try self.customer(customer, param: "customer") }
+        if let method = new.paymentMethod { try usablePaymentMethod(method, customer: new.customer) }
         let id = Identifiers.make("pi")
         let intent = PaymentIntentRecord(
             id: id, amount: new.amount, currency: new.currency,
@@ -30,16 +30,20 @@ extension SimulatorState {
 
     /// Attaches a payment method or changes metadata (merged; an empty value removes a key).
     func updatePaymentIntent(
-        _ id: String, paymentMethod: String?, amount: Int64?, description: String?, metadata: [String: String]?, transferGroup: String?
+        _ id: String, paymentMethod: String?, customer: String? = nil, amount: Int64?, description: String?, metadata: [String: String]?,
+        transferGroup: String?
     ) throws(StripeAPIError) -> JSONValue {
         var intent = try intent(id)
-        let changesPayment = paymentMethod != nil || amount != nil
+        let changesPayment = paymentMethod != nil || amount != nil || customer != nil
         if changesPayment, !["requires_payment_method", "requires_confirmation", "requires_action"].contains(intent.status) {
             throw .unexpectedState(
                 "This PaymentIntent's payment_method could not be updated because it has a status of \(intent.status). You may only update the payment_method of a PaymentIntent with one of the following statuses: requires_payment_method, requires_confirmation, requires_action.")
         }
+        if let customer {
+            intent.customer = try self.customer(customer, param: "customer").id
+        }
         if let paymentMethod {
-            try checkPaymentMethod(paymentMethod)
+            try usablePaymentMethod(paymentMethod, customer: intent.customer)
             intent.paymentMethod = paymentMethod
             intent.status = "requires_confirmation"
         }
@@ -64,7 +68,7 @@ extension SimulatorState {
                 "You cannot confirm this PaymentIntent because it's missing a payment method. You can either update the PaymentIntent with a payment method and then confirm it again, or confirm it again directly with a payment method.",
                 code: "payment_intent_unexpected_state")
         }
-        let outcome = try checkPaymentMethod(method)
+        let outcome = try usablePaymentMethod(method, customer: intent.customer)
         intent.paymentMethod = method
         var charge = ChargeRecord(
             id: Identifiers.make("ch"), amount: intent.amount, currency: intent.currency, status: "succeeded", paymentIntent: id,
@@ -122,28 +126,6 @@ extension SimulatorState {
     func retrievePaymentIntent(_ id: String) throws(StripeAPIError) -> JSONValue { try intent(id).json }
 
     func retrieveCharge(_ id: String) throws(StripeAPIError) -> JSONValue { try charge(id).json }
-
-    func createCustomer(email: String?, name: String?, description: String?, metadata: [String: String]) -> JSONValue {
-        let customer = CustomerRecord(
-            id: Identifiers.make("cus", length: 14), email: email, name: name, description: description, metadata: metadata,
-            created: Identifiers.now())
-        customers[customer.id] = customer
-        emit("customer.created", customer.json)
-        return customer.json
-    }
-
-    func retrieveCustomer(_ id: String) throws(StripeAPIError) -> JSONValue {
-        guard let customer = customers[id] else { throw .noSuch("customer", id) }
-        return customer.json
-    }
-
-    @discardableResult
-    private func checkPaymentMethod(_ method: String) throws(StripeAPIError) -> TestPaymentMethods.Outcome {
-        guard let outcome = TestPaymentMethods.outcome(of: method) else {
-            throw .noSuch("PaymentMethod", method, param: "payment_method")
-        }
-        return outcome
-    }
 
     /// Stripe's metadata update: keys are merged, an empty value deletes its key.
     static func merge(_ current: [String: String], _ update: [String: String]) -> [String: String] {

@@ -12,6 +12,11 @@ extension SimulatorState {
             ],
             "refunds": ["count": .integer(Int64(refunds.count)), "byStatus": Self.tally(refunds.values, \.status) { $0.amount }],
             "customers": ["count": .integer(Int64(customers.count))],
+            "paymentMethods": [
+                "count": .integer(Int64(paymentMethods.count)),
+                "attached": .integer(Int64(paymentMethods.values.count { $0.customer != nil })),
+            ],
+            "setupIntents": ["count": .integer(Int64(setupIntents.count)), "byStatus": Self.tally(setupIntents.values, \.status) { _ in 0 }.countsOnly],
             "disputes": ["count": .integer(Int64(disputes.count)), "byStatus": Self.tally(disputes.values, \.status) { $0.amount }],
             "accounts": [
                 "count": .integer(Int64(accounts.count)), "onboarded": .integer(Int64(accounts.values.count { $0.onboarded })),

@@ -16,6 +16,10 @@ actor SimulatorState {
     var charges: [String: ChargeRecord] = [:]
     var refunds: [String: RefundRecord] = [:]
     var customers: [String: CustomerRecord] = [:]
+    /// Saved card PaymentMethods (copies of test payment methods), by id and in creation order.
+    var paymentMethods: [String: PaymentMethodRecord] = [:]
+    var paymentMethodOrder: [String] = []
+    var setupIntents: [String: SetupIntentRecord] = [:]
     var disputes: [String: DisputeRecord] = [:]
     var accounts: [String: AccountRecord] = [:]
     var accountLinks: [String: AccountLinkRecord] = [:]
@@ -53,6 +57,9 @@ actor SimulatorState {
         charges = [:]
         refunds = [:]
         customers = [:]
+        paymentMethods = [:]
+        paymentMethodOrder = []
+        setupIntents = [:]
         disputes = [:]
         accounts = [:]
         accountLinks = [:]
@@ -87,6 +94,11 @@ actor SimulatorState {
     func charge(_ id: String, param: String? = nil) throws(StripeAPIError) -> ChargeRecord {
         guard let charge = charges[id] else { throw .noSuch("charge", id, param: param) }
         return charge
+    }
+
+    func customer(_ id: String, param: String? = nil) throws(StripeAPIError) -> CustomerRecord {
+        guard let customer = customers[id] else { throw .noSuch("customer", id, param: param) }
+        return customer
     }
 
     func account(_ id: String, param: String? = nil) throws(StripeAPIError) -> AccountRecord {
