@@ -377,6 +377,12 @@ class Journey:
         self.flash(page, "Payout of $39.90 requested")
         self.until(page, "the payout paid", self.shows(page, "#payouts tbody tr", "$39.90", "paid"))
         self.expect_text(page, '#balances tr[data-currency="usd"]', "$0.00", "$39.90")
+        page.select_option("#payout-schedule select[name=interval]", "weekly")
+        page.select_option("#payout-schedule select[name=weeklyAnchor]", "friday")
+        page.fill("#payout-schedule input[name=minimumAmount]", "1000")
+        page.click("#payout-schedule button")
+        self.flash(page, "Schedule saved. Every friday")
+        self.expect_text(page, "#schedule-summary", "Every friday", "at least 1000", "Next run")
         self.shot(page, "seller-payouts")
 
         self.step("10. The buyer opens the receipt from its email and downloads the PDF")
@@ -482,6 +488,40 @@ class Journey:
         self.expect_text(shopper, '#wallet-balances tr[data-currency="usd"]', "$5.00")
         self.expect_text(shopper, "#wallet-history", "sorry for the broken mug", "rolled back", "+$15.00", "-$15.00")
         self.shot(shopper, "buyer-wallet")
+
+        self.step("15. The buyer saves a card, makes it the default and pays with it")
+        self.goto(shopper, "/cards")
+        shopper.select_option("#save-card select[name=paymentMethod]", "pm_card_mastercard")
+        shopper.click("#save-card button")
+        self.flash(shopper, "Saved mastercard •••• 4444")
+        shopper.locator('#saved-cards tr[data-last4="4444"] button:has-text("Make default")').click()
+        self.flash(shopper, "is your default card")
+        self.expect_text(shopper, "#saved-cards", "mastercard •••• 4444", "Default")
+        self.shot(shopper, "buyer-saved-cards")
+        number = self.buy_a_mug(shopper, run)
+        chosen = shopper.locator("#test-card option:checked").inner_text()
+        if "Saved: mastercard •••• 4444" not in chosen or "(default)" not in chosen:
+            raise Failure(f"the default saved card should be preselected, not {chosen!r}")
+        shopper.click("#pay")
+        shopper.wait_for_selector("#payment-result:has-text('submitted')", timeout=30_000)
+        self.goto(shopper, "/orders")
+        self.until(shopper, "the order paid with the saved card", self.shows(shopper, f'#orders tr[data-order="{number}"]', "paid"))
+
+        self.step("16. The buyer pays on Stripe Checkout's hosted page (the simulator's)")
+        number = self.buy_a_mug(shopper, run)
+        shopper.click("#pay-on-checkout")
+        shopper.wait_for_selector("#amount", timeout=30_000)
+        self.expect_text(shopper, "body", "stands in for Stripe's hosted Checkout", number)
+        self.shot(shopper, "stripe-checkout-page")
+        shopper.select_option("select[name=payment_method]", "pm_card_chargeDeclined")
+        shopper.click("#pay")
+        self.expect_text(shopper, "#error", "Your card was declined")
+        shopper.select_option("select[name=payment_method]", "pm_card_visa")
+        shopper.click("#pay")
+        self.ready(shopper, "/orders")
+        self.flash(shopper, "Paid on Stripe Checkout")
+        self.until(shopper, "the order paid on Checkout", self.shows(shopper, f'#orders tr[data-order="{number}"]', "paid"))
+        self.shot(shopper, "buyer-orders-after-checkout")
         if self.errors:
             raise Failure(f"JavaScript errors on the pages: {self.errors}")
 
@@ -535,6 +575,19 @@ class Journey:
         self.flash(page, "The payment did not go through", kind="error")
         if "redirect_status" in page.url:
             raise Failure("the redirect's parameters should be dropped from the address bar")
+
+    def buy_a_mug(self, page: Page, run: str) -> str:
+        """One mug in the cart, checked out: the payment section is shown; returns the order's number."""
+        self.goto(page, "/shop")
+        row = page.locator('#listings tr[data-listing="Stoneware mug"]').filter(has_text=run)
+        row.locator("button:has-text('Add to cart')").click()
+        self.flash(page, "Added 1 × “Stoneware mug”")
+        self.goto(page, "/cart")
+        for field, value in (("name", "Ada Buyer"), ("line1", "1 Main St"), ("city", "Springfield"), ("postalCode", "12345")):
+            page.fill(f"#checkout input[name={field}]", value)
+        page.click("#checkout button[type=submit]")
+        self.flash(page, "Checkout created: 1 order(s), $25.99")
+        return page.locator("#payment a").first.inner_text().strip()
 
     def failed(self) -> None:
         """What each browser showed when the journey failed: a screenshot, the flash and JavaScript errors."""

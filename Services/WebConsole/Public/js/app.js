@@ -22,6 +22,7 @@ const routes = [
   [/^\/orders\/([0-9a-fA-F-]{36})$/, order.render, null],
   [/^\/receipts$/, buyer.receipts, "buyer"],
   [/^\/wallet$/, wallet.mine, "buyer"],
+  [/^\/cards$/, buyer.cards, "buyer"],
   [/^\/receipts\/([0-9a-fA-F-]{36})$/, buyer.receipt, null],
   [/^\/admin(?:\/disputes)?$/, admin.disputes, "admin"],
   [/^\/admin\/disputes\/([0-9a-fA-F-]{36})$/, admin.dispute, "admin"],
@@ -37,7 +38,7 @@ const routes = [
 
 const NAV = {
   seller: [["/seller/onboarding", "Payments setup"], ["/seller/listings", "Listings"], ["/seller/sales", "Sales"], ["/seller/payouts", "Balance & payouts"]],
-  buyer: [["/shop", "Shop"], ["/cart", "Cart"], ["/orders", "My orders"], ["/receipts", "Receipts"], ["/wallet", "Store credit"]],
+  buyer: [["/shop", "Shop"], ["/cart", "Cart"], ["/orders", "My orders"], ["/receipts", "Receipts"], ["/cards", "Saved cards"], ["/wallet", "Store credit"]],
   admin: [["/admin/disputes", "Disputes"], ["/admin/escrows", "Flagged escrows"], ["/admin/sellers", "Sellers"], ["/admin/payments", "Payments"], ["/admin/refunds", "Refunds"], ["/admin/wallets", "Wallets"], ["/admin/reconciliation", "Reconciliation"], ["/admin/operations", "Dead letters & webhooks"]],
 };
 

@@ -111,8 +111,19 @@ async function paymentSection(pending) {
     await paymentElementSection(section, pending, stripePublishableKey, () => sessionStorage.removeItem(PENDING));
     return section;
   }
-  const select = h("select", { name: "paymentMethod", id: "test-card" }, TEST_CARDS.map(([value, text]) => h("option", { value }, text)));
+  // Saved cards first (the default one selected), then Stripe's test cards.
+  const saved = (await api("payments", "payment-methods")).items;
+  const select = h("select", { name: "paymentMethod", id: "test-card" },
+    saved.map((c) => h("option", { value: c.id, selected: c.default }, `Saved: ${cardLabel(c)}`)),
+    TEST_CARDS.map(([value, text]) => h("option", { value }, text)));
   const pay = h("button", { id: "pay" }, "Pay");
+  const hosted = h("button", { id: "pay-on-checkout", class: "secondary" }, "Pay on Stripe Checkout");
+  hosted.addEventListener("click", () => act(hosted, async () => {
+    const session = await api("payments", "payments/checkout-session", {
+      method: "POST", body: { checkoutId: pending.checkoutId, successUrl: `${location.origin}/orders?checkout=paid`, cancelUrl: `${location.origin}/cart` },
+    });
+    location.assign(session.url);
+  }));
   const result = h("p", { id: "payment-result" });
   pay.addEventListener("click", () => act(pay, async () => {
     // create-intent waits for the payment the checkout's event creates, and returns the same intent again.
@@ -123,14 +134,21 @@ async function paymentSection(pending) {
     pay.remove();
     select.remove();
   }));
-  section.append(h("p", { class: "muted" }, "Simulated mode: pick a Stripe test card."), h("div", { class: "inline" }, h("label", {}, "Test card", select), pay), result);
+  section.append(h("p", { class: "muted" }, "Simulated mode: pick a saved card or a Stripe test card, or pay on Stripe's hosted Checkout page."),
+    h("div", { class: "inline" }, h("label", {}, "Card", select), pay, hosted), result);
   return section;
 }
 
 export async function orders(main) {
   // Back from a redirect-based payment method (3-D Secure, bank redirects): Stripe says how it went.
-  const redirect = new URLSearchParams(location.search).get("redirect_status");
-  if (redirect) {
+  const params = new URLSearchParams(location.search);
+  const redirect = params.get("redirect_status");
+  if (params.get("checkout") === "paid") {
+    // Back from Stripe Checkout's success_url: the payment settles by webhook.
+    sessionStorage.removeItem(PENDING);
+    flash("Paid on Stripe Checkout: the orders become paid when Stripe confirms it.", "info");
+    history.replaceState({}, "", "/orders");
+  } else if (redirect) {
     if (redirect === "failed") flash("The payment did not go through: pay again from the cart.");
     else {
       sessionStorage.removeItem(PENDING);
@@ -148,6 +166,36 @@ export async function orders(main) {
       h("td", {}, o.trackingNumber ? `${o.carrier} ${o.trackingNumber}` : "–"), h("td", {}, when(o.createdAt)))),
     { id: "orders" }));
   main.append(h("p", { class: "muted" }, "Receipts are emailed after payment. ", link("/receipts", "All your receipts")));
+}
+
+export function cardLabel(c) {
+  return `${c.brand} •••• ${c.last4}, ${String(c.expMonth).padStart(2, "0")}/${c.expYear}${c.default ? " (default)" : ""}`;
+}
+
+export async function cards(main) {
+  const { items } = await api("payments", "payment-methods");
+  main.append(h("h1", {}, "Saved cards"), h("p", { class: "muted" }, "Stripe keeps the cards; this console and our servers never see their numbers."));
+  main.append(table(["Card", "Expires", "", ""], items.map((c) => {
+    const makeDefault = h("button", { class: "secondary", disabled: c.default }, c.default ? "Default" : "Make default");
+    makeDefault.addEventListener("click", () => act(makeDefault, async () => {
+      await api("payments", `payment-methods/${c.id}/default`, { method: "POST", body: {} });
+      await route(); flash(`${c.brand} •••• ${c.last4} is your default card.`, "info");
+    }));
+    const remove = h("button", { class: "secondary" }, "Remove");
+    remove.addEventListener("click", () => act(remove, async () => {
+      await api("payments", `payment-methods/${c.id}`, { method: "DELETE" });
+      await route(); flash(`${c.brand} •••• ${c.last4} removed.`, "info");
+    }));
+    return h("tr", { dataset: { last4: c.last4 } }, h("td", {}, `${c.brand} •••• ${c.last4}`), h("td", {}, `${String(c.expMonth).padStart(2, "0")}/${c.expYear}`), h("td", {}, makeDefault), h("td", {}, remove));
+  }), { id: "saved-cards" }));
+  const form = h("form", { class: "inline card", id: "save-card" },
+    h("label", {}, "Test card", h("select", { name: "paymentMethod" }, TEST_CARDS.map(([value, text]) => h("option", { value }, text)))),
+    h("button", { type: "submit" }, "Save card"));
+  form.addEventListener("submit", (e) => { e.preventDefault(); act(form.querySelector("button"), async () => {
+    const setup = await api("payments", "payment-methods", { method: "POST", body: values(form) });
+    await route(); flash(`Saved ${setup.paymentMethod ? cardLabel(setup.paymentMethod) : "the card"}.`, "info");
+  }); });
+  main.append(h("h2", {}, "Save a card"), h("p", { class: "muted" }, "Simulated mode: pick a Stripe test card."), form);
 }
 
 export async function receipts(main) {

@@ -168,10 +168,38 @@ export async function payouts(main) {
         h("td", { class: "num" }, money(b.available, b.currency)), h("td", { class: "num" }, money(b.inTransit, b.currency)),
         h("td", { class: "num" }, money(b.paidOut, b.currency)), h("td", {}, action));
     }), { id: "balances" }));
+  main.append(h("h2", {}, "Payout schedule"), await scheduleSection());
   main.append(h("h2", {}, "Payout history"), table(
     ["Payout", "Amount", "Status", "Requested", "Updated", "Failure"],
     history.map((p) => h("tr", {},
       h("td", {}, shortId(p.id)), h("td", { class: "num" }, money(p.amount, p.currency)), h("td", {}, status(p.status)),
       h("td", {}, when(p.createdAt)), h("td", {}, when(p.updatedAt)), h("td", {}, p.failureReason || ""))),
     { id: "payouts" }));
+}
+
+const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+
+/** The automatic payout schedule (Stripe's intervals; runs at 00:00 UTC). */
+async function scheduleSection() {
+  const schedule = await api("escrow", "sellers/me/payout-schedule");
+  const describe = (s) => s.interval === "manual" ? "Manual: you request each payout."
+    : `${s.interval === "daily" ? "Every day" : s.interval === "weekly" ? `Every ${s.weeklyAnchor}` : `Monthly on day ${s.monthlyAnchor}`}, paying each currency's available balance of at least ${s.minimumAmount} minor units. Next run: ${when(s.nextRunAt)} (${s.timeZone} midnight).`;
+  const interval = h("select", { name: "interval" }, ["manual", "daily", "weekly", "monthly"].map((v) => h("option", { value: v, selected: v === schedule.interval }, v)));
+  const weekday = h("label", {}, "Weekday", h("select", { name: "weeklyAnchor" }, WEEKDAYS.map((d) => h("option", { value: d, selected: d === schedule.weeklyAnchor }, d))));
+  const day = h("label", {}, "Day of month", h("input", { name: "monthlyAnchor", type: "number", min: 1, max: 31, value: schedule.monthlyAnchor || 1, size: 3 }));
+  const minimum = h("label", {}, "Minimum (minor units, e.g. cents)", h("input", { name: "minimumAmount", type: "number", min: 0, value: schedule.minimumAmount, size: 8 }));
+  const sync = () => { weekday.hidden = interval.value !== "weekly"; day.hidden = interval.value !== "monthly"; minimum.hidden = interval.value === "manual"; };
+  interval.addEventListener("change", sync);
+  sync();
+  const form = h("form", { class: "inline", id: "payout-schedule" }, h("label", {}, "Interval", interval), weekday, day, minimum, h("button", { type: "submit" }, "Save schedule"));
+  form.addEventListener("submit", (e) => { e.preventDefault(); act(form.querySelector("button"), async () => {
+    const v = values(form);
+    const body = { interval: v.interval };
+    if (v.interval === "weekly") body.weeklyAnchor = v.weeklyAnchor;
+    if (v.interval === "monthly") body.monthlyAnchor = Number(v.monthlyAnchor);
+    if (v.interval !== "manual") body.minimumAmount = Number(v.minimumAmount || 0);
+    const saved = await api("escrow", "sellers/me/payout-schedule", { method: "PUT", body });
+    await route(); flash(`Schedule saved. ${describe(saved)}`, "info");
+  }); });
+  return h("section", { class: "card" }, h("p", { id: "schedule-summary" }, describe(schedule)), form);
 }
