@@ -22,7 +22,7 @@ extension ServiceDefinition {
         openAPIDocument: { try OpenAPIDocument.load(bundle: .module) },
         rateLimitedRoutes: [
             "POST /api/v1/payments/create-intent", "POST /api/v1/payments/checkout-session", "POST /api/v1/payments/confirm",
-            "POST /api/v1/payment-methods",
+            "POST /api/v1/payment-methods", "POST /api/v1/wallet/top-ups",
         ],
         assemble: { dependencies in
             let configuration = dependencies.configuration
@@ -39,9 +39,10 @@ extension ServiceDefinition {
                 client: StripeClient(configuration: try GatewaySettings.stripe(configuration, logger: logger), logger: logger),
                 sendsTransferGroup: try configuration.setting("STRIPE_TRANSFER_GROUP", default: 1) == 1)
             let customers = CustomerStore(logger: logger)
+            let topUps = TopUpStore(logger: logger, topic: dependencies.topic(Topic.payments))
             let commands = GatewayCommandRunner(
                 postgres: dependencies.postgres,
-                handlers: PaymentCommand.handlers(gateway: gateway, payments: store, refunds: refunds, customers: customers),
+                handlers: PaymentCommand.handlers(gateway: gateway, payments: store, refunds: refunds, customers: customers, topUps: topUps),
                 logger: logger, claimer: configuration.groupInstanceId)
             let cards = SavedCards(
                 customers: BuyerCustomers(postgres: dependencies.postgres, customers: customers, commands: commands, logger: logger),
@@ -65,6 +66,9 @@ extension ServiceDefinition {
                 ).addRoutes(to: api)
                 AdminPaymentsController(store: store, postgres: dependencies.postgres, gateway: gateway).addRoutes(to: api)
                 PaymentMethodsController(cards: cards).addRoutes(to: api)
+                TopUpsController(
+                    topUps: topUps, postgres: dependencies.postgres, gateway: gateway, commands: commands, cards: cards
+                ).addRoutes(to: api)
                 AdminRefundsController(payments: store, refunds: refunds, idempotency: dependencies.idempotency) { wakeCommands.yield() }
                     .addRoutes(to: api)
                 GatewayCommandsController(runner: commands, postgres: dependencies.postgres).addRoutes(to: api)
@@ -84,7 +88,8 @@ extension ServiceDefinition {
             ]
             parts.services = [
                 WebhookProcessor(
-                    postgres: dependencies.postgres, store: store, refunds: refunds, logger: logger, wakeups: wakeups, interval: .seconds(1),
+                    postgres: dependencies.postgres, store: store, refunds: refunds, topUps: topUps, logger: logger, wakeups: wakeups,
+                    interval: .seconds(1),
                     metrics: metrics),
                 GatewayCommandWorker(runner: commands, wakeups: commandWakeups),
                 arrivals,

@@ -130,3 +130,24 @@ public struct RefundFailed: DomainEventPayload, Equatable {
         self.afterSuccess = afterSuccess
     }
 }
+
+/// `wallet.topped_up`: a buyer's top-up was charged; EscrowService credits their wallet.
+public struct WalletToppedUp: DomainEventPayload, Equatable {
+    public static let eventType = "wallet.topped_up"
+    public static let schemaVersion = 1
+    public static let aggregateType = "top_up"
+
+    public var topUpId: UUID
+    public var buyerId: String
+    public var amount: Int64
+    public var currency: String
+    public var chargeId: String?
+
+    public init(topUpId: UUID, buyerId: String, amount: Int64, currency: String, chargeId: String?) {
+        self.topUpId = topUpId
+        self.buyerId = buyerId
+        self.amount = amount
+        self.currency = currency
+        self.chargeId = chargeId
+    }
+}

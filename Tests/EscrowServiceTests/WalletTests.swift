@@ -1,3 +1,4 @@
+import EventContracts
 import Foundation
 import HTTPTypes
 import Testing
@@ -102,6 +103,20 @@ import TestSupport
             }
             #expect(replies.filter { $0 == .created }.count == 1 && replies.filter { $0 == .ok }.count == 3, "\(replies)")
             #expect(try await balances(service, "buyer-w1") == ["usd": 1500, "eur": 700])
+        }
+    }
+
+    @Test func aTopUpIsCreditedOnceEvenWhenItsEventComesTwice() async throws {
+        try await ServiceHarness.run(.escrowService, topics: EscrowDriver.topics) { service in
+            let driver = EscrowDriver(service: service)
+            let event = WalletToppedUp(topUpId: UUID(), buyerId: "buyer-t", amount: 2500, currency: "usd", chargeId: "ch_test")
+            try await service.publish(event, topic: Topic.payments, aggregateId: event.topUpId.uuidString)
+            try await service.publish(event, topic: Topic.payments, aggregateId: event.topUpId.uuidString)
+            #expect(try await service.eventually { try await balances(service, "buyer-t") == ["usd": 2500] })
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await balances(service, "buyer-t") == ["usd": 2500])
+            #expect(try await driver.balance("gateway_clearing") == -2500)
+            try await driver.expectBalanced()
         }
     }
 

@@ -522,6 +522,19 @@ class Journey:
         self.flash(shopper, "Paid on Stripe Checkout")
         self.until(shopper, "the order paid on Checkout", self.shows(shopper, f'#orders tr[data-order="{number}"]', "paid"))
         self.shot(shopper, "buyer-orders-after-checkout")
+
+        self.step("17. The buyer tops up store credit with the saved card")
+        self.goto(shopper, "/wallet")
+        shopper.fill("#top-up input[name=amount]", "20.00")
+        chosen = shopper.locator("#top-up select option:checked").inner_text()
+        if "Saved: mastercard •••• 4444" not in chosen:
+            raise Failure(f"the default saved card should be preselected for a top-up, not {chosen!r}")
+        shopper.click("#top-up button")
+        self.flash(shopper, "Top-up of $20.00 paid")
+        self.until(shopper, "the top-up credited", self.shows(shopper, '#wallet-balances tr[data-currency="usd"]', "$25.00"))
+        self.expect_text(shopper, "#top-ups", "$20.00", "succeeded")
+        self.expect_text(shopper, "#wallet-history", "top-up", "+$20.00")
+        self.shot(shopper, "buyer-wallet-topped-up")
         if self.errors:
             raise Failure(f"JavaScript errors on the pages: {self.errors}")
 

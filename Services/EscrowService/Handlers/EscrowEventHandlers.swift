@@ -64,6 +64,13 @@ struct EscrowEventHandlers: Sendable {
                     stripePayoutId: event.payoutId, status: event.status, failureCode: event.failureCode, cause: cause(context),
                     on: context.connection)
             },
+            // Store credit bought with a card: booked in the buyer's wallet once (the journal's source).
+            .on(WalletToppedUp.self) { event, context in
+                guard (1...WalletImport.maximumAmount).contains(event.amount), WalletImport.problem(
+                    in: .init(externalId: "top-up", buyerId: event.buyerId, currency: event.currency, amount: event.amount)) == nil
+                else { throw EventRejected("a top-up the wallet cannot take: \(event.amount) \(event.currency) for \(event.buyerId)") }
+                try await WalletStore(escrows: escrows).topUp(event, on: context.connection)
+            },
             .on(GatewayTransferReversed.self) { event, context in
                 // Reversals are booked when we make them; the gateway's report is checked by reconciliation.
                 context.logger.info("transfer reversal reported", metadata: ["transfer": "\(event.transferId)", "reversed": "\(event.amountReversed)"])

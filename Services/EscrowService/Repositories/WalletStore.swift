@@ -1,3 +1,4 @@
+import EventContracts
 import Foundation
 import HTTPSupport
 import Hummingbird
@@ -92,6 +93,17 @@ struct WalletStore: Sendable {
             """, logger: logger)
         logger.info("wallet credit granted", metadata: ["buyer": "\(buyer)", "amount": "\(amount)", "currency": "\(currency)"])
         return try await balances(of: buyer, on: connection)
+    }
+
+    /// A top-up PaymentService charged: the money is at the gateway, owed to the buyer as credit.
+    func topUp(_ event: WalletToppedUp, on connection: PostgresConnection) async throws {
+        try await lock([event.buyerId], on: connection)
+        var journal = Journal(memo: "top-up \(event.topUpId.uuidString.lowercased().prefix(8)) (charge \(event.chargeId ?? "-"))")
+        journal.debit(.gatewayClearing, event.amount, event.currency)
+        journal.credit(.buyerWallet(event.buyerId), event.amount, event.currency)
+        if try await escrows.post(journal, source: "topup:\(event.topUpId.uuidString.lowercased())", on: connection) {
+            logger.info("wallet topped up", metadata: ["buyer": "\(event.buyerId)", "amount": "\(event.amount)", "currency": "\(event.currency)"])
+        }
     }
 
     enum ImportOutcome {

@@ -11,16 +11,19 @@ enum PaymentCommand {
     static let refund = "refund"
     /// A Stripe Checkout Session for the checkout's payment.
     static let createCheckoutSession = "create_checkout_session"
+    /// The PaymentIntent of a buyer's wallet top-up.
+    static let createTopUpIntent = "create_top_up_intent"
     /// The buyer's Stripe Customer, the owner of saved cards (moves no money).
     static let createCustomer = "create_customer"
 
     static func handlers(
-        gateway: any PaymentGateway, payments: PaymentStore, refunds: RefundStore, customers: CustomerStore
+        gateway: any PaymentGateway, payments: PaymentStore, refunds: RefundStore, customers: CustomerStore, topUps: TopUpStore
     ) -> [String: any GatewayCommandHandler] {
         [
             createIntent: CreateIntentHandler(gateway: gateway, payments: payments),
             refund: RefundHandler(gateway: gateway, payments: payments, refunds: refunds),
             createCheckoutSession: CreateCheckoutSessionHandler(gateway: gateway, payments: payments),
+            createTopUpIntent: CreateTopUpIntentHandler(gateway: gateway, topUps: topUps),
             createCustomer: CreateCustomerHandler(gateway: gateway, customers: customers),
         ]
     }
@@ -137,5 +140,36 @@ struct CreateCheckoutSessionHandler: GatewayCommandHandler {
     func refused(_ command: GatewayCommand, code: String, reason: String, on connection: PostgresConnection) async throws {
         guard let id = UUID(uuidString: command.subject) else { return }
         try await payments.trail(id, "checkout_session_refused", "\(code): \(reason)", on: connection)
+    }
+}
+
+struct CreateTopUpIntentHandler: GatewayCommandHandler {
+    let gateway: any PaymentGateway
+    let topUps: TopUpStore
+
+    func execute(_ command: GatewayCommand) async -> GatewayOutcome {
+        await GatewayOutcome.attempt { () async throws -> (id: String, attributes: [String: String]) in
+            let intent = try await gateway.createIntent(
+                IntentRequest(
+                    amount: command.amount, currency: command.currency,
+                    metadata: [
+                        "kind": "wallet_top_up", "top_up_id": command.subject, "buyer_id": try command.parameter("buyer_id"),
+                        "correlation_id": command.correlationId,
+                    ],
+                    transferGroup: "top-up-\(command.subject)", idempotencyKey: command.idempotencyKey))
+            return (intent.id, intent.client_secret.map { ["client_secret": $0] } ?? [:])
+        }
+    }
+
+    func succeeded(_ command: GatewayCommand, objectId: String, attributes: [String: String], on connection: PostgresConnection) async throws {
+        guard let id = UUID(uuidString: command.subject) else { return }
+        try await topUps.setIntent(id, intentId: objectId, clientSecret: attributes["client_secret"], on: connection)
+    }
+
+    func refused(_ command: GatewayCommand, code: String, reason: String, on connection: PostgresConnection) async throws {
+        guard let id = UUID(uuidString: command.subject) else { return }
+        try await connection.query(
+            "UPDATE top_ups SET status = 'failed', failure_reason = \(code), updated_at = now() WHERE id = \(id) AND intent_id IS NULL",
+            logger: topUps.logger)
     }
 }

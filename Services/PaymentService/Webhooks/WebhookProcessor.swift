@@ -16,6 +16,7 @@ struct WebhookProcessor: Service, CustomStringConvertible {
     let postgres: PostgresClient
     let store: PaymentStore
     let refunds: RefundStore
+    let topUps: TopUpStore
     let logger: Logger
     let wakeups: AsyncStream<Void>
     let interval: Duration
@@ -156,6 +157,7 @@ struct WebhookProcessor: Service, CustomStringConvertible {
         switch event.type {
         case "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled":
             let intent = try event.object(as: PaymentIntent.self)
+            if intent.metadata["kind"] == "wallet_top_up" { return try await applyTopUp(intent, event: event, on: connection) }
             var found = try await store.lock(where: "intent_id = \(intent.id)", on: connection)
             if found == nil {
                 switch try await linkCheckoutIntent(intent, on: connection) {
@@ -261,6 +263,25 @@ struct WebhookProcessor: Service, CustomStringConvertible {
                 aggregateId: transfer.id, event: event, on: connection)
         default:
             logger.info("stripe event type not handled here", metadata: ["type": "\(event.type)"])
+        }
+        return .done(outcome: nil)
+    }
+
+    /// A wallet top-up's intent: its success is credited (through `wallet.topped_up`), a decline
+    /// leaves the top-up for another card.
+    private func applyTopUp(_ intent: PaymentIntent, event: StripeEvent, on connection: PostgresConnection) async throws -> Applied {
+        guard let topUp = try await topUps.find(where: "intent_id = \(intent.id)", lock: true, on: connection) else {
+            return .waiting(for: "payment_intent \(intent.id)")
+        }
+        switch event.type {
+        case "payment_intent.succeeded":
+            try await topUps.settle(
+                topUp, succeeded: true, chargeId: intent.chargeId, reason: nil, correlationId: intent.metadata["correlation_id"] ?? "stripe:\(event.id)",
+                causationId: event.id, on: connection)
+        default:
+            let reason = intent.last_payment_error.flatMap { $0.decline_code ?? $0.code } ?? intent.status
+            try await topUps.settle(
+                topUp, succeeded: false, chargeId: nil, reason: reason, correlationId: "stripe:\(event.id)", causationId: event.id, on: connection)
         }
         return .done(outcome: nil)
     }

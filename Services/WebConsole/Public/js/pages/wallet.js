@@ -4,6 +4,7 @@ import { api, newKey } from "../api.js";
 import { h, link, status, table, facts, values } from "../dom.js";
 import { money, toMinor, when } from "../format.js";
 import { act, flash, navigate, route } from "../app.js";
+import { TEST_CARDS, cardLabel } from "./buyer.js";
 
 function walletView(wallet) {
   const section = h("section", { class: "card", id: "wallet" }, h("h2", {}, "Balance"),
@@ -16,8 +17,29 @@ function walletView(wallet) {
 }
 
 export async function mine(main) {
-  const wallet = await api("escrow", "wallet", { query: { limit: 100 } });
-  main.append(h("h1", {}, "Store credit"), ...walletView(wallet));
+  const [wallet, topUps, saved] = await Promise.all([
+    api("escrow", "wallet", { query: { limit: 100 } }), api("payments", "wallet/top-ups"), api("payments", "payment-methods"),
+  ]);
+  main.append(h("h1", {}, "Store credit"), h("button", { class: "secondary", id: "refresh", onclick: () => route() }, "Refresh"), ...walletView(wallet));
+  const card = h("select", { name: "paymentMethod", "aria-label": "Card" },
+    saved.items.map((c) => h("option", { value: c.id, selected: c.default }, `Saved: ${cardLabel(c)}`)),
+    TEST_CARDS.map(([value, text]) => h("option", { value }, text)));
+  const form = h("form", { class: "inline card", id: "top-up" },
+    h("label", {}, "Amount", h("input", { name: "amount", required: true, size: 8 })),
+    h("label", {}, "Currency", h("input", { name: "currency", required: true, value: "usd", size: 4 })),
+    h("label", {}, "Card", card), h("button", { type: "submit" }, "Top up"));
+  const key = newKey();  // one top-up per rendering of the form, however often it is submitted
+  form.addEventListener("submit", (e) => { e.preventDefault(); act(form.querySelector("button"), async () => {
+    const v = values(form);
+    const amount = toMinor(v.amount, v.currency);
+    if (!amount) throw new Error("Enter an amount.");
+    const topUp = await api("payments", "wallet/top-ups", { method: "POST", key, body: { amount, currency: v.currency } });
+    await api("payments", `wallet/top-ups/${topUp.id}/confirm`, { method: "POST", body: { paymentMethod: v.paymentMethod } });
+    await route(); flash(`Top-up of ${money(amount, v.currency)} paid: it is credited when Stripe confirms it (Refresh).`, "info");
+  }); });
+  main.append(h("h2", {}, "Top up with a card"), form, h("h2", {}, "Top-ups"),
+    table(["When", "Amount", "Status", ""], topUps.items.map((t) => h("tr", {}, h("td", {}, when(t.createdAt)), h("td", { class: "num" }, money(t.amount, t.currency)),
+      h("td", {}, status(t.status)), h("td", {}, t.failureReason || ""))), { id: "top-ups" }));
 }
 
 export async function admin(main) {
