@@ -40,6 +40,7 @@ extension ServiceDefinition {
                 sendsTransferGroup: try configuration.setting("STRIPE_TRANSFER_GROUP", default: 1) == 1)
             let customers = CustomerStore(logger: logger)
             let topUps = TopUpStore(logger: logger, topic: dependencies.topic(Topic.payments))
+            let flags = FeatureFlagStore(postgres: dependencies.postgres, logger: logger)
             let commands = GatewayCommandRunner(
                 postgres: dependencies.postgres,
                 handlers: PaymentCommand.handlers(gateway: gateway, payments: store, refunds: refunds, customers: customers, topUps: topUps),
@@ -62,12 +63,13 @@ extension ServiceDefinition {
                     arrivals: arrivals, arrivalWait: arrivalWait, logger: logger)
                     .addRoutes(to: api)
                 CheckoutSessionsController(
-                    store: store, postgres: dependencies.postgres, commands: commands, arrivals: arrivals, arrivalWait: arrivalWait
+                    store: store, postgres: dependencies.postgres, commands: commands, flags: flags, arrivals: arrivals, arrivalWait: arrivalWait
                 ).addRoutes(to: api)
+                FeatureFlagsController(flags: flags).addRoutes(to: api)
                 AdminPaymentsController(store: store, postgres: dependencies.postgres, gateway: gateway).addRoutes(to: api)
                 PaymentMethodsController(cards: cards).addRoutes(to: api)
                 TopUpsController(
-                    topUps: topUps, postgres: dependencies.postgres, gateway: gateway, commands: commands, cards: cards
+                    topUps: topUps, postgres: dependencies.postgres, gateway: gateway, commands: commands, cards: cards, flags: flags
                 ).addRoutes(to: api)
                 AdminRefundsController(payments: store, refunds: refunds, idempotency: dependencies.idempotency) { wakeCommands.yield() }
                     .addRoutes(to: api)

@@ -535,6 +535,23 @@ class Journey:
         self.expect_text(shopper, "#top-ups", "$20.00", "succeeded")
         self.expect_text(shopper, "#wallet-history", "top-up", "+$20.00")
         self.shot(shopper, "buyer-wallet-topped-up")
+
+        self.step("18. The admin turns top-ups off; the buyer is no longer offered them; back on")
+        self.goto(boss, "/admin/flags")
+        row = boss.locator('#flags tr[data-flag="wallet.enabled"]')
+        row.locator("input[name=reason]").fill("card processor maintenance")
+        row.locator("button").click()
+        self.flash(boss, "wallet.enabled is now off")
+        self.expect_text(boss, '#flags tr[data-flag="wallet.enabled"]', "off", "card processor maintenance")
+        self.shot(boss, "admin-flags")
+        self.goto(shopper, "/wallet")
+        self.expect_text(shopper, "#top-ups-off", "turned off")
+        if shopper.locator("#top-up").count():
+            raise Failure("the top-up form is offered while wallet.enabled is off")
+        row = boss.locator('#flags tr[data-flag="wallet.enabled"]')
+        row.locator("input[name=reason]").fill("maintenance over")
+        row.locator("button").click()
+        self.flash(boss, "wallet.enabled is now on")
         if self.errors:
             raise Failure(f"JavaScript errors on the pages: {self.errors}")
 

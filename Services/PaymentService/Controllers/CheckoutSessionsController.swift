@@ -13,6 +13,7 @@ struct CheckoutSessionsController: Sendable {
     let store: PaymentStore
     let postgres: PostgresClient
     let commands: GatewayCommandRunner
+    let flags: FeatureFlagStore
     let arrivals: ArrivalListener
     let arrivalWait: Duration
 
@@ -39,6 +40,7 @@ struct CheckoutSessionsController: Sendable {
 
     func create(_ request: Request, _ context: AppRequestContext) async throws -> SessionResponse {
         let buyer = try context.requireRole(.buyer)
+        try await flags.require(.checkoutSessions)
         let body = try await request.decode(as: CreateSession.self, context: context)
         guard (body.orderId == nil) != (body.checkoutId == nil) else { throw Problem.validation("Send exactly one of orderId or checkoutId.") }
         for (name, url) in [("successUrl", body.successUrl), ("cancelUrl", body.cancelUrl)] where !Self.isReturnURL(url) {

@@ -14,6 +14,7 @@ struct TopUpsController: Sendable {
     let gateway: any PaymentGateway
     let commands: GatewayCommandRunner
     let cards: SavedCards
+    let flags: FeatureFlagStore
 
     struct Create: Decodable {
         var amount: Int64
@@ -48,6 +49,8 @@ struct TopUpsController: Sendable {
 
     func create(_ request: Request, _ context: AppRequestContext) async throws -> EditedResponse<TopUp> {
         let buyer = try context.requireRole(.buyer)
+        // Off: no new top-up; those already made can still be paid (their money may be on its way).
+        try await flags.require(.wallet)
         let body = try await request.decode(as: Create.self, context: context)
         guard let key = request.headers[.idempotencyKey], (1...255).contains(key.count) else {
             throw Problem.badRequest("Idempotency-Key (1 to 255 characters) is required: a retry with it gets the same top-up.")

@@ -29,6 +29,7 @@ const routes = [
   [/^\/admin\/escrows$/, admin.escrows, "admin"],
   [/^\/admin\/sellers$/, admin.sellers, "admin"],
   [/^\/admin\/payments$/, admin.payments, "admin"],
+  [/^\/admin\/flags$/, admin.flags, "admin"],
   [/^\/admin\/wallets$/, wallet.admin, "admin"],
   [/^\/admin\/wallet-imports\/([0-9a-fA-F-]{36})$/, wallet.importPage, "admin"],
   [/^\/admin\/refunds$/, admin.refunds, "admin"],
@@ -39,7 +40,7 @@ const routes = [
 const NAV = {
   seller: [["/seller/onboarding", "Payments setup"], ["/seller/listings", "Listings"], ["/seller/sales", "Sales"], ["/seller/payouts", "Balance & payouts"]],
   buyer: [["/shop", "Shop"], ["/cart", "Cart"], ["/orders", "My orders"], ["/receipts", "Receipts"], ["/cards", "Saved cards"], ["/wallet", "Store credit"]],
-  admin: [["/admin/disputes", "Disputes"], ["/admin/escrows", "Flagged escrows"], ["/admin/sellers", "Sellers"], ["/admin/payments", "Payments"], ["/admin/refunds", "Refunds"], ["/admin/wallets", "Wallets"], ["/admin/reconciliation", "Reconciliation"], ["/admin/operations", "Dead letters & webhooks"]],
+  admin: [["/admin/disputes", "Disputes"], ["/admin/escrows", "Flagged escrows"], ["/admin/sellers", "Sellers"], ["/admin/payments", "Payments"], ["/admin/refunds", "Refunds"], ["/admin/wallets", "Wallets"], ["/admin/flags", "Flags"], ["/admin/reconciliation", "Reconciliation"], ["/admin/operations", "Dead letters & webhooks"]],
 };
 
 export function navigate(path) {

@@ -125,6 +125,22 @@ export async function payments(main) {
   }), { id: "payments" }));
 }
 
+export async function flags(main) {
+  const { flags } = await api("payments", "admin/flags");
+  main.append(h("h1", {}, "Feature flags"), h("p", { class: "muted" }, "Each flag routes a flow at once on every instance; a change needs a reason and is recorded."));
+  main.append(table(["Flag", "Now", "Default", "Last change", "Change"], flags.map((f) => {
+    const form = h("form", { class: "inline flag-form" },
+      h("input", { name: "reason", required: true, size: 24, placeholder: "reason", "aria-label": "Reason" }),
+      h("button", { type: "submit", class: "secondary" }, f.enabled ? "Turn off" : "Turn on"));
+    form.addEventListener("submit", (e) => { e.preventDefault(); act(form.querySelector("button"), async () => {
+      await api("payments", "admin/flags", { method: "PUT", body: { flags: { [f.name]: !f.enabled }, reason: values(form).reason } });
+      await route(); flash(`${f.name} is now ${f.enabled ? "off" : "on"}.`, "info");
+    }); });
+    return h("tr", { dataset: { flag: f.name } }, h("td", {}, h("code", {}, f.name)), h("td", {}, status(f.enabled ? "enabled" : "off")),
+      h("td", {}, f.defaultValue ? "on" : "off"), h("td", {}, f.updatedBy ? `${f.updatedBy}, ${when(f.updatedAt)}: ${f.reason}` : "never changed"), h("td", {}, form));
+  }), { id: "flags" }));
+}
+
 export async function refunds(main) {
   const payments = await apiAll("payments", "payments", { as: "admin" }, 100);
   main.append(h("h1", {}, "Refunds"), refreshButton(),

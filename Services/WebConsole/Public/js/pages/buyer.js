@@ -112,7 +112,7 @@ async function paymentSection(pending) {
     return section;
   }
   // Saved cards first (the default one selected), then Stripe's test cards.
-  const saved = (await api("payments", "payment-methods")).items;
+  const [{ items: saved }, { flags }] = await Promise.all([api("payments", "payment-methods"), api("payments", "flags")]);
   const select = h("select", { name: "paymentMethod", id: "test-card" },
     saved.map((c) => h("option", { value: c.id, selected: c.default }, `Saved: ${cardLabel(c)}`)),
     TEST_CARDS.map(([value, text]) => h("option", { value }, text)));
@@ -135,7 +135,7 @@ async function paymentSection(pending) {
     select.remove();
   }));
   section.append(h("p", { class: "muted" }, "Simulated mode: pick a saved card or a Stripe test card, or pay on Stripe's hosted Checkout page."),
-    h("div", { class: "inline" }, h("label", {}, "Card", select), pay, hosted), result);
+    h("div", { class: "inline" }, h("label", {}, "Card", select), pay, flags["checkoutSessions.enabled"] ? hosted : ""), result);
   return section;
 }
 

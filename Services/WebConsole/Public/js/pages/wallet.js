@@ -17,8 +17,8 @@ function walletView(wallet) {
 }
 
 export async function mine(main) {
-  const [wallet, topUps, saved] = await Promise.all([
-    api("escrow", "wallet", { query: { limit: 100 } }), api("payments", "wallet/top-ups"), api("payments", "payment-methods"),
+  const [wallet, topUps, saved, { flags }] = await Promise.all([
+    api("escrow", "wallet", { query: { limit: 100 } }), api("payments", "wallet/top-ups"), api("payments", "payment-methods"), api("payments", "flags"),
   ]);
   main.append(h("h1", {}, "Store credit"), h("button", { class: "secondary", id: "refresh", onclick: () => route() }, "Refresh"), ...walletView(wallet));
   const card = h("select", { name: "paymentMethod", "aria-label": "Card" },
@@ -37,7 +37,7 @@ export async function mine(main) {
     await api("payments", `wallet/top-ups/${topUp.id}/confirm`, { method: "POST", body: { paymentMethod: v.paymentMethod } });
     await route(); flash(`Top-up of ${money(amount, v.currency)} paid: it is credited when Stripe confirms it (Refresh).`, "info");
   }); });
-  main.append(h("h2", {}, "Top up with a card"), form, h("h2", {}, "Top-ups"),
+  main.append(h("h2", {}, "Top up with a card"), flags["wallet.enabled"] ? form : h("p", { class: "muted", id: "top-ups-off" }, "Top-ups are turned off for now."), h("h2", {}, "Top-ups"),
     table(["When", "Amount", "Status", ""], topUps.items.map((t) => h("tr", {}, h("td", {}, when(t.createdAt)), h("td", { class: "num" }, money(t.amount, t.currency)),
       h("td", {}, status(t.status)), h("td", {}, t.failureReason || ""))), { id: "top-ups" }));
 }
