@@ -139,7 +139,9 @@ struct PaymentsController: Sendable {
     func confirm(_ request: Request, _ context: AppRequestContext) async throws -> ConfirmResponse {
         let buyer = try context.requireRole(.buyer)
         let body = try await request.decode(as: Confirm.self, context: context)
-        guard (1...255).contains(body.paymentMethod.count) else { throw Problem.validation("paymentMethod is required.") }
+        guard PaymentsController.isStripeId(body.paymentMethod) else {
+            throw Problem.validation("paymentMethod must be a Stripe payment method id (letters, digits and _).")
+        }
         let payment = try await postgres.withConnection { try await store.find(id: body.paymentId, on: $0) }
         guard let payment, payment.buyerId == buyer.id else {
             throw Problem.notFound("No payment with id \(body.paymentId.uuidString.lowercased()).")
@@ -186,6 +188,11 @@ struct PaymentsController: Sendable {
             }
             return PaymentDetail(payment: payment, trail: try await store.trail(of: id, on: connection))
         }
+    }
+
+    /// What a Stripe id looks like (`pm_card_visa`, `pm_1Q…`): nothing else is sent to the gateway.
+    static func isStripeId(_ text: String) -> Bool {
+        (1...255).contains(text.utf8.count) && text.utf8.allSatisfy { $0 == UInt8(ascii: "_") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
     }
 
     /// Maps a gateway error to what a client may see: declines as 402 with a safe message.

@@ -88,7 +88,9 @@ struct TopUpsController: Sendable {
         let buyer = try context.requireRole(.buyer)
         let id = try context.parameters.require("id", as: UUID.self)
         let body = try await request.decode(as: Confirm.self, context: context)
-        guard (1...255).contains(body.paymentMethod.count) else { throw Problem.validation("paymentMethod is required.") }
+        guard PaymentsController.isStripeId(body.paymentMethod) else {
+            throw Problem.validation("paymentMethod must be a Stripe payment method id (letters, digits and _).")
+        }
         let topUp = try await postgres.withConnection { try await topUps.find(where: "id = \(id)", lock: false, on: $0) }
         guard let topUp, topUp.buyerId == buyer.id else { throw Problem.notFound("No top-up with id \(id.uuidString.lowercased()).") }
         guard let intentId = topUp.intentId, topUp.status == "processing" || topUp.status == "failed" else {
