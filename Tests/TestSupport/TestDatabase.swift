@@ -27,7 +27,13 @@ public struct TestDatabase: Sendable {
             defer { group.cancelAll() }
             try await Migrator(client: database.client, schema: schema, logger: TestEnvironment.logger)
                 .migrate(try migrations ?? MessagingMigrations.all())
-            return try await body(database)
+            do {
+                return try await body(database)
+            } catch {
+                // A PSQLError's description hides its details; the test log needs them.
+                TestEnvironment.logger.error("test failed in schema \(schema)", metadata: ["error": "\(String(reflecting: error))"])
+                throw error
+            }
         }
         try? await admin {
             try await $0.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"), logger: TestEnvironment.logger)
