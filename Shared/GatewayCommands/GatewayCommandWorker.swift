@@ -51,6 +51,11 @@ public struct GatewayCommandRunner: Sendable {
     /// At most this many gateway calls at once per instance.
     static let concurrency = 16
 
+    /// How long one claim or one recording of an outcome may take. A query in flight when
+    /// Postgres restarts may never answer: abandoned after this, the pass fails and the next one
+    /// starts (chaos found every release stalled for the two minutes a whole pass may take).
+    static let statementTimeout: Duration = .seconds(10)
+
     /// Executes due commands, up to `concurrency` at once: a slot that frees takes the next due
     /// command, so one call that hangs until its timeout holds up nothing else. Returns how many
     /// were executed (at most 500 a pass).
@@ -61,8 +66,10 @@ public struct GatewayCommandRunner: Sendable {
             var running = 0
             while true {
                 if running < Self.concurrency && executed < 500 {
-                    let claimed = try await store.claimDue(
-                        limit: min(Self.concurrency - running, 500 - executed), lease: lease, claimer: claimer, on: postgres)
+                    let limit = min(Self.concurrency - running, 500 - executed)
+                    let claimed = try await Detached.run(timeout: Self.statementTimeout) { [store, lease, claimer, postgres] in
+                        try await store.claimDue(limit: limit, lease: lease, claimer: claimer, on: postgres)
+                    }
                     for command in claimed { group.addTask { await process(command) } }
                     running += claimed.count
                     executed += claimed.count
@@ -114,7 +121,9 @@ public struct GatewayCommandRunner: Sendable {
         }
         Counter(label: "gateway_commands_executed", dimensions: [("kind", command.kind), ("outcome", outcome.label)]).increment()
         do {
-            try await record(outcome, of: command, handler: handler, logger: logger)
+            try await Detached.run(timeout: Self.statementTimeout) { [self, logger] in
+                try await record(outcome, of: command, handler: handler, logger: logger)
+            }
         } catch {
             // The lease runs out and the command is tried again: the same key finds the same object.
             logger.warning("gateway outcome not recorded yet; the command will run again", metadata: ["error": "\(error)"])

@@ -148,6 +148,47 @@ import TestSupport
         }
     }
 
+    /// A claim that never answers (as a query in flight when Postgres restarts may not) is
+    /// abandoned after the statement timeout: the pass fails at once and the next one runs,
+    /// instead of every command waiting for the whole pass's two-minute bound.
+    @Test func aClaimThatDoesNotAnswerIsAbandonedAndTheNextPassRuns() async throws {
+        try await TestDatabase.withSchema(migrations: try Self.migrations()) { database in
+            let handler = ScriptedHandler([.succeeded(objectId: "tr_h")], database: database)
+            _ = try await enqueue(database, key: "k-hung")
+            // A short lease: the abandoned claim does finish once the table is free, and holds the
+            // command until its lease runs out.
+            let runner = runner(database, handler, claimer: "a", lease: .seconds(2))
+            // Another session holds the table: the claim's UPDATE waits, as if nobody would answer.
+            let (locked, release) = AsyncStream.makeStream(of: Void.self)
+            let (released, releaseLock) = AsyncStream.makeStream(of: Void.self)
+            let holder = Task {
+                try await TestDatabase.admin { connection in
+                    try await connection.query("BEGIN", logger: TestEnvironment.logger)
+                    try await connection.query(
+                        PostgresQuery(unsafeSQL: "LOCK TABLE \(database.schema).gateway_commands IN ACCESS EXCLUSIVE MODE"), logger: TestEnvironment.logger)
+                    release.yield()
+                    for await _ in released { break }
+                    try await connection.query("ROLLBACK", logger: TestEnvironment.logger)
+                }
+            }
+            for await _ in locked { break }
+            let started = ContinuousClock.now
+            await #expect(throws: (any Error).self) { try await runner.runDue() }
+            let waited = ContinuousClock.now - started
+            #expect(waited >= .seconds(9) && waited < .seconds(30), "\(waited)")
+            #expect(handler.calls.current == 0)
+            releaseLock.yield()
+            try await holder.value
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await database.count("SELECT count(*)::int FROM outcomes") == 0, ContinuousClock.now < deadline {
+                _ = try? await runner.runDue()
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(try await database.count("SELECT count(*)::int FROM outcomes") == 1)
+            #expect(handler.calls.current == 1)
+        }
+    }
+
     /// A restarted instance takes back at once what it held when it died, instead of waiting
     /// for its own lease to run out.
     @Test func aRestartedInstanceTakesBackItsOwnClaims() async throws {
