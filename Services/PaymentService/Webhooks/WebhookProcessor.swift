@@ -25,7 +25,12 @@ struct WebhookProcessor: Service, CustomStringConvertible {
     var description: String { "WebhookProcessor" }
 
     func run() async throws {
-        try await runPeriodically(every: interval, wakeups: wakeups, logger: logger, failure: "stripe events not processed; retrying") {
+        // A pass is a few pages of events (seconds): one stuck on a query in flight when Postgres
+        // restarted is abandoned after 30 s, not two minutes (rows are taken FOR UPDATE SKIP
+        // LOCKED, so the abandoned pass and the next one never apply an event twice).
+        try await runPeriodically(
+            every: interval, wakeups: wakeups, passTimeout: .seconds(30), logger: logger, failure: "stripe events not processed; retrying"
+        ) {
             try await processPending()
         }
     }
