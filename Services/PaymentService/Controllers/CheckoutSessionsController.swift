@@ -72,7 +72,7 @@ struct CheckoutSessionsController: Sendable {
             let subject = payment.id.uuidString.lowercased()
             let earlier = try await commands.store.commands(subject: subject, kind: PaymentCommand.createCheckoutSession, on: connection)
             if let pending = earlier.first(where: { $0.status == .pending }) { return .command(pending.id) }
-            let lines = payment.orders.map { CreateCheckoutSessionHandler.Line(name: "Order \($0.orderNumber) (\($0.sellerId))", amount: $0.amount) }
+            let lines = payment.orders.map { CheckoutSessionRequest.Line(name: "Order \($0.orderNumber) (\($0.sellerId))", amount: $0.amount) }
             let command = try await commands.store.enqueue(
                 GatewayCommand(
                     kind: PaymentCommand.createCheckoutSession, subject: subject, amount: payment.amount, currency: payment.currency,

@@ -117,18 +117,13 @@ struct CreateCheckoutSessionHandler: GatewayCommandHandler {
         }
     }
 
-    /// The session's lines, one per order, as the command's `lines` parameter keeps them.
-    struct Line: Codable {
-        var name: String
-        var amount: Int64
-    }
-
-    static func encode(_ lines: [Line]) -> String {
+    /// The session's lines, one per order, as the command's `lines` parameter keeps them (JSON).
+    static func encode(_ lines: [CheckoutSessionRequest.Line]) -> String {
         (try? JSONEncoder().encode(lines)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
     }
 
     static func lines(_ text: String) -> [CheckoutSessionRequest.Line] {
-        ((try? JSONDecoder().decode([Line].self, from: Data(text.utf8))) ?? []).map { .init(name: $0.name, amount: $0.amount) }
+        (try? JSONDecoder().decode([CheckoutSessionRequest.Line].self, from: Data(text.utf8))) ?? []
     }
 
     func succeeded(_ command: GatewayCommand, objectId: String, attributes: [String: String], on connection: PostgresConnection) async throws {
@@ -168,8 +163,6 @@ struct CreateTopUpIntentHandler: GatewayCommandHandler {
 
     func refused(_ command: GatewayCommand, code: String, reason: String, on connection: PostgresConnection) async throws {
         guard let id = UUID(uuidString: command.subject) else { return }
-        try await connection.query(
-            "UPDATE top_ups SET status = 'failed', failure_reason = \(code), updated_at = now() WHERE id = \(id) AND intent_id IS NULL",
-            logger: topUps.logger)
+        try await topUps.refused(id, code: code, on: connection)
     }
 }

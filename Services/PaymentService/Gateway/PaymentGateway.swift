@@ -14,7 +14,7 @@ struct IntentRequest: Sendable {
 
 /// One Checkout Session for a payment: the whole payment as one line per order.
 struct CheckoutSessionRequest: Sendable {
-    struct Line: Sendable {
+    struct Line: Sendable, Codable {
         var name: String
         var amount: Int64
     }

@@ -43,25 +43,30 @@ struct TopUpStore: Sendable {
         query.sql += condition.sql
         query.binds = condition.binds
         if lock { query.sql += " FOR UPDATE" }
-        return try await connection.query(query, logger: logger).decode(
+        return try await topUps(query, on: connection).first
+    }
+
+    func list(buyer: String, limit: Int, on connection: PostgresConnection) async throws -> [TopUp] {
+        try await topUps(
+            "SELECT \(unescaped: Self.columns) FROM top_ups WHERE buyer_id = \(buyer) ORDER BY created_at DESC, id DESC LIMIT \(limit)",
+            on: connection)
+    }
+
+    private func topUps(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [TopUp] {
+        try await connection.query(query, logger: logger).decode(
             (UUID, String, Int64, String, String, String?, String?, String?, Date, Date).self
-        ).all().first.map {
+        ).all().map {
             TopUp(
                 id: $0.0, buyerId: $0.1, amount: $0.2, currency: $0.3, status: $0.4, intentId: $0.5, clientSecret: $0.6,
                 failureReason: $0.7, createdAt: $0.8, updatedAt: $0.9)
         }
     }
 
-    func list(buyer: String, limit: Int, on connection: PostgresConnection) async throws -> [TopUp] {
+    /// Stripe refused to make the intent: nothing was charged, the buyer may start another top-up.
+    func refused(_ id: UUID, code: String, on connection: PostgresConnection) async throws {
         try await connection.query(
-            """
-            SELECT \(unescaped: Self.columns) FROM top_ups WHERE buyer_id = \(buyer) ORDER BY created_at DESC, id DESC LIMIT \(limit)
-            """, logger: logger
-        ).decode((UUID, String, Int64, String, String, String?, String?, String?, Date, Date).self).all().map {
-            TopUp(
-                id: $0.0, buyerId: $0.1, amount: $0.2, currency: $0.3, status: $0.4, intentId: $0.5, clientSecret: $0.6,
-                failureReason: $0.7, createdAt: $0.8, updatedAt: $0.9)
-        }
+            "UPDATE top_ups SET status = 'failed', failure_reason = \(code), updated_at = now() WHERE id = \(id) AND intent_id IS NULL",
+            logger: logger)
     }
 
     func setIntent(_ id: UUID, intentId: String, clientSecret: String?, on connection: PostgresConnection) async throws {
