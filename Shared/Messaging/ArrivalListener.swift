@@ -97,7 +97,7 @@ public final class ArrivalListener: Service, Sendable {
                     }
                 }
             } catch {
-                _ = try? await Detached.run(timeout: .seconds(2)) { try await connection.close() }
+                await connection.closeBeforeLeaseEnds()
                 throw error
             }
         }

@@ -95,7 +95,7 @@ public struct OutboxRelay: Service {
                 // The session lock goes with the session: close it rather than send an unlock,
                 // which on a connection whose server went away may never be answered. Closed
                 // before it goes back to the pool, so the pool never lends it out again.
-                _ = try? await Detached.run(timeout: .seconds(2)) { try await connection.close() }
+                await connection.closeBeforeLeaseEnds()
                 throw error
             }
             return true
