@@ -60,7 +60,7 @@ extension ServiceDefinition {
             ).all
             parts.routes = { api in
                 PaymentsController(store: store, postgres: dependencies.postgres, gateway: gateway, commands: commands, cards: cards,
-                    arrivals: arrivals, arrivalWait: arrivalWait, logger: logger)
+                    arrivals: arrivals, arrivalWait: arrivalWait, flags: flags, logger: logger)
                     .addRoutes(to: api)
                 CheckoutSessionsController(
                     store: store, postgres: dependencies.postgres, commands: commands, flags: flags, arrivals: arrivals, arrivalWait: arrivalWait

@@ -225,3 +225,24 @@ public struct ReconciliationCompleted: DomainEventPayload, Equatable {
         self.discrepancies = discrepancies
     }
 }
+
+/// `wallet.held`: what EscrowService took from the buyer's wallet for a payment that asked for it
+/// (`wallet.hold_requested`): from 0 up to the maximum asked. It stays held until the payment
+/// succeeds (then it funds the escrows) or fails or is cancelled (then it goes back to the wallet).
+public struct WalletHeld: DomainEventPayload, Equatable {
+    public static let eventType = "wallet.held"
+    public static let schemaVersion = 1
+    public static let aggregateType = "payment"
+
+    public var paymentId: UUID
+    public var buyerId: String
+    public var amount: Int64
+    public var currency: String
+
+    public init(paymentId: UUID, buyerId: String, amount: Int64, currency: String) {
+        self.paymentId = paymentId
+        self.buyerId = buyerId
+        self.amount = amount
+        self.currency = currency
+    }
+}

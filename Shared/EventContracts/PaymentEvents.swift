@@ -29,10 +29,13 @@ public struct PaymentSucceeded: DomainEventPayload, Equatable {
     public var currency: String
     public var orders: [Part]
     public var buyerId: String?
+    /// The part of `amount` paid from the buyer's wallet (held by EscrowService through
+    /// `wallet.held`); the card was charged the rest. Absent means none.
+    public var walletAmount: Int64?
 
     public init(
         paymentId: UUID, checkoutId: UUID, chargeId: String?, amount: Int64, currency: String, orders: [Part],
-        buyerId: String? = nil
+        buyerId: String? = nil, walletAmount: Int64? = nil
     ) {
         self.paymentId = paymentId
         self.checkoutId = checkoutId
@@ -41,6 +44,7 @@ public struct PaymentSucceeded: DomainEventPayload, Equatable {
         self.currency = currency
         self.orders = orders
         self.buyerId = buyerId
+        self.walletAmount = walletAmount
     }
 }
 
@@ -74,14 +78,21 @@ public struct RefundSucceeded: DomainEventPayload, Equatable {
     public var currency: String
     /// True when the order's whole amount has now been refunded.
     public var orderFullyRefunded: Bool
+    /// The part of `amount` that goes back to the buyer's wallet (what store credit paid);
+    /// the card got the rest. Absent means none.
+    public var walletAmount: Int64?
 
-    public init(refundId: UUID, paymentId: UUID, orderId: UUID, amount: Int64, currency: String, orderFullyRefunded: Bool) {
+    public init(
+        refundId: UUID, paymentId: UUID, orderId: UUID, amount: Int64, currency: String, orderFullyRefunded: Bool,
+        walletAmount: Int64? = nil
+    ) {
         self.refundId = refundId
         self.paymentId = paymentId
         self.orderId = orderId
         self.amount = amount
         self.currency = currency
         self.orderFullyRefunded = orderFullyRefunded
+        self.walletAmount = walletAmount
     }
 }
 
@@ -149,5 +160,28 @@ public struct WalletToppedUp: DomainEventPayload, Equatable {
         self.amount = amount
         self.currency = currency
         self.chargeId = chargeId
+    }
+}
+
+/// `wallet.hold_requested`: the buyer pays with store credit first. EscrowService, which keeps
+/// the wallets, holds up to `maximum` of the buyer's balance for the payment and answers with
+/// `wallet.held` (zero when the wallet is empty).
+public struct WalletHoldRequested: DomainEventPayload, Equatable {
+    public static let eventType = "wallet.hold_requested"
+    public static let schemaVersion = 1
+    public static let aggregateType = "payment"
+
+    public var paymentId: UUID
+    public var checkoutId: UUID
+    public var buyerId: String
+    public var maximum: Int64
+    public var currency: String
+
+    public init(paymentId: UUID, checkoutId: UUID, buyerId: String, maximum: Int64, currency: String) {
+        self.paymentId = paymentId
+        self.checkoutId = checkoutId
+        self.buyerId = buyerId
+        self.maximum = maximum
+        self.currency = currency
     }
 }

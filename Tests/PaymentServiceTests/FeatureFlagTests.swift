@@ -19,7 +19,7 @@ import TestSupport
             let off = try await service.call(.post, "/api/v1/payments/checkout-session", as: "buyer-ff", roles: ["buyer"], body: body)
             #expect(off.status == .notFound && off.text.contains("checkoutSessions.enabled"), "\(off.text)")
             #expect(try await service.call(.get, "/api/v1/flags", as: "buyer-ff", roles: ["buyer"]).json()["flags"] as? [String: Bool]
-                    == ["checkoutSessions.enabled": false, "wallet.enabled": true])
+                    == ["checkoutSessions.enabled": false, "wallet.enabled": true, "wallet.spendFirst": false])
             #expect(try await set(service, "checkoutSessions.enabled", true).status == .ok)
             #expect(try await service.call(.post, "/api/v1/payments/checkout-session", as: "buyer-ff", roles: ["buyer"], body: body).status == .ok)
         }

@@ -552,6 +552,20 @@ class Journey:
         row.locator("input[name=reason]").fill("maintenance over")
         row.locator("button").click()
         self.flash(boss, "wallet.enabled is now on")
+
+        self.step("19. The buyer spends store credit first: it covers $25.00 of a $25.99 mug, the card the rest")
+        number = self.buy_a_mug(shopper, run)
+        self.expect_text(shopper, "#wallet-choice", "Use store credit first", "$25.00 available")
+        shopper.check("#use-wallet")
+        shopper.click("#pay")
+        shopper.wait_for_selector("#payment-result:has-text('submitted')", timeout=30_000)
+        self.expect_text(shopper, "#payment-result", "$0.99 by card", "$25.00 from store credit")
+        self.shot(shopper, "buyer-paid-with-store-credit")
+        self.goto(shopper, "/orders")
+        self.until(shopper, "the order paid with store credit and a card", self.shows(shopper, f'#orders tr[data-order="{number}"]', "paid"))
+        self.goto(shopper, "/wallet")
+        self.expect_text(shopper, '#wallet-balances tr[data-currency="usd"]', "$0.00")
+        self.expect_text(shopper, "#wallet-history", "store credit held for payment", "-$25.00")
         if self.errors:
             raise Failure(f"JavaScript errors on the pages: {self.errors}")
 

@@ -1,3 +1,4 @@
+import EventContracts
 import Foundation
 
 /// Where an escrow is in its life. Open disputes and chargebacks are kept beside the status

@@ -23,6 +23,8 @@ struct LedgerAccount: Hashable, Sendable, CustomStringConvertible {
         case walletOpeningBalances = "wallet_opening_balances"
         /// Store credit admins granted (the platform's expense).
         case walletCreditGrants = "wallet_credit_grants"
+        /// Store credit a payment holds until it succeeds (then it funds the escrows) or fails.
+        case walletHeld = "wallet_held"
     }
 
     var kind: Kind
@@ -42,6 +44,7 @@ struct LedgerAccount: Hashable, Sendable, CustomStringConvertible {
     static let walletOpeningBalances = LedgerAccount(kind: .walletOpeningBalances, owner: nil)
     static let walletCreditGrants = LedgerAccount(kind: .walletCreditGrants, owner: nil)
     static func buyerWallet(_ buyer: String) -> LedgerAccount { .init(kind: .buyerWallet, owner: buyer) }
+    static func walletHeld(_ payment: UUID) -> LedgerAccount { .init(kind: .walletHeld, owner: payment.uuidString.lowercased()) }
 }
 
 extension LedgerAccount {
@@ -98,11 +101,30 @@ struct Journal: Sendable, Equatable {
 /// received at the gateway (`gateway_clearing`, debit) is held per escrow, then ends as platform
 /// fees, seller balances (available → in transit → paid out), buyer refunds or losses (credits).
 extension Journal {
-    /// A payment's orders are held in escrow.
-    static func hold(payment: UUID, escrows: [(id: UUID, gross: Int64)], currency: String) -> Journal {
+    /// A payment's orders are held in escrow: `wallet` of it comes from the store credit the
+    /// payment held, the rest from the card (at the gateway).
+    static func hold(payment: UUID, escrows: [(id: UUID, gross: Int64)], wallet: Int64 = 0, currency: String) -> Journal {
         var journal = Journal(memo: "payment \(payment.uuidString.lowercased()) held in escrow")
-        journal.debit(.gatewayClearing, escrows.reduce(0) { $0 + $1.gross }, currency)
+        let total = escrows.reduce(0) { $0 + $1.gross }
+        if wallet > 0 { journal.debit(.walletHeld(payment), wallet, currency) }
+        if total - wallet > 0 { journal.debit(.gatewayClearing, total - wallet, currency) }
         for escrow in escrows { journal.credit(.escrowHeld(escrow.id), escrow.gross, currency) }
+        return journal
+    }
+
+    /// Store credit set aside for a payment (`wallet.hold_requested`).
+    static func walletHold(payment: UUID, buyer: String, amount: Int64, currency: String) -> Journal {
+        var journal = Journal(memo: "store credit held for payment \(payment.uuidString.lowercased())")
+        journal.debit(.buyerWallet(buyer), amount, currency)
+        journal.credit(.walletHeld(payment), amount, currency)
+        return journal
+    }
+
+    /// The payment failed or was cancelled: its held store credit goes back to the wallet.
+    static func walletReturn(payment: UUID, buyer: String, amount: Int64, currency: String) -> Journal {
+        var journal = Journal(memo: "store credit returned: payment \(payment.uuidString.lowercased()) did not go through")
+        journal.debit(.walletHeld(payment), amount, currency)
+        journal.credit(.buyerWallet(buyer), amount, currency)
         return journal
     }
 
@@ -117,11 +139,16 @@ extension Journal {
 
     /// Money went back to the buyer: from what the escrow holds, and any part it no longer
     /// holds (a refund made at the gateway after release) is the platform's loss.
-    static func refund(escrow: UUID, fromHeld: Int64, uncovered: Int64, currency: String) -> Journal {
+    /// `toWallet` of it (the part paid with store credit) goes back to the buyer's wallet.
+    static func refund(
+        escrow: UUID, fromHeld: Int64, uncovered: Int64, toWallet: (buyer: String, amount: Int64)? = nil, currency: String
+    ) -> Journal {
         var journal = Journal(memo: "escrow \(escrow.uuidString.lowercased()) refunded to the buyer")
         if fromHeld > 0 { journal.debit(.escrowHeld(escrow), fromHeld, currency) }
         if uncovered > 0 { journal.debit(.refundLosses, uncovered, currency) }
-        journal.credit(.buyerRefunds, fromHeld + uncovered, currency)
+        let wallet = toWallet.map { min(max($0.amount, 0), fromHeld + uncovered) } ?? 0
+        if let toWallet, wallet > 0 { journal.credit(.buyerWallet(toWallet.buyer), wallet, currency) }
+        if fromHeld + uncovered - wallet > 0 { journal.credit(.buyerRefunds, fromHeld + uncovered - wallet, currency) }
         return journal
     }
 

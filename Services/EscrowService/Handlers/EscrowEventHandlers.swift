@@ -71,6 +71,14 @@ struct EscrowEventHandlers: Sendable {
                 else { throw EventRejected("a top-up the wallet cannot take: \(event.amount) \(event.currency) for \(event.buyerId)") }
                 try await WalletStore(escrows: escrows).topUp(event, on: context.connection)
             },
+            // A payment spends store credit first: as much as the wallet has is held for it.
+            .on(WalletHoldRequested.self) { event, context in
+                try await WalletStore(escrows: escrows).hold(event, cause: cause(context), on: context.connection)
+            },
+            // A payment that did not go through gives back what it held of the wallet.
+            .on(PaymentFailed.self) { event, context in
+                try await WalletStore(escrows: escrows).returnHold(paymentId: event.paymentId, on: context.connection)
+            },
             .on(GatewayTransferReversed.self) { event, context in
                 // Reversals are booked when we make them; the gateway's report is checked by reconciliation.
                 context.logger.info("transfer reversal reported", metadata: ["transfer": "\(event.transferId)", "reversed": "\(event.amountReversed)"])
@@ -88,8 +96,12 @@ struct EscrowEventHandlers: Sendable {
     private func orderEvent(_ type: String) -> EventHandler {
         EventHandler(eventType: type) { context in
             let event = try context.envelope.decodePayload(as: OrderEvent.self)
-            // Only a cancellation after payment asks for money back.
-            if type == "order.cancelled" && !event.refundRequired { return }
+            // Only a cancellation after payment asks for money back; one before payment gives
+            // back any store credit its payment held.
+            if type == "order.cancelled" && !event.refundRequired {
+                try await WalletStore(escrows: escrows).checkoutCancelledUnpaid(event.order.checkoutId, on: context.connection)
+                return
+            }
             try await apply(type, orderId: event.order.orderId, cause: cause(context), context)
         }
     }

@@ -1,6 +1,7 @@
 import EventContracts
 import Foundation
 import HTTPSupport
+import Messaging
 import PostgresNIO
 import StripeClient
 
@@ -87,8 +88,16 @@ extension EscrowStore {
         }
         let held = try await balance(of: .escrowHeld(escrow.id), currency: escrow.currency, on: connection)
         let fromHeld = min(event.amount, max(0, held))
+        // What store credit paid goes back to the wallet.
+        let toWallet = min(max(event.walletAmount ?? 0, 0), event.amount)
+        guard toWallet == 0 || escrow.buyerId != nil else {
+            throw EventRejected("refund \(event.refundId) returns \(toWallet) to the wallet of an escrow with no buyer")
+        }
+        if toWallet > 0, let buyer = escrow.buyerId { try await WalletStore(escrows: self).lock([buyer], on: connection) }
         let posted = try await post(
-            .refund(escrow: escrow.id, fromHeld: fromHeld, uncovered: event.amount - fromHeld, currency: escrow.currency),
+            .refund(
+                escrow: escrow.id, fromHeld: fromHeld, uncovered: event.amount - fromHeld,
+                toWallet: escrow.buyerId.map { ($0, toWallet) }, currency: escrow.currency),
             source: "refund:\(event.refundId.uuidString.lowercased())", on: connection)
         guard posted else { return }
         let refunded = escrow.refundedAmount + event.amount
@@ -139,11 +148,23 @@ extension EscrowStore {
             return
         }
         var journal = Journal(memo: "refund \(refund) failed after it succeeded")
-        for (account, amount, currency) in original {
-            guard let ledgerAccount = LedgerAccount(parsing: account) else { throw StoredValueError(column: "journal_entries.account") }
-            // The mirror of each entry: what was credited is debited back, and the other way round.
-            journal.credit(ledgerAccount, amount, currency)
+        let entries = try original.map { row in
+            guard let account = LedgerAccount(parsing: row.0) else { throw StoredValueError(column: "journal_entries.account") }
+            return (account: account, amount: row.1, currency: row.2)
         }
+        // Part of it went to the buyer's wallet (store credit paid that part): only the card's
+        // part came back from the bank, so only that is held by the escrow again.
+        let split = entries.contains { $0.account.kind == .buyerWallet }
+        for entry in entries {
+            if !split {
+                // The mirror of each entry: what was credited is debited back, and the other way round.
+                journal.credit(entry.account, entry.amount, entry.currency)
+            } else if entry.account.kind == .buyerRefunds {
+                journal.debit(.buyerRefunds, -entry.amount, entry.currency)
+                journal.credit(.escrowHeld(escrow.id), -entry.amount, entry.currency)
+            }
+        }
+        guard !journal.entries.isEmpty else { return }
         guard try await post(journal, source: "refund-returned:\(refund)", on: connection) else { return }
         let refunded = max(0, escrow.refundedAmount - event.amount)
         let requested = max(0, escrow.refundRequested - event.amount)

@@ -93,7 +93,10 @@ extension EscrowStore {
         // one gets a new key; a retry of this one keeps it.
         let earlier = try await commands.commands(subject: id, kind: EscrowCommand.releaseTransfer, on: connection).count
         var parameters = ["destination": account.accountId, "transfer_group": escrow.checkoutId.uuidString.lowercased()]
-        parameters["source_transaction"] = escrow.chargeId
+        // Tied to the charge it came from, so Stripe pays it once that charge's funds are available.
+        // Store credit was charged earlier (a top-up) and sits in the platform's balance: a
+        // transfer that pays any of it comes from that balance, with no source charge.
+        if escrow.walletAmount == 0 { parameters["source_transaction"] = escrow.chargeId }
         try await commands.enqueue(
             GatewayCommand(
                 kind: EscrowCommand.releaseTransfer, subject: id, amount: net, currency: escrow.currency,

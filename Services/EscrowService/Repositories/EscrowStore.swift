@@ -18,6 +18,8 @@ struct Escrow: Sendable, Equatable, Encodable, ResponseEncodable {
     var sellerId: String
     var currency: String
     var grossAmount: Int64
+    /// The part of the gross paid with the buyer's store credit (the card paid the rest).
+    var walletAmount: Int64
     var feeAmount: Int64
     var netAmount: Int64
     var status: EscrowStatus
@@ -49,8 +51,8 @@ struct Escrow: Sendable, Equatable, Encodable, ResponseEncodable {
     var unallocated: Int64 { status.holdsFunds ? grossAmount - refundRequested - releasedGross : 0 }
 
     static let columns = """
-        id, order_id, payment_id, checkout_id, charge_id, buyer_id, seller_id, currency, gross_amount, fee_amount, net_amount,
-        status, dispute_id, chargeback_id, chargeback_amount, chargeback_reversed, refund_requested, refunded_amount,
+        id, order_id, payment_id, checkout_id, charge_id, buyer_id, seller_id, currency, gross_amount, wallet_amount, fee_amount,
+        net_amount, status, dispute_id, chargeback_id, chargeback_amount, chargeback_reversed, refund_requested, refunded_amount,
         released_gross, released_fee, released_net, reversed_amount, transfer_id, chargeback_return_transfer_id, parked_reason,
         flagged_at, flag_reason,
         delivered_at, released_at, created_at
@@ -70,6 +72,7 @@ struct Escrow: Sendable, Equatable, Encodable, ResponseEncodable {
         sellerId = try cells["seller_id"].decode(String.self)
         currency = try cells["currency"].decode(String.self)
         grossAmount = try cells["gross_amount"].decode(Int64.self)
+        walletAmount = try cells["wallet_amount"].decode(Int64.self)
         feeAmount = try cells["fee_amount"].decode(Int64.self)
         netAmount = try cells["net_amount"].decode(Int64.self)
         self.status = status
@@ -168,28 +171,39 @@ struct EscrowStore: Sendable {
     }
 
     /// Opens one escrow per order of a successful payment; the payment's amount is split over the
-    /// orders by largest remainder (weights: each order's share) so the parts add up exactly.
+    /// orders by largest remainder (weights: each order's share) so the parts add up exactly, and
+    /// so is the part paid with store credit, which the payment's wallet hold supplies.
     func open(for payment: PaymentSucceeded, fees: FeePolicy, source: String, on connection: PostgresConnection) async throws -> [UUID] {
+        let wallet = payment.walletAmount ?? 0
+        guard (0...payment.amount).contains(wallet) else {
+            throw EventRejected("payment \(payment.paymentId) says \(wallet) of \(payment.amount) came from the wallet")
+        }
         let grosses = Allocation.largestRemainder(payment.amount, weights: payment.orders.map(\.amount))
-        var opened: [(id: UUID, order: UUID, gross: Int64)] = []
-        for (part, gross) in zip(payment.orders, grosses) where gross > 0 {
+        let walletShares = Allocation.largestRemainder(wallet, weights: grosses)
+        var opened: [(id: UUID, order: UUID, gross: Int64, wallet: Int64)] = []
+        for (index, part) in payment.orders.enumerated() where grosses[index] > 0 {
             let id = UUID()
+            let gross = grosses[index]
             let inserted = try await connection.query(
                 """
                 INSERT INTO escrows (id, order_id, payment_id, checkout_id, charge_id, buyer_id, seller_id, currency, gross_amount,
-                    fee_amount, net_amount, status)
+                    wallet_amount, fee_amount, net_amount, status)
                 VALUES (\(id), \(part.orderId), \(payment.paymentId), \(payment.checkoutId), \(payment.chargeId),
-                    \(payment.buyerId), \(part.sellerId), \(payment.currency), \(gross), \(fees.fee(on: gross)),
+                    \(payment.buyerId), \(part.sellerId), \(payment.currency), \(gross), \(walletShares[index]), \(fees.fee(on: gross)),
                     \(fees.net(of: gross)), 'held')
                 ON CONFLICT (order_id) DO NOTHING RETURNING 1
                 """, logger: logger
             ).collect()
             // An order that already has an escrow is not held twice.
-            if !inserted.isEmpty { opened.append((id, part.orderId, gross)) }
+            if !inserted.isEmpty { opened.append((id, part.orderId, gross, walletShares[index])) }
         }
         guard !opened.isEmpty else { return [] }
+        let fromWallet = opened.reduce(0) { $0 + $1.wallet }
+        if fromWallet > 0 {
+            try await WalletStore(escrows: self).spendHold(paymentId: payment.paymentId, amount: fromWallet, on: connection)
+        }
         try await post(
-            .hold(payment: payment.paymentId, escrows: opened.map { ($0.id, $0.gross) }, currency: payment.currency),
+            .hold(payment: payment.paymentId, escrows: opened.map { ($0.id, $0.gross) }, wallet: fromWallet, currency: payment.currency),
             source: source, on: connection)
         return opened.map(\.order)
     }

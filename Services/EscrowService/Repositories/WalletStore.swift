@@ -3,6 +3,7 @@ import Foundation
 import HTTPSupport
 import Hummingbird
 import Logging
+import Messaging
 import Persistence
 import PostgresNIO
 
@@ -103,6 +104,106 @@ struct WalletStore: Sendable {
         journal.credit(.buyerWallet(event.buyerId), event.amount, event.currency)
         if try await escrows.post(journal, source: "topup:\(event.topUpId.uuidString.lowercased())", on: connection) {
             logger.info("wallet topped up", metadata: ["buyer": "\(event.buyerId)", "amount": "\(event.amount)", "currency": "\(event.currency)"])
+        }
+    }
+
+    /// Sets store credit aside for a payment that asked to spend it (`wallet.hold_requested`): as
+    /// much of the balance as the payment needs, never more than there is, once per payment.
+    /// Answers with `wallet.held` (zero when the wallet is empty or the hold was made before).
+    func hold(_ request: WalletHoldRequested, cause: Cause, on connection: PostgresConnection) async throws {
+        guard (1...WalletImport.maximumAmount).contains(request.maximum), WalletImport.problem(
+            in: .init(externalId: "hold", buyerId: request.buyerId, currency: request.currency, amount: request.maximum)) == nil
+        else { throw EventRejected("a wallet hold the wallet cannot take: \(request.maximum) \(request.currency) for \(request.buyerId)") }
+        try await lock([request.buyerId], on: connection)
+        let existing = try await connection.query(
+            "SELECT amount FROM wallet_holds WHERE payment_id = \(request.paymentId)", logger: logger
+        ).decode(Int64.self).all().first
+        let amount: Int64
+        if let existing {
+            amount = existing
+        } else {
+            // A checkout already cancelled unpaid takes nothing: its hold would only wait to go back.
+            let dead = try await connection.query(
+                "SELECT 1 FROM unpaid_cancelled_checkouts WHERE checkout_id = \(request.checkoutId)", logger: logger
+            ).collect()
+            let balance = try await escrows.balance(of: .buyerWallet(request.buyerId), currency: request.currency, on: connection)
+            amount = dead.isEmpty ? min(max(balance, 0), request.maximum) : 0
+            try await connection.query(
+                """
+                INSERT INTO wallet_holds (payment_id, checkout_id, buyer_id, currency, amount, status)
+                VALUES (\(request.paymentId), \(request.checkoutId), \(request.buyerId), \(request.currency), \(amount), 'held')
+                """, logger: logger)
+            if amount > 0 {
+                try await escrows.post(
+                    .walletHold(payment: request.paymentId, buyer: request.buyerId, amount: amount, currency: request.currency),
+                    source: "wallet-hold:\(request.paymentId.uuidString.lowercased())", on: connection)
+            }
+            logger.info(
+                "store credit held for a payment",
+                metadata: ["payment_id": "\(request.paymentId)", "buyer": "\(request.buyerId)", "amount": "\(amount)", "asked": "\(request.maximum)"])
+        }
+        try await escrows.publish(
+            WalletHeld(paymentId: request.paymentId, buyerId: request.buyerId, amount: amount, currency: request.currency),
+            aggregateId: request.paymentId.uuidString.lowercased(), cause: cause, on: connection)
+    }
+
+    /// The payment succeeded: its hold funds the escrows (the caller posts that journal). A hold
+    /// that went back to the wallet (the checkout expired before the card's late success) is taken
+    /// again if the wallet still has it; anything else contradicts what PaymentService was told.
+    func spendHold(paymentId: UUID, amount: Int64, on connection: PostgresConnection) async throws {
+        let rows = try await connection.query(
+            "SELECT buyer_id, currency, amount, status FROM wallet_holds WHERE payment_id = \(paymentId) FOR UPDATE", logger: logger
+        ).decode((String, String, Int64, String).self).all()
+        guard let (buyer, currency, held, status) = rows.first, held == amount, status != "spent" else {
+            throw EventRejected("payment \(paymentId) spends \(amount) of store credit, but its hold is \(rows.first.map { "\($0.2) (\($0.3))" } ?? "missing")")
+        }
+        if status == "returned" {
+            try await lock([buyer], on: connection)
+            let balance = try await escrows.balance(of: .buyerWallet(buyer), currency: currency, on: connection)
+            guard balance >= amount else {
+                throw EventRejected("payment \(paymentId) succeeded after its store credit went back, and the wallet no longer has \(amount)")
+            }
+            try await escrows.post(
+                .walletHold(payment: paymentId, buyer: buyer, amount: amount, currency: currency),
+                source: "wallet-rehold:\(paymentId.uuidString.lowercased())", on: connection)
+        }
+        try await connection.query(
+            "UPDATE wallet_holds SET status = 'spent', updated_at = now() WHERE payment_id = \(paymentId)", logger: logger)
+    }
+
+    /// The payment failed or was cancelled: whatever it held goes back to the wallet, once.
+    func returnHold(paymentId: UUID, on connection: PostgresConnection) async throws {
+        try await returnHolds(where: "payment_id = \(paymentId)", on: connection)
+    }
+
+    /// The checkout's orders were cancelled unpaid: its payment's hold goes back, and a hold
+    /// asked for later takes nothing.
+    func checkoutCancelledUnpaid(_ checkoutId: UUID, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            "INSERT INTO unpaid_cancelled_checkouts (checkout_id) VALUES (\(checkoutId)) ON CONFLICT DO NOTHING", logger: logger)
+        try await returnHolds(where: "checkout_id = \(checkoutId)", on: connection)
+    }
+
+    private func returnHolds(where condition: PostgresQuery, on connection: PostgresConnection) async throws {
+        var query = PostgresQuery(unsafeSQL: "SELECT payment_id, buyer_id FROM wallet_holds WHERE status = 'held' AND ")
+        query.sql += condition.sql
+        query.binds = condition.binds
+        let holds = try await connection.query(query, logger: logger).decode((UUID, String).self).all()
+        try await lock(holds.map(\.1), on: connection)
+        for (paymentId, _) in holds {
+            let rows = try await connection.query(
+                """
+                UPDATE wallet_holds SET status = 'returned', updated_at = now() WHERE payment_id = \(paymentId) AND status = 'held'
+                RETURNING buyer_id, currency, amount
+                """, logger: logger
+            ).decode((String, String, Int64).self).all()
+            guard let (buyer, currency, amount) = rows.first else { continue }
+            if amount > 0 {
+                try await escrows.post(
+                    .walletReturn(payment: paymentId, buyer: buyer, amount: amount, currency: currency),
+                    source: "wallet-return:\(paymentId.uuidString.lowercased())", on: connection)
+            }
+            logger.info("store credit returned to the wallet", metadata: ["payment_id": "\(paymentId)", "buyer": "\(buyer)", "amount": "\(amount)"])
         }
     }
 

@@ -65,6 +65,10 @@ struct CheckoutSessionsController: Sendable {
             if let session, session.expiresAt.timeIntervalSinceNow > Self.reuseMargin {
                 return .existing(SessionResponse(paymentId: payment.id, sessionId: session.id, url: session.url, expiresAt: session.expiresAt))
             }
+            // Store credit is spent through create-intent, which charges the card only the rest.
+            if payment.walletRequested {
+                throw Problem.conflict("This payment spends store credit; pay the rest with create-intent.", extensions: ["currentState": payment.status.rawValue])
+            }
             // Two ways to pay one payment would be two charges: the intent path excludes this one.
             if payment.intentId != nil && session == nil {
                 throw Problem.conflict("This payment is being paid with its PaymentIntent (create-intent); continue there.", extensions: ["currentState": payment.status.rawValue])

@@ -21,20 +21,36 @@ struct PaymentsController: Sendable {
     let arrivals: ArrivalListener
     /// How long create-intent waits for a payment that has not arrived (CREATE_INTENT_WAIT_MS).
     let arrivalWait: Duration
+    /// wallet.enabled and wallet.spendFirst decide whether create-intent spends store credit.
+    let flags: FeatureFlagStore
     let logger: Logger
 
     struct CreateIntent: Decodable {
         var orderId: UUID?
         var checkoutId: UUID?
+        /// Spend store credit first (default: the wallet.spendFirst flag). The first
+        /// create-intent of a payment decides; later ones return what it made.
+        var useWallet: Bool?
     }
 
     struct IntentResponse: Encodable, ResponseEncodable {
         var paymentId: UUID
-        var intentId: String
+        /// None when store credit paid the whole amount: there is nothing to confirm.
+        var intentId: String?
         var clientSecret: String?
         var amount: Int64
         var currency: String
         var status: String
+        /// Paid with store credit; the card is charged the rest (`cardAmount`).
+        var walletAmount: Int64
+        var cardAmount: Int64
+    }
+
+    enum CreateIntentDecision: Sendable {
+        case existing(IntentResponse)
+        case command(UUID, paymentId: UUID)
+        /// EscrowService has not said yet how much of the wallet it holds.
+        case awaitWallet(UUID)
     }
 
     struct Confirm: Decodable {
@@ -65,9 +81,12 @@ struct PaymentsController: Sendable {
         guard (body.orderId == nil) != (body.checkoutId == nil) else {
             throw Problem.validation("Send exactly one of orderId or checkoutId.")
         }
-        enum Decision: Sendable {
-            case existing(IntentResponse)
-            case command(UUID, paymentId: UUID)
+        // Store credit first when the buyer asks, or by default when wallet.spendFirst is on.
+        var spendWallet: Bool
+        if let useWallet = body.useWallet { spendWallet = useWallet } else { spendWallet = try await flags.isEnabled(.walletSpendFirst) }
+        if spendWallet, try await !flags.isEnabled(.wallet) {
+            if body.useWallet == true { throw Problem.conflict(FeatureFlag.wallet.offMessage) }
+            spendWallet = false
         }
         // The payment is created from the checkout's event, usually milliseconds after the checkout:
         // a request that comes first waits for it (bounded) rather than making every client poll.
@@ -76,32 +95,20 @@ struct PaymentsController: Sendable {
             try await postgres.withConnection { try await store.paymentId(orderId: body.orderId, checkoutId: body.checkoutId, on: $0) }
         }
         guard let paymentId else { throw Problem.notFound("No payment for that order or checkout.") }
-        let decision = try await postgres.inTransaction(logger: context.logger) { connection -> Decision in
-            guard let payment = try await store.lock(id: paymentId, on: connection), payment.buyerId == buyer.id
-            else { throw Problem.notFound("No payment for that order or checkout.") }
-            if let response = try await existing(payment, on: connection) { return .existing(response) }
-            // Two ways to pay one payment would be two charges: an open Checkout Session excludes this one.
-            if let session = try await store.checkoutSession(payment.id, on: connection), session.expiresAt > Date() {
-                throw Problem.conflict("This payment is being paid on Stripe Checkout (session \(session.id)); continue there.", extensions: ["currentState": payment.status.rawValue])
+        var decision = try await decide(paymentId, buyer: buyer.id, spendWallet: spendWallet, context)
+        if case .awaitWallet = decision {
+            // EscrowService answers through the broker, usually within a few hundred milliseconds.
+            let held = try await arrivals.wait(for: [PaymentStore.walletKey(paymentId)], timeout: arrivalWait) {
+                try await postgres.withConnection { try await store.find(id: paymentId, on: $0)?.walletAmount }
             }
-            guard payment.status.isPayable else {
-                throw Problem.conflict("This payment is \(payment.status.rawValue).", extensions: ["currentState": payment.status.rawValue])
-            }
-            let subject = payment.id.uuidString.lowercased()
-            let earlier = try await commands.store.commands(subject: subject, kind: PaymentCommand.createIntent, on: connection)
-            if let pending = earlier.first(where: { $0.status == .pending }) { return .command(pending.id, paymentId: payment.id) }
-            // Earlier commands were refused (nothing was created): a new attempt gets a new key.
-            let command = try await commands.store.enqueue(
-                GatewayCommand(
-                    kind: PaymentCommand.createIntent, subject: subject, amount: payment.amount, currency: payment.currency,
-                    idempotencyKey: "payment-\(subject)-intent" + (earlier.isEmpty ? "" : "-\(earlier.count + 1)"),
-                    parameters: ["checkout_id": payment.checkoutId.uuidString.lowercased()], correlationId: context.requestId),
-                on: connection)
-            return .command(command.id, paymentId: payment.id)
+            guard held != nil else { throw Self.walletPending }
+            decision = try await decide(paymentId, buyer: buyer.id, spendWallet: spendWallet, context)
         }
         switch decision {
         case .existing(let response):
             return response
+        case .awaitWallet:
+            throw Self.walletPending
         case .command(let commandId, let paymentId):
             let command = try await commands.runAndWait(commandId, postgres: postgres)
             switch command?.status {
@@ -123,13 +130,67 @@ struct PaymentsController: Sendable {
         }
     }
 
+    /// With the payment locked: what it already has, or the next step towards an intent (asking
+    /// for store credit first, or recording the intent's gateway command for the card's part).
+    /// A payment store credit covers whole succeeds here, with no card.
+    private func decide(
+        _ paymentId: UUID, buyer: String, spendWallet: Bool, _ context: AppRequestContext
+    ) async throws -> CreateIntentDecision {
+        try await postgres.inTransaction(logger: context.logger) { connection -> CreateIntentDecision in
+            guard let payment = try await store.lock(id: paymentId, on: connection), payment.buyerId == buyer
+            else { throw Problem.notFound("No payment for that order or checkout.") }
+            if let response = try await existing(payment, on: connection) { return .existing(response) }
+            // Two ways to pay one payment would be two charges: an open Checkout Session excludes this one.
+            if let session = try await store.checkoutSession(payment.id, on: connection), session.expiresAt > Date() {
+                throw Problem.conflict("This payment is being paid on Stripe Checkout (session \(session.id)); continue there.", extensions: ["currentState": payment.status.rawValue])
+            }
+            guard payment.status.isPayable else {
+                throw Problem.conflict("This payment is \(payment.status.rawValue).", extensions: ["currentState": payment.status.rawValue])
+            }
+            if payment.walletRequested {
+                guard let wallet = payment.walletAmount else { return .awaitWallet(payment.id) }
+                if wallet == payment.amount {
+                    try await store.move(
+                        payment, to: .succeeded, detail: "paid with \(wallet) \(payment.currency) of store credit",
+                        correlationId: context.requestId, causationId: nil, on: connection)
+                    guard let paid = try await store.find(id: payment.id, on: connection), let response = try await existing(paid, on: connection)
+                    else { throw Self.unavailable }
+                    return .existing(response)
+                }
+            } else if spendWallet {
+                try await store.requestWallet(payment, correlationId: context.requestId, on: connection)
+                return .awaitWallet(payment.id)
+            }
+            let subject = payment.id.uuidString.lowercased()
+            let earlier = try await commands.store.commands(subject: subject, kind: PaymentCommand.createIntent, on: connection)
+            if let pending = earlier.first(where: { $0.status == .pending }) { return .command(pending.id, paymentId: payment.id) }
+            // Earlier commands were refused (nothing was created): a new attempt gets a new key.
+            let command = try await commands.store.enqueue(
+                GatewayCommand(
+                    kind: PaymentCommand.createIntent, subject: subject, amount: payment.cardAmount, currency: payment.currency,
+                    idempotencyKey: "payment-\(subject)-intent" + (earlier.isEmpty ? "" : "-\(earlier.count + 1)"),
+                    parameters: ["checkout_id": payment.checkoutId.uuidString.lowercased()], correlationId: context.requestId),
+                on: connection)
+            return .command(command.id, paymentId: payment.id)
+        }
+    }
+
     /// The payment's intent as the buyer sees it, once it has one.
     private func existing(_ payment: Payment, on connection: PostgresConnection) async throws -> IntentResponse? {
-        guard let intentId = payment.intentId else { return nil }
+        let wallet = payment.walletAmount ?? 0
+        guard payment.intentId != nil || (payment.walletRequested && wallet == payment.amount && payment.status.rank >= PaymentStatus.succeeded.rank)
+        else { return nil }
         return IntentResponse(
-            paymentId: payment.id, intentId: intentId, clientSecret: try await store.clientSecret(payment.id, on: connection),
-            amount: payment.amount, currency: payment.currency, status: payment.status.rawValue)
+            paymentId: payment.id, intentId: payment.intentId,
+            clientSecret: payment.intentId == nil ? nil : try await store.clientSecret(payment.id, on: connection),
+            amount: payment.amount, currency: payment.currency, status: payment.status.rawValue, walletAmount: wallet,
+            cardAmount: payment.cardAmount)
     }
+
+    /// The wallet's answer has not come yet: a retry continues where this one stopped.
+    static let walletPending = Problem(
+        status: .serviceUnavailable, type: "/problems/wallet-pending", title: "Store credit not held yet",
+        detail: "The store credit for this payment is being set aside; retry in a few seconds.", extensions: ["retryAfterSeconds": "2"])
 
     /// No answer from the gateway yet: the command worker keeps trying with the same key.
     static let unavailable = Problem(
@@ -149,6 +210,12 @@ struct PaymentsController: Sendable {
         guard let intentId = payment.intentId else { throw Problem.conflict("Create the payment intent first.") }
         guard payment.status.isPayable else {
             throw Problem.conflict("This payment is \(payment.status.rawValue).", extensions: ["currentState": payment.status.rawValue])
+        }
+        // A failed payment gave its store credit back to the wallet: the card alone would pay too little.
+        guard payment.status != .failed || (payment.walletAmount ?? 0) == 0 else {
+            throw Problem.conflict(
+                "This payment failed and its store credit went back to the wallet; check out again.",
+                extensions: ["currentState": payment.status.rawValue])
         }
         // A saved card is charged with its owner's customer on the intent; another buyer's is not found.
         let customer = try await PaymentMethodsController.translating(context) { try await cards.payer(of: body.paymentMethod, buyer: buyer) }

@@ -37,6 +37,10 @@ struct PaymentEventHandlers: Sendable {
                         aggregateId: paymentId.uuidString.lowercased(), topic: store.topic)
                 }
             },
+            // EscrowService's answer to wallet.hold_requested: the card pays what the wallet did not.
+            .on(WalletHeld.self) { event, context in
+                try await store.walletHeld(event, on: context.connection)
+            },
         ]
     }
 }

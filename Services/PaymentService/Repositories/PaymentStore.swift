@@ -28,6 +28,19 @@ struct Payment: Sendable, Equatable, Encodable, ResponseEncodable {
     var createdAt: Date
     var updatedAt: Date
     var orders: [Part]
+    /// The buyer asked to spend store credit first (`wallet.hold_requested` was sent).
+    var walletRequested: Bool = false
+    /// What EscrowService held of the wallet for this payment (`wallet.held`); nil until known.
+    var walletAmount: Int64?
+
+    /// What the card is charged: the amount less the store credit spent.
+    var cardAmount: Int64 { amount - (walletAmount ?? 0) }
+
+    /// What store credit paid of each order (the same split EscrowService makes).
+    var walletShares: [UUID: Int64] {
+        let shares = Allocation.largestRemainder(walletAmount ?? 0, weights: orders.map(\.amount))
+        return Dictionary(uniqueKeysWithValues: zip(orders.map(\.orderId), shares))
+    }
 }
 
 /// Payments in Postgres; every status change writes the trail and, where other services care,
@@ -39,7 +52,7 @@ struct PaymentStore: Sendable {
     static let producer = "payment-service"
     static let columns = """
         id, checkout_id, buyer_id, currency, amount, status, intent_id, charge_id, failure_reason, amount_refunded,
-        created_at, updated_at
+        created_at, updated_at, wallet_requested, wallet_amount
         """
 
     /// The columns, then the orders the payment covers as four arrays (by order number), so one
@@ -190,7 +203,7 @@ struct PaymentStore: Sendable {
                     paymentId: payment.id, checkoutId: payment.checkoutId, chargeId: chargeId ?? payment.chargeId,
                     amount: payment.amount, currency: payment.currency,
                     orders: payment.orders.map { .init(orderId: $0.orderId, sellerId: $0.sellerId, amount: $0.amount) },
-                    buyerId: payment.buyerId),
+                    buyerId: payment.buyerId, walletAmount: (payment.walletAmount ?? 0) > 0 ? payment.walletAmount : nil),
                 payment: payment, correlationId: correlationId, causationId: causationId, on: connection)
         case .failed, .cancelled:
             try await publish(
@@ -201,6 +214,38 @@ struct PaymentStore: Sendable {
         }
         return true
     }
+
+    /// The buyer spends store credit first: EscrowService is asked to hold up to the whole amount.
+    /// Decided once per payment, before any intent.
+    func requestWallet(_ payment: Payment, correlationId: String, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            "UPDATE payments SET wallet_requested = true, updated_at = now() WHERE id = \(payment.id)", logger: logger)
+        try await trail(payment.id, "wallet_requested", "up to \(payment.amount) \(payment.currency) of store credit", on: connection)
+        try await publish(
+            WalletHoldRequested(
+                paymentId: payment.id, checkoutId: payment.checkoutId, buyerId: payment.buyerId, maximum: payment.amount,
+                currency: payment.currency),
+            payment: payment, correlationId: correlationId, causationId: nil, on: connection)
+    }
+
+    /// EscrowService held `event.amount` of the wallet: the card pays the rest. Wakes the
+    /// create-intent request waiting for it.
+    func walletHeld(_ event: WalletHeld, on connection: PostgresConnection) async throws {
+        guard let payment = try await lock(id: event.paymentId, on: connection) else {
+            throw EventRejected("wallet.held for unknown payment \(event.paymentId)")
+        }
+        guard payment.walletRequested, payment.walletAmount == nil else { return }
+        guard (0...payment.amount).contains(event.amount), event.currency == payment.currency else {
+            throw EventRejected("wallet.held of \(event.amount) \(event.currency) for a payment of \(payment.amount) \(payment.currency)")
+        }
+        try await connection.query(
+            "UPDATE payments SET wallet_amount = \(event.amount), updated_at = now() WHERE id = \(payment.id)", logger: logger)
+        try await trail(payment.id, "wallet_held", "\(event.amount) \(event.currency) of store credit", on: connection)
+        try await ArrivalListener.notify(channel: Self.arrivals, keys: [Self.walletKey(payment.id)], on: connection, logger: logger)
+    }
+
+    /// What a create-intent request waiting for the wallet's answer listens for.
+    static func walletKey(_ paymentId: UUID) -> String { "wallet:\(paymentId.uuidString.lowercased())" }
 
     func trail(_ paymentId: UUID, _ kind: String, _ detail: String?, on connection: PostgresConnection) async throws {
         try await connection.query(
@@ -240,10 +285,10 @@ struct PaymentStore: Sendable {
     static func decodeWithOrders(_ row: PostgresRow) throws -> Payment {
         var payment = try decode(row)
         let cells = row.makeRandomAccess()
-        let orderIds = try cells[12].decode([UUID].self)
-        let numbers = try cells[13].decode([String].self)
-        let sellers = try cells[14].decode([String].self)
-        let amounts = try cells[15].decode([Int64].self)
+        let orderIds = try cells[14].decode([UUID].self)
+        let numbers = try cells[15].decode([String].self)
+        let sellers = try cells[16].decode([String].self)
+        let amounts = try cells[17].decode([Int64].self)
         guard numbers.count == orderIds.count, sellers.count == orderIds.count, amounts.count == orderIds.count else {
             throw PersistenceError(code: "decode", message: "a payment's order arrays differ in length")
         }
@@ -254,11 +299,12 @@ struct PaymentStore: Sendable {
     }
 
     static func decode(_ row: PostgresRow) throws -> Payment {
-        let (id, checkout, buyer, currency, amount, status, intent, charge, failure, refunded, created, updated) =
-            try row.decode((UUID, UUID, String, String, Int64, String, String?, String?, String?, Int64, Date, Date).self)
+        let (id, checkout, buyer, currency, amount, status, intent, charge, failure, refunded, created, updated, walletRequested, wallet) =
+            try row.decode((UUID, UUID, String, String, Int64, String, String?, String?, String?, Int64, Date, Date, Bool, Int64?).self)
         return Payment(
             id: id, checkoutId: checkout, buyerId: buyer, currency: currency, amount: amount,
             status: PaymentStatus(rawValue: status) ?? .requiresPayment, intentId: intent, chargeId: charge,
-            failureReason: failure, amountRefunded: refunded, createdAt: created, updatedAt: updated, orders: [])
+            failureReason: failure, amountRefunded: refunded, createdAt: created, updatedAt: updated, orders: [],
+            walletRequested: walletRequested, walletAmount: wallet)
     }
 }

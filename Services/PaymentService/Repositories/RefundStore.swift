@@ -18,6 +18,10 @@ struct RefundRecord: Sendable, Equatable, Encodable, ResponseEncodable {
     var status: String
     var stripeRefundId: String?
     var failureReason: String?
+    /// The part that goes back to the buyer's wallet (what store credit paid); the card gets the rest.
+    var walletAmount: Int64 = 0
+
+    var cardAmount: Int64 { amount - walletAmount }
 }
 
 /// Refund requests and their settlement. The request transaction locks the payment, so two
@@ -59,28 +63,45 @@ struct RefundStore: Sendable {
             order = payment.orders[0]
         }
         guard amount > 0 else { throw Problem.validation("amount must be positive (minor units).") }
-        let refundedForOrder = try await connection.query(
-            "SELECT COALESCE(sum(amount), 0)::bigint FROM refunds WHERE order_id = \(order.orderId) AND status <> 'failed'",
-            logger: logger
-        ).decode(Int64.self).all().first ?? 0
+        let (refundedForOrder, walletRefundedForOrder) = try await connection.query(
+            """
+            SELECT COALESCE(sum(amount), 0)::bigint, COALESCE(sum(wallet_amount), 0)::bigint FROM refunds
+            WHERE order_id = \(order.orderId) AND status <> 'failed'
+            """, logger: logger
+        ).decode((Int64, Int64).self).all().first ?? (Int64(0), Int64(0))
         guard refundedForOrder + amount <= order.amount else {
             throw Problem.validation(
                 "Refunds for this order would exceed what was paid for it (\(order.amount - refundedForOrder) left).")
         }
+        // Money goes back where it came from: the order's store-credit part to the wallet and the
+        // card's part to the card, in proportion to what is left of each.
+        let walletLeft = max(0, (payment.walletShares[order.orderId] ?? 0) - walletRefundedForOrder)
+        let cardLeft = max(0, order.amount - refundedForOrder - walletLeft)
+        let toWallet = min(walletLeft, Allocation.largestRemainder(amount, weights: [cardLeft, walletLeft])[1])
         let refund = RefundRecord(
             id: UUID(), paymentId: payment.id, orderId: order.orderId, amount: amount, currency: payment.currency, reason: reason,
-            status: "requested", stripeRefundId: nil, failureReason: nil)
+            status: "requested", stripeRefundId: nil, failureReason: nil, walletAmount: toWallet)
         try await connection.query(
             """
-            INSERT INTO refunds (id, payment_id, order_id, amount, currency, reason, status, requested_by, request_key, correlation_id)
+            INSERT INTO refunds (id, payment_id, order_id, amount, currency, reason, status, requested_by, request_key, correlation_id,
+                wallet_amount)
             VALUES (\(refund.id), \(refund.paymentId), \(refund.orderId), \(amount), \(refund.currency), \(reason), 'requested',
-                \(requestedBy), \(key), \(correlationId))
+                \(requestedBy), \(key), \(correlationId), \(toWallet))
             """, logger: logger)
-        try await store.trail(payment.id, "refund_requested", "\(amount) for order \(order.orderNumber): \(reason)", on: connection)
+        try await store.trail(
+            payment.id, "refund_requested",
+            "\(amount) for order \(order.orderNumber)\(toWallet > 0 ? " (\(toWallet) to store credit)" : ""): \(reason)", on: connection)
+        guard refund.cardAmount > 0 else {
+            // All of it goes back to the wallet: no gateway call, done now (EscrowService books it).
+            try await succeeded(refund, stripeRefundId: nil, correlationId: correlationId, on: connection, store: store)
+            return RefundRecord(
+                id: refund.id, paymentId: refund.paymentId, orderId: refund.orderId, amount: amount, currency: refund.currency,
+                reason: reason, status: "succeeded", stripeRefundId: nil, failureReason: nil, walletAmount: toWallet)
+        }
         // Keyed by the refund's id: a retry after a crash or a timeout can never refund twice.
         try await commands.enqueue(
             GatewayCommand(
-                kind: PaymentCommand.refund, subject: refund.id.uuidString.lowercased(), amount: amount, currency: refund.currency,
+                kind: PaymentCommand.refund, subject: refund.id.uuidString.lowercased(), amount: refund.cardAmount, currency: refund.currency,
                 idempotencyKey: "refund-\(refund.id.uuidString.lowercased())", parameters: ["charge": payment.chargeId ?? "", "reason": reason],
                 correlationId: correlationId),
             on: connection)
@@ -97,24 +118,24 @@ struct RefundStore: Sendable {
     func lock(_ id: UUID, on connection: PostgresConnection) async throws -> RefundRecord? {
         try await connection.query(
             """
-            SELECT id, payment_id, order_id, amount, currency, reason, status, stripe_refund_id, failure_reason
+            SELECT id, payment_id, order_id, amount, currency, reason, status, stripe_refund_id, failure_reason, wallet_amount
             FROM refunds WHERE id = \(id) FOR UPDATE
             """, logger: logger
-        ).decode((UUID, UUID, UUID, Int64, String, String, String, String?, String?).self).all().first.map(Self.record)
+        ).decode((UUID, UUID, UUID, Int64, String, String, String, String?, String?, Int64).self).all().first.map(Self.record)
     }
 
     func find(key: String, on connection: PostgresConnection) async throws -> RefundRecord? {
         try await connection.query(
             """
-            SELECT id, payment_id, order_id, amount, currency, reason, status, stripe_refund_id, failure_reason
+            SELECT id, payment_id, order_id, amount, currency, reason, status, stripe_refund_id, failure_reason, wallet_amount
             FROM refunds WHERE request_key = \(key)
             """, logger: logger
-        ).decode((UUID, UUID, UUID, Int64, String, String, String, String?, String?).self).all().first.map(Self.record)
+        ).decode((UUID, UUID, UUID, Int64, String, String, String, String?, String?, Int64).self).all().first.map(Self.record)
     }
 
     /// The gateway refunded the money: update the payment's totals and tell the others.
     func succeeded(
-        _ refund: RefundRecord, stripeRefundId: String, correlationId: String, on connection: PostgresConnection, store: PaymentStore
+        _ refund: RefundRecord, stripeRefundId: String?, correlationId: String, on connection: PostgresConnection, store: PaymentStore
     ) async throws {
         try await connection.query(
             "UPDATE refunds SET status = 'succeeded', stripe_refund_id = \(stripeRefundId), updated_at = now() WHERE id = \(refund.id)",
@@ -134,11 +155,14 @@ struct RefundStore: Sendable {
         let orderAmount = try await connection.query(
             "SELECT amount FROM payment_orders WHERE order_id = \(refund.orderId)", logger: logger
         ).decode(Int64.self).all().first ?? 0
-        try await store.trail(refund.paymentId, refunded >= amount ? "refunded" : "partially_refunded", "refund \(stripeRefundId)", on: connection)
+        try await store.trail(
+            refund.paymentId, refunded >= amount ? "refunded" : "partially_refunded",
+            stripeRefundId.map { "refund \($0)" } ?? "\(refund.walletAmount) returned to store credit", on: connection)
         try await publish(
             RefundSucceeded(
                 refundId: refund.id, paymentId: refund.paymentId, orderId: refund.orderId, amount: refund.amount,
-                currency: refund.currency, orderFullyRefunded: orderRefunded >= orderAmount),
+                currency: refund.currency, orderFullyRefunded: orderRefunded >= orderAmount,
+                walletAmount: refund.walletAmount > 0 ? refund.walletAmount : nil),
             paymentId: refund.paymentId, correlationId: correlationId, on: connection)
     }
 
@@ -151,10 +175,10 @@ struct RefundStore: Sendable {
     ) async throws -> Bool {
         let rows = try await connection.query(
             """
-            SELECT id, payment_id, order_id, amount, currency, reason, status, stripe_refund_id, failure_reason
+            SELECT id, payment_id, order_id, amount, currency, reason, status, stripe_refund_id, failure_reason, wallet_amount
             FROM refunds WHERE stripe_refund_id = \(stripeRefundId) OR id = \(refundId) ORDER BY id LIMIT 1 FOR UPDATE
             """, logger: logger
-        ).decode((UUID, UUID, UUID, Int64, String, String, String, String?, String?).self).all()
+        ).decode((UUID, UUID, UUID, Int64, String, String, String, String?, String?, Int64).self).all()
         guard let refund = rows.first.map(Self.record) else {
             logger.warning("a failed refund we do not know", metadata: ["stripe_refund": "\(stripeRefundId)"])
             return true
@@ -167,14 +191,29 @@ struct RefundStore: Sendable {
         default:
             return true
         }
+        // Only the card's part came back from the bank; what went to the wallet stays there.
+        let returned = refund.cardAmount
         try await connection.query(
             """
-            UPDATE payments SET amount_refunded = amount_refunded - \(refund.amount),
-                status = CASE WHEN amount_refunded - \(refund.amount) = 0 THEN 'succeeded' ELSE 'partially_refunded' END,
+            UPDATE payments SET amount_refunded = amount_refunded - \(returned),
+                status = CASE WHEN amount_refunded - \(returned) = 0 THEN 'succeeded' ELSE 'partially_refunded' END,
                 updated_at = now()
             WHERE id = \(refund.paymentId)
             """, logger: logger)
-        try await failed(refund, reason: reason, afterSuccess: true, correlationId: correlationId, on: connection, store: store)
+        guard refund.walletAmount > 0 else {
+            try await failed(refund, reason: reason, afterSuccess: true, correlationId: correlationId, on: connection, store: store)
+            return true
+        }
+        // The refund now stands for its wallet part alone.
+        try await connection.query(
+            "UPDATE refunds SET amount = wallet_amount, failure_reason = \(reason), updated_at = now() WHERE id = \(refund.id)",
+            logger: logger)
+        try await store.trail(refund.paymentId, "refund_failed", "card part \(returned): \(reason)", on: connection)
+        try await publish(
+            RefundFailed(
+                refundId: refund.id, paymentId: refund.paymentId, orderId: refund.orderId, amount: returned, reason: reason,
+                afterSuccess: true),
+            paymentId: refund.paymentId, correlationId: correlationId, on: connection)
         return true
     }
 
@@ -201,9 +240,9 @@ struct RefundStore: Sendable {
         try await Outbox.append(envelope, topic: topic, on: connection, logger: logger)
     }
 
-    private static func record(_ row: (UUID, UUID, UUID, Int64, String, String, String, String?, String?)) -> RefundRecord {
+    private static func record(_ row: (UUID, UUID, UUID, Int64, String, String, String, String?, String?, Int64)) -> RefundRecord {
         RefundRecord(
             id: row.0, paymentId: row.1, orderId: row.2, amount: row.3, currency: row.4, reason: row.5, status: row.6,
-            stripeRefundId: row.7, failureReason: row.8)
+            stripeRefundId: row.7, failureReason: row.8, walletAmount: row.9)
     }
 }

@@ -113,6 +113,13 @@ async function paymentSection(pending) {
   }
   // Saved cards first (the default one selected), then Stripe's test cards.
   const [{ items: saved }, { flags }] = await Promise.all([api("payments", "payment-methods"), api("payments", "flags")]);
+  // Store credit first, when there is some: the card pays the rest (nothing if it covers all).
+  let credit = 0;
+  if (flags["wallet.enabled"]) {
+    const wallet = await api("escrow", "wallet", { query: { limit: 1 } });
+    credit = (wallet.balances.find((b) => b.currency === pending.currency) || { balance: 0 }).balance;
+  }
+  const useWallet = h("input", { type: "checkbox", id: "use-wallet", checked: flags["wallet.spendFirst"] === true });
   const select = h("select", { name: "paymentMethod", id: "test-card" },
     saved.map((c) => h("option", { value: c.id, selected: c.default }, `Saved: ${cardLabel(c)}`)),
     TEST_CARDS.map(([value, text]) => h("option", { value }, text)));
@@ -127,15 +134,29 @@ async function paymentSection(pending) {
   const result = h("p", { id: "payment-result" });
   pay.addEventListener("click", () => act(pay, async () => {
     // create-intent waits for the payment the checkout's event creates, and returns the same intent again.
-    const intent = await api("payments", "payments/create-intent", { method: "POST", body: { checkoutId: pending.checkoutId } });
-    const confirmed = await api("payments", "payments/confirm", { method: "POST", body: { paymentId: intent.paymentId, paymentMethod: select.value } });
-    sessionStorage.removeItem(PENDING);
-    result.replaceChildren(`Payment ${shortId(confirmed.paymentId)} submitted (${confirmed.intentStatus}). The orders become paid when Stripe confirms it. `, link("/orders", "See your orders"));
-    pay.remove();
-    select.remove();
+    const body = { checkoutId: pending.checkoutId };
+    if (credit > 0) body.useWallet = useWallet.checked;
+    const intent = await api("payments", "payments/create-intent", { method: "POST", body });
+    const fromWallet = intent.walletAmount > 0 ? `${money(intent.walletAmount, intent.currency)} from store credit` : "";
+    if (intent.cardAmount === 0) {
+      sessionStorage.removeItem(PENDING);
+      result.replaceChildren(`Paid with ${fromWallet}. `, link("/orders", "See your orders"));
+    } else {
+      const confirmed = await api("payments", "payments/confirm", { method: "POST", body: { paymentId: intent.paymentId, paymentMethod: select.value } });
+      sessionStorage.removeItem(PENDING);
+      result.replaceChildren(
+        `Payment ${shortId(confirmed.paymentId)} submitted (${confirmed.intentStatus}): ${money(intent.cardAmount, intent.currency)} by card${fromWallet ? `, ${fromWallet}` : ""}. The orders become paid when Stripe confirms it. `,
+        link("/orders", "See your orders"));
+    }
+    choices.remove();
+    walletChoice.remove();
   }));
+  const choices = h("div", { class: "inline" }, h("label", {}, "Card", select), pay, flags["checkoutSessions.enabled"] ? hosted : "");
+  const walletChoice = credit > 0
+    ? h("label", { id: "wallet-choice" }, useWallet, ` Use store credit first (${money(credit, pending.currency)} available)`)
+    : h("span", {});
   section.append(h("p", { class: "muted" }, "Simulated mode: pick a saved card or a Stripe test card, or pay on Stripe's hosted Checkout page."),
-    h("div", { class: "inline" }, h("label", {}, "Card", select), pay, flags["checkoutSessions.enabled"] ? hosted : ""), result);
+    walletChoice, choices, result);
   return section;
 }
 

@@ -1,12 +1,16 @@
 /// Splits an amount into parts proportional to weights, with the largest-remainder method, so
 /// the parts always add up to the whole, to the cent.
-enum Allocation {
+public enum Allocation {
     /// Parts of `total` proportional to `weights` (non-negative, not all zero). Leftover units
     /// go to the largest fractional remainders; ties go to the earlier weight.
-    static func largestRemainder(_ total: Int64, weights: [Int64]) -> [Int64] {
-        precondition(total >= 0 && !weights.isEmpty && weights.allSatisfy { $0 >= 0 })
-        let sum = weights.reduce(0, +)
-        guard sum > 0 else { return weights.map { _ in 0 } }
+    public static func largestRemainder(_ total: Int64, weights: [Int64]) -> [Int64] {
+        // Amounts come from events and requests: anything out of range gets nothing, never a trap.
+        guard total >= 0, weights.allSatisfy({ $0 >= 0 }) else { return weights.map { _ in 0 } }
+        let (sum, overflow) = weights.reduce((Int64(0), false)) { partial, weight in
+            let (next, over) = partial.0.addingReportingOverflow(weight)
+            return (next, partial.1 || over)
+        }
+        guard sum > 0, !overflow else { return weights.map { _ in 0 } }
         // Exact quotient and remainder per part, in 128-bit arithmetic so large amounts cannot overflow.
         var parts: [Int64] = []
         var remainders: [(remainder: UInt64, index: Int)] = []
@@ -24,18 +28,4 @@ enum Allocation {
         }
         return parts
     }
-}
-
-/// The platform's fee on an escrow: basis points of the gross (rounded half up) plus a fixed
-/// amount, never more than the gross.
-struct FeePolicy: Sendable, Equatable {
-    var basisPoints: Int64
-    var fixedAmount: Int64
-
-    func fee(on gross: Int64) -> Int64 {
-        let proportional = (gross.multipliedReportingOverflow(by: basisPoints).partialValue + 5_000) / 10_000
-        return min(gross, max(0, proportional + fixedAmount))
-    }
-
-    func net(of gross: Int64) -> Int64 { gross - fee(on: gross) }
 }
