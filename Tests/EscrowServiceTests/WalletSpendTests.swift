@@ -73,6 +73,9 @@ import TestSupport
             #expect(try await driver.balance("wallet_held:\(payment.uuidString.lowercased())") == 0)
             #expect(try await driver.balance("gateway_clearing") == -2000)
             #expect(try await service.database.count("SELECT count(*) FROM wallet_holds WHERE status = 'spent'") == 1)
+            // Reconciliation expects the charge to be the card's part only.
+            let report = try await service.call(.post, "/api/v1/admin/reconciliation", as: "ops", roles: ["admin"]).json()
+            #expect((report["discrepancies"] as? [Any])?.count == 0, "\(report)")
 
             // Released: the transfer pays from the platform's balance, not from the card's charge.
             _ = try await driver.onboard("seller-a")

@@ -110,8 +110,9 @@ struct Reconciler: Sendable {
                 continue
             }
             checked += 1
-            let gross = parts.reduce(0) { $0 + $1.grossAmount }
-            let refunded = parts.reduce(0) { $0 + $1.refundedAmount }
+            // The card was charged what store credit did not pay, and refunded what did not go back to the wallet.
+            let gross = parts.reduce(0) { $0 + $1.grossAmount - $1.walletAmount }
+            let refunded = parts.reduce(0) { $0 + $1.refundedAmount - $1.walletRefunded }
             if stripe.amount != gross {
                 found.append(.init(kind: "charge", reference: chargeId, expected: "amount \(gross)", actual: "amount \(stripe.amount)"))
             }

@@ -20,6 +20,8 @@ CREATE TABLE unpaid_cancelled_checkouts (
     cancelled_at timestamptz NOT NULL DEFAULT now()
 );
 
--- The part of an escrow's gross paid with store credit: its release transfer then comes from the
--- platform's balance (no source charge).
-ALTER TABLE escrows ADD COLUMN wallet_amount bigint NOT NULL DEFAULT 0 CHECK (wallet_amount >= 0 AND wallet_amount <= gross_amount);
+-- The part of an escrow's gross paid with store credit (its release transfer then comes from the
+-- platform's balance, with no source charge), and how much of its refunds went back to the
+-- wallet rather than to the card (reconciliation compares the rest with the charge).
+ALTER TABLE escrows ADD COLUMN wallet_amount bigint NOT NULL DEFAULT 0 CHECK (wallet_amount >= 0 AND wallet_amount <= gross_amount),
+    ADD COLUMN wallet_refunded bigint NOT NULL DEFAULT 0 CHECK (wallet_refunded >= 0);

@@ -107,7 +107,7 @@ extension EscrowStore {
         try await connection.query(
             """
             UPDATE escrows SET refunded_amount = \(refunded), refund_requested = \(requested), status = \(status.rawValue),
-                updated_at = now()
+                wallet_refunded = wallet_refunded + \(toWallet), updated_at = now()
             WHERE id = \(escrow.id)
             """, logger: logger)
         logger.info("refund booked", metadata: ["escrow_id": "\(escrow.id)", "amount": "\(event.amount)", "uncovered": "\(event.amount - fromHeld)"])

@@ -28,9 +28,11 @@ struct Escrow: Sendable, Equatable, Encodable, ResponseEncodable {
     var chargebackId: String?
     var chargebackAmount: Int64
     var chargebackReversed: Int64
-    /// Promised to the buyer (requested refunds) and actually refunded.
+    /// Promised to the buyer (requested refunds) and actually refunded (`walletRefunded` of it
+    /// back to the wallet, the rest to the card).
     var refundRequested: Int64
     var refundedAmount: Int64
+    var walletRefunded: Int64
     /// What the release moved: gross = fee + net (net went out by `transferId`).
     var releasedGross: Int64
     var releasedFee: Int64
@@ -52,7 +54,7 @@ struct Escrow: Sendable, Equatable, Encodable, ResponseEncodable {
 
     static let columns = """
         id, order_id, payment_id, checkout_id, charge_id, buyer_id, seller_id, currency, gross_amount, wallet_amount, fee_amount,
-        net_amount, status, dispute_id, chargeback_id, chargeback_amount, chargeback_reversed, refund_requested, refunded_amount,
+        net_amount, status, dispute_id, chargeback_id, chargeback_amount, chargeback_reversed, refund_requested, refunded_amount, wallet_refunded,
         released_gross, released_fee, released_net, reversed_amount, transfer_id, chargeback_return_transfer_id, parked_reason,
         flagged_at, flag_reason,
         delivered_at, released_at, created_at
@@ -82,6 +84,7 @@ struct Escrow: Sendable, Equatable, Encodable, ResponseEncodable {
         chargebackReversed = try cells["chargeback_reversed"].decode(Int64.self)
         refundRequested = try cells["refund_requested"].decode(Int64.self)
         refundedAmount = try cells["refunded_amount"].decode(Int64.self)
+        walletRefunded = try cells["wallet_refunded"].decode(Int64.self)
         releasedGross = try cells["released_gross"].decode(Int64.self)
         releasedFee = try cells["released_fee"].decode(Int64.self)
         releasedNet = try cells["released_net"].decode(Int64.self)
