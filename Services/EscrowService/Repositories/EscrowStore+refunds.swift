@@ -148,23 +148,11 @@ extension EscrowStore {
             return
         }
         var journal = Journal(memo: "refund \(refund) failed after it succeeded")
-        let entries = try original.map { row in
-            guard let account = LedgerAccount(parsing: row.0) else { throw StoredValueError(column: "journal_entries.account") }
-            return (account: account, amount: row.1, currency: row.2)
+        for (account, amount, currency) in original {
+            guard let ledgerAccount = LedgerAccount(parsing: account) else { throw StoredValueError(column: "journal_entries.account") }
+            // The mirror of each entry: what was credited is debited back, and the other way round.
+            journal.credit(ledgerAccount, amount, currency)
         }
-        // Part of it went to the buyer's wallet (store credit paid that part): only the card's
-        // part came back from the bank, so only that is held by the escrow again.
-        let split = entries.contains { $0.account.kind == .buyerWallet }
-        for entry in entries {
-            if !split {
-                // The mirror of each entry: what was credited is debited back, and the other way round.
-                journal.credit(entry.account, entry.amount, entry.currency)
-            } else if entry.account.kind == .buyerRefunds {
-                journal.debit(.buyerRefunds, -entry.amount, entry.currency)
-                journal.credit(.escrowHeld(escrow.id), -entry.amount, entry.currency)
-            }
-        }
-        guard !journal.entries.isEmpty else { return }
         guard try await post(journal, source: "refund-returned:\(refund)", on: connection) else { return }
         let refunded = max(0, escrow.refundedAmount - event.amount)
         let requested = max(0, escrow.refundRequested - event.amount)

@@ -5,5 +5,6 @@ ALTER TABLE payments ADD COLUMN wallet_requested boolean NOT NULL DEFAULT false,
     -- NULL until wallet.held arrives (or when the wallet was not asked for).
     ADD COLUMN wallet_amount bigint CHECK (wallet_amount >= 0 AND wallet_amount <= amount);
 
--- The part of each refund that goes back to the wallet (what store credit paid); the card gets the rest.
-ALTER TABLE refunds ADD COLUMN wallet_amount bigint NOT NULL DEFAULT 0 CHECK (wallet_amount >= 0 AND wallet_amount <= amount);
+-- A refund of what store credit paid goes back to the wallet, with no gateway call: wallet_amount
+-- is then its whole amount (a card's refund has 0). A refund owed to both is two rows.
+ALTER TABLE refunds ADD COLUMN wallet_amount bigint NOT NULL DEFAULT 0 CHECK (wallet_amount = 0 OR wallet_amount = amount);

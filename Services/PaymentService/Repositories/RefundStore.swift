@@ -18,10 +18,9 @@ struct RefundRecord: Sendable, Equatable, Encodable, ResponseEncodable {
     var status: String
     var stripeRefundId: String?
     var failureReason: String?
-    /// The part that goes back to the buyer's wallet (what store credit paid); the card gets the rest.
+    /// A refund of what store credit paid goes back to the buyer's wallet (its whole amount; no
+    /// gateway call); a card's refund has 0.
     var walletAmount: Int64 = 0
-
-    var cardAmount: Int64 { amount - walletAmount }
 }
 
 /// Refund requests and their settlement. The request transaction locks the payment, so two
@@ -78,33 +77,53 @@ struct RefundStore: Sendable {
         let walletLeft = max(0, (payment.walletShares[order.orderId] ?? 0) - walletRefundedForOrder)
         let cardLeft = max(0, order.amount - refundedForOrder - walletLeft)
         let toWallet = min(walletLeft, Allocation.largestRemainder(amount, weights: [cardLeft, walletLeft])[1])
+        let toCard = amount - toWallet
+        try await store.trail(
+            payment.id, "refund_requested",
+            "\(amount) for order \(order.orderNumber)\(toWallet > 0 ? " (\(toWallet) to store credit)" : ""): \(reason)", on: connection)
+        // Two refunds when both are owed: the wallet's, done now (no gateway; EscrowService books
+        // it), and the card's, a gateway command. The request's key names the card's (or the only one).
+        var answer: RefundRecord?
+        if toWallet > 0 {
+            let wallet = try await insert(
+                payment: payment, orderId: order.orderId, amount: toWallet, walletAmount: toWallet, reason: reason, requestedBy: requestedBy,
+                key: toCard > 0 ? key + ":wallet" : key, correlationId: correlationId, on: connection)
+            try await succeeded(wallet, stripeRefundId: nil, correlationId: correlationId, on: connection, store: store)
+            answer = RefundRecord(
+                id: wallet.id, paymentId: wallet.paymentId, orderId: wallet.orderId, amount: toWallet, currency: wallet.currency,
+                reason: reason, status: "succeeded", stripeRefundId: nil, failureReason: nil, walletAmount: toWallet)
+        }
+        if toCard > 0 {
+            let card = try await insert(
+                payment: payment, orderId: order.orderId, amount: toCard, walletAmount: 0, reason: reason, requestedBy: requestedBy,
+                key: key, correlationId: correlationId, on: connection)
+            // Keyed by the refund's id: a retry after a crash or a timeout can never refund twice.
+            try await commands.enqueue(
+                GatewayCommand(
+                    kind: PaymentCommand.refund, subject: card.id.uuidString.lowercased(), amount: toCard, currency: card.currency,
+                    idempotencyKey: "refund-\(card.id.uuidString.lowercased())", parameters: ["charge": payment.chargeId ?? "", "reason": reason],
+                    correlationId: correlationId),
+                on: connection)
+            answer = card
+        }
+        guard let answer else { throw Problem.validation("amount must be positive (minor units).") }
+        return answer
+    }
+
+    private func insert(
+        payment: Payment, orderId: UUID, amount: Int64, walletAmount: Int64, reason: String, requestedBy: String, key: String,
+        correlationId: String, on connection: PostgresConnection
+    ) async throws -> RefundRecord {
         let refund = RefundRecord(
-            id: UUID(), paymentId: payment.id, orderId: order.orderId, amount: amount, currency: payment.currency, reason: reason,
-            status: "requested", stripeRefundId: nil, failureReason: nil, walletAmount: toWallet)
+            id: UUID(), paymentId: payment.id, orderId: orderId, amount: amount, currency: payment.currency, reason: reason,
+            status: "requested", stripeRefundId: nil, failureReason: nil, walletAmount: walletAmount)
         try await connection.query(
             """
             INSERT INTO refunds (id, payment_id, order_id, amount, currency, reason, status, requested_by, request_key, correlation_id,
                 wallet_amount)
-            VALUES (\(refund.id), \(refund.paymentId), \(refund.orderId), \(amount), \(refund.currency), \(reason), 'requested',
-                \(requestedBy), \(key), \(correlationId), \(toWallet))
+            VALUES (\(refund.id), \(refund.paymentId), \(orderId), \(amount), \(refund.currency), \(reason), 'requested',
+                \(requestedBy), \(key), \(correlationId), \(walletAmount))
             """, logger: logger)
-        try await store.trail(
-            payment.id, "refund_requested",
-            "\(amount) for order \(order.orderNumber)\(toWallet > 0 ? " (\(toWallet) to store credit)" : ""): \(reason)", on: connection)
-        guard refund.cardAmount > 0 else {
-            // All of it goes back to the wallet: no gateway call, done now (EscrowService books it).
-            try await succeeded(refund, stripeRefundId: nil, correlationId: correlationId, on: connection, store: store)
-            return RefundRecord(
-                id: refund.id, paymentId: refund.paymentId, orderId: refund.orderId, amount: amount, currency: refund.currency,
-                reason: reason, status: "succeeded", stripeRefundId: nil, failureReason: nil, walletAmount: toWallet)
-        }
-        // Keyed by the refund's id: a retry after a crash or a timeout can never refund twice.
-        try await commands.enqueue(
-            GatewayCommand(
-                kind: PaymentCommand.refund, subject: refund.id.uuidString.lowercased(), amount: refund.cardAmount, currency: refund.currency,
-                idempotencyKey: "refund-\(refund.id.uuidString.lowercased())", parameters: ["charge": payment.chargeId ?? "", "reason": reason],
-                correlationId: correlationId),
-            on: connection)
         return refund
     }
 
@@ -191,29 +210,14 @@ struct RefundStore: Sendable {
         default:
             return true
         }
-        // Only the card's part came back from the bank; what went to the wallet stays there.
-        let returned = refund.cardAmount
         try await connection.query(
             """
-            UPDATE payments SET amount_refunded = amount_refunded - \(returned),
-                status = CASE WHEN amount_refunded - \(returned) = 0 THEN 'succeeded' ELSE 'partially_refunded' END,
+            UPDATE payments SET amount_refunded = amount_refunded - \(refund.amount),
+                status = CASE WHEN amount_refunded - \(refund.amount) = 0 THEN 'succeeded' ELSE 'partially_refunded' END,
                 updated_at = now()
             WHERE id = \(refund.paymentId)
             """, logger: logger)
-        guard refund.walletAmount > 0 else {
-            try await failed(refund, reason: reason, afterSuccess: true, correlationId: correlationId, on: connection, store: store)
-            return true
-        }
-        // The refund now stands for its wallet part alone.
-        try await connection.query(
-            "UPDATE refunds SET amount = wallet_amount, failure_reason = \(reason), updated_at = now() WHERE id = \(refund.id)",
-            logger: logger)
-        try await store.trail(refund.paymentId, "refund_failed", "card part \(returned): \(reason)", on: connection)
-        try await publish(
-            RefundFailed(
-                refundId: refund.id, paymentId: refund.paymentId, orderId: refund.orderId, amount: returned, reason: reason,
-                afterSuccess: true),
-            paymentId: refund.paymentId, correlationId: correlationId, on: connection)
+        try await failed(refund, reason: reason, afterSuccess: true, correlationId: correlationId, on: connection, store: store)
         return true
     }
 
