@@ -301,6 +301,7 @@ class Chaos:
                       f"after {waited:.1f}s" if quiet else f"still busy after {waited:.0f}s: {why}")
         checks.payments_orders_escrows()
         checks.ledger()
+        checks.wallets()
         checks.gateway_transfers()
         checks.gateway_refunds()
         checks.gateway_payouts()
@@ -362,6 +363,12 @@ class Chaos:
              "DELETE FROM payments.stripe_events WHERE id = (SELECT id FROM payments.stripe_events ORDER BY received_at LIMIT 1) RETURNING id"),
             ("an outbox row marked unpublished",
              "UPDATE orders.outbox SET published_at = NULL WHERE id = (SELECT max(id) FROM orders.outbox) RETURNING id"),
+            ("a buyer's wallet overdrawn by 5 (triggers off)",
+             "SET session_replication_role = replica; INSERT INTO escrow.journal_entries (transaction_id, account, amount, currency) "
+             "SELECT id, 'buyer_wallet:tamper-buyer', 5, 'usd' FROM escrow.journal_transactions ORDER BY created_at LIMIT 1 RETURNING id"),
+            ("a spent store-credit hold marked held again",
+             "UPDATE escrow.wallet_holds SET status = 'held' WHERE payment_id = (SELECT payment_id FROM escrow.wallet_holds "
+             "WHERE status = 'spent' ORDER BY payment_id LIMIT 1) RETURNING payment_id"),
             ("listing stock off by one",
              "UPDATE orders.listings SET stock = stock - 1 WHERE id = (SELECT id FROM orders.listings ORDER BY id LIMIT 1) RETURNING id"),
         ]

@@ -219,6 +219,30 @@ class Checks:
                   OR coalesce((SELECT balance FROM l WHERE l.kind = 'seller_paid_out' AND l.seller_id = p.seller_id), 0) <> p.paid""",
             "SELECT count(*) FROM escrow.payouts", "payouts")
 
+    def wallets(self) -> None:
+        self.none(
+            "no buyer wallet ever below zero (its running balance, entry by entry)",
+            """SELECT account, currency, max(running) AS most_overdrawn FROM (
+                   SELECT account, currency, sum(amount) OVER (PARTITION BY account, currency ORDER BY id) AS running
+                   FROM escrow.journal_entries WHERE account LIKE 'buyer_wallet:%') w
+               GROUP BY account, currency HAVING max(running) > 0""",
+            "SELECT count(DISTINCT account) FROM escrow.journal_entries WHERE account LIKE 'buyer_wallet:%'", "wallets")
+        self.none(
+            "store credit: each payment's hold is what it spent; spent when it succeeded, back in the wallet when it did not; "
+            "held credit in the ledger is the holds still open",
+            f"""SELECT h.payment_id, h.amount AS hold, h.status AS hold_status, p.wallet_amount, p.status AS payment_status,
+                      (SELECT coalesce(sum(e.wallet_amount), 0) FROM escrow.escrows e WHERE e.payment_id = h.payment_id) AS in_escrows,
+                      (SELECT coalesce(-sum(j.amount), 0) FROM escrow.journal_entries j
+                       WHERE j.account = 'wallet_held:' || h.payment_id::text) AS ledger_held
+               FROM escrow.wallet_holds h LEFT JOIN payments.payments p ON p.id = h.payment_id
+               WHERE p.id IS NULL OR p.wallet_amount IS DISTINCT FROM h.amount
+                  OR (p.status IN {PAID} AND (h.status <> 'spent' OR (SELECT coalesce(sum(e.wallet_amount), 0) FROM escrow.escrows e
+                                                                      WHERE e.payment_id = h.payment_id) <> h.amount))
+                  OR (p.status IN ('failed', 'cancelled') AND h.status <> 'returned')
+                  OR (SELECT coalesce(-sum(j.amount), 0) FROM escrow.journal_entries j WHERE j.account = 'wallet_held:' || h.payment_id::text)
+                     <> CASE WHEN h.status = 'held' THEN h.amount ELSE 0 END""",
+            "SELECT count(*) FROM escrow.wallet_holds", "wallet holds")
+
     # --- the gateway (the Stripe simulator) -----------------------------------------------------
 
     def _unread(self, name: str) -> bool:
@@ -328,8 +352,11 @@ class Checks:
                           EXISTS (SELECT 1 FROM escrow.journal_transactions t WHERE t.source = 'refund-returned:' || r.id::text)
                               AS reversed,
                           (SELECT e.flagged_at IS NOT NULL FROM escrow.escrows e WHERE e.order_id = r.order_id) AS flagged
-                   FROM payments.refunds r""")
-            refunded = self.db.value("SELECT coalesce(sum(amount_refunded), 0) FROM payments.payments")
+                   FROM payments.refunds r WHERE r.wallet_amount = 0""")
+            # Refunds of store credit go back to the wallet, never through the gateway.
+            refunded = self.db.value(
+                """SELECT coalesce((SELECT sum(amount_refunded) FROM payments.payments), 0)
+                          - coalesce((SELECT sum(amount) FROM payments.refunds WHERE wallet_amount > 0 AND status = 'succeeded'), 0)""")
         except Exception as e:  # noqa: BLE001
             self.record(False, name, f"could not run: {e}")
             return

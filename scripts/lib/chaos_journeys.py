@@ -172,6 +172,9 @@ class Journey:
     lines: list                      # [(listing, quantity)]
     card: str
     order_rng_seed: int
+    use_wallet: bool = False          # store credit granted after checkout, spent first
+    wallet_topped_up: int = 0
+    wallet_spent: int = 0
     checkout_id: str | None = None
     payment_id: str | None = None
     orders: list = field(default_factory=list)
@@ -187,6 +190,7 @@ class Journey:
     def summary(self) -> dict:
         return {
             "index": self.index, "buyer": self.buyer, "kind": self.kind, "checkout": self.checkout_id,
+            "wallet": {"toppedUp": self.wallet_topped_up, "spent": self.wallet_spent} if self.use_wallet else None,
             "payment": self.payment_id, "expect_payment": self.expect_payment, "stalled": self.stalled,
             "error": self.error, "finished": self.finished,
             "orders": [o.__dict__ for o in self.orders],
@@ -263,7 +267,9 @@ class World:
                 for listing in self.rng.sample(by_seller[s], self.rng.choice([1, 1, 2])):
                     lines.append((listing, self.rng.randint(1, 3)))
             card = self.rng.choice(DECLINE_CARDS if kind == "declined" else GOOD_CARDS)
-            journeys.append(Journey(i, f"buyer-{self.run}-{i}", kind, lines, card, self.rng.randrange(1 << 30)))
+            # A third of the paying buyers spend store credit first (some of it, all of it, or more than they need).
+            use_wallet = kind == "paid" and self.rng.random() < 0.35
+            journeys.append(Journey(i, f"buyer-{self.run}-{i}", kind, lines, card, self.rng.randrange(1 << 30), use_wallet))
         return journeys
 
     # --- one journey --------------------------------------------------------------------------
@@ -319,6 +325,22 @@ class World:
                 self._expect(o, "cancelled", None)
             return
 
+        if j.use_wallet:
+            # Store credit bought with a card (the platform's balance then holds what a release of
+            # it transfers): part of the total, all of it, or more.
+            j.step = "top up store credit"
+            j.wallet_topped_up = max(50, rng.choice([total // 3, total, total + 700]))
+            status, top_up = http.call("payments", "POST", "/api/v1/wallet/top-ups", buyer, "buyer",
+                                       {"amount": j.wallet_topped_up, "currency": "usd"}, key=f"top-up-{buyer}")
+            if status not in (200, 201):
+                raise JourneyError(f"top-up → {status}: {top_up}")
+            status, body = http.call("payments", "POST", f"/api/v1/wallet/top-ups/{top_up['id']}/confirm", buyer, "buyer",
+                                     {"paymentMethod": j.card})
+            if status != 200 and not (status == 409 and _state(body) == "succeeded"):
+                raise JourneyError(f"top-up confirm → {status}: {body}")
+            j.step = "store credit in the wallet"
+            self.eventually("the top-up credited", lambda: self._wallet(buyer) == j.wallet_topped_up)
+
         j.step = "create the payment intent"
         # create-intent is rate limited (30/min per buyer): ask no faster than the limit refills.
         intent = self.eventually("the payment to exist", lambda: self._intent(j), interval=2.5)
@@ -326,6 +348,10 @@ class World:
         j.expect_payment = ["processing"]
         if intent["amount"] != total:
             raise JourneyError(f"payment amount {intent['amount']} != checkout total {total}")
+        if j.use_wallet:
+            j.wallet_spent = intent["walletAmount"]
+            if j.wallet_spent != min(j.wallet_topped_up, total) or intent["cardAmount"] != total - j.wallet_spent:
+                raise JourneyError(f"store credit {j.wallet_topped_up} for {total}: wallet {intent['walletAmount']}, card {intent['cardAmount']}")
 
         if j.kind == "declined":
             j.step = f"pay with {j.card}"
@@ -341,11 +367,14 @@ class World:
                 self.eventually(f"order {o.order_id} cancelled", lambda o=o: self._order(buyer, o.order_id) == "cancelled")
             return
 
-        j.step = f"pay with {j.card}"
-        status, body = http.call("payments", "POST", "/api/v1/payments/confirm", buyer, "buyer",
-                                 {"paymentId": j.payment_id, "paymentMethod": j.card})
-        if status != 200 and not (status == 409 and _state(body) in ("succeeded", "partially_refunded", "refunded")):
-            raise JourneyError(f"confirm → {status}: {body}")
+        if intent.get("cardAmount", total) > 0:
+            j.step = f"pay with {j.card}"
+            status, body = http.call("payments", "POST", "/api/v1/payments/confirm", buyer, "buyer",
+                                     {"paymentId": j.payment_id, "paymentMethod": j.card})
+            if status != 200 and not (status == 409 and _state(body) in ("succeeded", "partially_refunded", "refunded")):
+                raise JourneyError(f"confirm → {status}: {body}")
+        elif intent["status"] not in ("succeeded", "partially_refunded", "refunded"):
+            raise JourneyError(f"store credit covered it all, yet the payment is {intent['status']}")
         j.expect_payment = ["succeeded"]
         for o in j.orders:
             self._expect(o, "paid", "held")
@@ -476,13 +505,21 @@ class World:
     # --- reads and moves ----------------------------------------------------------------------
 
     def _intent(self, j: Journey):
-        status, body = self.http.call("payments", "POST", "/api/v1/payments/create-intent", j.buyer, "buyer",
-                                      {"checkoutId": j.checkout_id})
+        request = {"checkoutId": j.checkout_id}
+        if j.use_wallet:
+            request["useWallet"] = True
+        status, body = self.http.call("payments", "POST", "/api/v1/payments/create-intent", j.buyer, "buyer", request)
         if status in (200, 201):
             return body
         if status == 404:
             return None   # checkout.created not applied yet
         raise JourneyError(f"create-intent → {status}: {body}")
+
+    def _wallet(self, buyer: str) -> int:
+        status, body = self.http.call("escrow", "GET", "/api/v1/wallet", buyer, "buyer")
+        if status != 200:
+            raise JourneyError(f"wallet → {status}: {body}")
+        return next((b["balance"] for b in body["balances"] if b["currency"] == "usd"), 0)
 
     def _order(self, user: str, order_id: str) -> str | None:
         status, body = self.http.call("orders", "GET", f"/api/v1/orders/{order_id}", user, "buyer")
