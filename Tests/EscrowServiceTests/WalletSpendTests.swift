@@ -143,6 +143,29 @@ import TestSupport
         }
     }
 
+    @Test func reconciliationHoldsEachTopUpAgainstItsCharge() async throws {
+        try await ServiceHarness.run(.escrowService, topics: EscrowDriver.topics) { service in
+            let intent: PaymentIntent = try await EscrowDriver(service: service).stripe.client().post(
+                "/v1/payment_intents",
+                [("amount", .integer(2500)), ("currency", .string("usd")), ("payment_method_types", .array(["card"])),
+                 ("payment_method", .string("pm_card_visa")), ("confirm", .string("true"))],
+                idempotencyKey: "test-top-up-\(UUID().uuidString.lowercased())")
+            let charge = try #require(intent.chargeId)
+            let good = WalletToppedUp(topUpId: UUID(), buyerId: "buyer-rc", amount: 2500, currency: "usd", chargeId: charge)
+            try await service.publish(good, topic: Topic.payments, aggregateId: good.topUpId.uuidString)
+            #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM wallet_top_ups") == 1 })
+            let clean = try await service.call(.post, "/api/v1/admin/reconciliation", as: "ops", roles: ["admin"]).json()
+            #expect((clean["discrepancies"] as? [Any])?.count == 0, "\(clean)")
+            // A top-up credited for more than its charge took: reconciliation says so.
+            let wrong = WalletToppedUp(topUpId: UUID(), buyerId: "buyer-rc", amount: 3000, currency: "usd", chargeId: charge)
+            try await service.publish(wrong, topic: Topic.payments, aggregateId: wrong.topUpId.uuidString)
+            #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM wallet_top_ups") == 2 })
+            let report = try await service.call(.post, "/api/v1/admin/reconciliation", as: "ops", roles: ["admin"]).json()
+            let found = try #require(report["discrepancies"] as? [[String: Any]])
+            #expect(found.count == 1 && found.first?["kind"] as? String == "top-up" && found.first?["reference"] as? String == charge, "\(report)")
+        }
+    }
+
     /// `order.cancelled` for an order that expired before payment, as OrderService publishes it.
     func publishCancelledUnpaid(_ service: ServiceHarness, checkout: UUID, buyer: String) async throws {
         let order = UUID()

@@ -120,6 +120,29 @@ struct Reconciler: Sendable {
                 found.append(.init(kind: "refund", reference: chargeId, expected: "refunded \(refunded)", actual: "refunded \(stripe.amount_refunded)"))
             }
         }
+        // Top-ups: the card charge behind store credit is at the gateway, whole and not refunded.
+        let topUps = try await postgres.query(
+            "SELECT top_up_id, amount, charge_id FROM wallet_top_ups ORDER BY created_at DESC LIMIT 5000", logger: logger
+        ).decode((UUID, Int64, String?).self).all()
+        for (topUp, amount, chargeId) in topUps {
+            guard let chargeId else {
+                found.append(.init(kind: "top-up", reference: topUp.uuidString.lowercased(), expected: "a charge", actual: "none recorded"))
+                continue
+            }
+            let stripe: Charge
+            do {
+                stripe = try await gateway.retrieveCharge(chargeId)
+            } catch {
+                found.append(.init(kind: "top-up", reference: chargeId, expected: "exists at the gateway", actual: "\(error.kind.rawValue): \(error.message)"))
+                continue
+            }
+            checked += 1
+            if stripe.amount != amount || stripe.amount_refunded != 0 || !stripe.paid {
+                found.append(.init(
+                    kind: "top-up", reference: chargeId, expected: "paid, amount \(amount), nothing refunded",
+                    actual: "\(stripe.paid ? "paid" : "not paid"), amount \(stripe.amount), refunded \(stripe.amount_refunded)"))
+            }
+        }
         // Payouts the gateway has accepted.
         let payouts = try await postgres.query(
             "SELECT \(unescaped: PayoutRecord.columns) FROM payouts WHERE stripe_payout_id IS NOT NULL ORDER BY created_at DESC LIMIT 5000",

@@ -103,6 +103,11 @@ struct WalletStore: Sendable {
         journal.debit(.gatewayClearing, event.amount, event.currency)
         journal.credit(.buyerWallet(event.buyerId), event.amount, event.currency)
         if try await escrows.post(journal, source: "topup:\(event.topUpId.uuidString.lowercased())", on: connection) {
+            try await connection.query(
+                """
+                INSERT INTO wallet_top_ups (top_up_id, buyer_id, currency, amount, charge_id)
+                VALUES (\(event.topUpId), \(event.buyerId), \(event.currency), \(event.amount), \(event.chargeId))
+                """, logger: logger)
             logger.info("wallet topped up", metadata: ["buyer": "\(event.buyerId)", "amount": "\(event.amount)", "currency": "\(event.currency)"])
         }
     }
