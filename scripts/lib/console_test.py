@@ -97,6 +97,10 @@ window.Stripe = function (key) {
         } };
       } };
     },
+    async confirmSetup(options) {
+      window.__stripe.calls.push(["confirmSetup", options.redirect, options.confirmParams.return_url, !!options.elements]);
+      return { setupIntent: { status: "succeeded" } };
+    },
     async confirmPayment(options) {
       window.__stripe.calls.push(["confirmPayment", options.redirect, options.confirmParams.return_url, !!options.elements]);
       window.__stripe.confirmations += 1;
@@ -570,7 +574,7 @@ class Journey:
             raise Failure(f"JavaScript errors on the pages: {self.errors}")
 
     def pay_in_the_payment_element(self, buyer: str, run: str) -> None:
-        self.step("12. With a publishable key, the buyer pays in Stripe's Payment Element (Stripe.js stood in for)")
+        self.step("12. With a publishable key, the buyer pays in Stripe's Payment Element and saves a card there (Stripe.js stood in for)")
         console = self.element_console
         context = self.browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
@@ -619,6 +623,21 @@ class Journey:
         self.flash(page, "The payment did not go through", kind="error")
         if "redirect_status" in page.url:
             raise Failure("the redirect's parameters should be dropped from the address bar")
+        # Saving a card: the SetupIntent's client secret goes to Stripe.js, which confirms it.
+        page.goto(console.url + "/cards")
+        self.ready(page)
+        if page.locator("#save-card select").count():
+            raise Failure("with a publishable key the test-card picker must not be offered for saving a card")
+        page.click("#add-card")
+        self.expect_text(page, "#setup-element", "Payment Element test double")
+        page.click("#confirm-card")
+        self.expect_text(page, "#setup-result", "Card saved (succeeded)")
+        calls = page.evaluate("window.__stripe.calls")
+        secrets = [c[1] for c in calls if c[0] == "elements"]
+        if not re.fullmatch(r"seti_\w+_secret_\w+", secrets[-1] or "") \
+                or ["confirmSetup", "if_required", console.url + "/cards", True] not in calls:
+            raise Failure(f"Stripe.js was not driven as documented to save a card: {calls}")
+        print(f"    Stripe.js: {secrets[-1].split('_secret_')[0]} confirmed in the element to save a card")
 
     def buy_a_mug(self, page: Page, run: str) -> str:
         """One mug in the cart, checked out: the payment section is shown; returns the order's number."""

@@ -1,7 +1,7 @@
 // Buyer pages: shop, cart across sellers, checkout and payment (test cards with the
 // simulator), orders, receipts (view and PDF).
 import { api, apiAll, apiBlob, consoleConfig, newKey, session } from "../api.js";
-import { paymentElementSection } from "./payment-element.js";
+import { paymentElementSection, setupElementSection } from "./payment-element.js";
 import { h, link, status, table, facts, values } from "../dom.js";
 import { money, when, shortId } from "../format.js";
 import { act, flash, navigate, route } from "../app.js";
@@ -209,6 +209,13 @@ export async function cards(main) {
     }));
     return h("tr", { dataset: { last4: c.last4 } }, h("td", {}, `${c.brand} •••• ${c.last4}`), h("td", {}, `${String(c.expMonth).padStart(2, "0")}/${c.expYear}`), h("td", {}, makeDefault), h("td", {}, remove));
   }), { id: "saved-cards" }));
+  const { stripePublishableKey } = await consoleConfig();
+  if (stripePublishableKey) {
+    const section = h("section", { class: "card", id: "save-card-element" }, h("h2", {}, "Save a card"));
+    main.append(section);
+    await setupElementSection(section, stripePublishableKey, () => flash("Card saved with Stripe.", "info"));
+    return;
+  }
   const form = h("form", { class: "inline card", id: "save-card" },
     h("label", {}, "Test card", h("select", { name: "paymentMethod" }, TEST_CARDS.map(([value, text]) => h("option", { value }, text)))),
     h("button", { type: "submit" }, "Save card"));

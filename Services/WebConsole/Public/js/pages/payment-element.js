@@ -48,3 +48,35 @@ export async function paymentElementSection(section, pending, publishableKey, pa
     mountPoint.remove();
   }));
 }
+
+/**
+ * Saving a card in the Payment Element: PaymentService makes a SetupIntent for the buyer's Stripe
+ * Customer (POST /payment-methods with no card returns its client secret); Stripe.js confirms it,
+ * so the card number goes only to Stripe, and the saved cards list (read from Stripe) shows it.
+ */
+export async function setupElementSection(section, publishableKey, saved) {
+  const start = h("button", { id: "add-card" }, "Add a card");
+  const result = h("p", { id: "setup-result" });
+  section.append(h("p", { class: "muted" }, "Card details go straight to Stripe."), h("p", {}, start), result);
+  start.addEventListener("click", () => act(start, async () => {
+    const setup = await api("payments", "payment-methods", { method: "POST", body: {} });
+    if (!setup.clientSecret) throw new Error("The card setup has no client secret: is PaymentService in stripe mode with this account?");
+    const Stripe = await loadStripe();
+    const stripe = Stripe(publishableKey);
+    const elements = stripe.elements({ clientSecret: setup.clientSecret });
+    const mountPoint = h("div", { id: "setup-element" });
+    const save = h("button", { id: "confirm-card" }, "Save card");
+    start.replaceWith(mountPoint, h("p", {}, save));
+    elements.create("payment").mount(mountPoint);
+    save.addEventListener("click", () => act(save, async () => {
+      const outcome = await stripe.confirmSetup({
+        elements, redirect: "if_required", confirmParams: { return_url: `${location.origin}/cards` },
+      });
+      if (outcome.error) throw new Error(outcome.error.message || "The card was not saved.");
+      result.replaceChildren(`Card saved (${outcome.setupIntent.status}). It appears below once Stripe has it.`);
+      save.remove();
+      mountPoint.remove();
+      saved();
+    }));
+  }));
+}
