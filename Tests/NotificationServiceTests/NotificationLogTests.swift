@@ -38,6 +38,22 @@ import TestSupport
         }
     }
 
+    /// Senders claim several mails per statement: 24 mails over 4 senders taking 5 at a time
+    /// each go out exactly once.
+    @Test func mailsClaimedInBatchesAreEachSentOnce() async throws {
+        try await ServiceHarness.notifications(environment: ["NOTIFY_SENDERS": "4", "NOTIFY_CLAIM_BATCH": "5"]) { service in
+            let fixture = Fixture()
+            let orders = (0..<24).map { _ in fixture.order() }
+            for order in orders { try await service.publishOrder("order.placed", order) }
+            #expect(try await service.eventually {
+                try await service.database.count("SELECT count(*) FROM notifications WHERE status = 'sent'") == 24
+            })
+            let mails = try MailSink.shared.messages(to: fixture.buyerEmail)
+            #expect(mails.count == 24 && Set(mails.map(\.messageId)).count == 24)
+            #expect(try await service.database.count("SELECT max(attempts) FROM notifications") == 1)
+        }
+    }
+
     @Test func aSendInterruptedByACrashIsRetriedWithTheSameMessageID() async throws {
         try await ServiceHarness.notifications(environment: ["NOTIFY_SENDING_TIMEOUT_SECONDS": "1"]) { service in
             let fixture = Fixture()

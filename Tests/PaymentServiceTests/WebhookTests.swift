@@ -44,6 +44,24 @@ import TestSupport
         }
     }
 
+    /// A type nothing acts on (a checkout's payment_intent.created and charge.succeeded) is
+    /// acknowledged, still only when signed, and not stored; the types acted on are.
+    @Test func onlyTheTypesActedOnAreStored() async throws {
+        try await ServiceHarness.payments { service in
+            try Task.checkCancellation()  // a statement-level try: every other throw here is inside #expect
+            for type in ["payment_intent.created", "charge.succeeded", "customer.created"] {
+                let payload = Self.event(type: type, intent: "pi_ignored", status: "requires_payment_method")
+                #expect(try await deliver(payload, service, secret: "whsec_wrong").status == .badRequest)
+                #expect(try await deliver(payload, service).status == .ok)
+            }
+            #expect(try await service.database.count("SELECT count(*) FROM stripe_events") == 0)
+            for type in WebhookProcessor.handledTypes.sorted() {
+                #expect(try await deliver(Self.event(type: type, intent: "pi_unknown", status: "succeeded"), service).status == .ok)
+            }
+            #expect(try await service.database.count("SELECT count(*) FROM stripe_events") == WebhookProcessor.handledTypes.count)
+        }
+    }
+
     @Test func theSameWebhookTwiceAndConcurrentlyHasOneEffect() async throws {
         try await ServiceHarness.payments { service in
             let (checkout, _) = try await service.announceCheckout(buyer: "buyer-dupe")

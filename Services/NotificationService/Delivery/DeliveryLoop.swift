@@ -25,8 +25,8 @@ struct DeliveryLoop: Service, CustomStringConvertible {
     }
 
     /// One pass: reminders, interrupted sends, then the due notifications, sent by
-    /// `settings.senders` workers that each claim one at a time (so no claim waits behind other
-    /// sends and outlives `sendingTimeout`). A pass stops claiming after `budget`, well inside the
+    /// `settings.senders` workers that each claim a few at a time (`claimBatch`, sent in well
+    /// under `sendingTimeout`). A pass stops claiming after `budget`, well inside the
     /// pass timeout of `runPeriodically`, so a long backlog is sent over several passes and no pass
     /// is abandoned with a send in hand.
     func runDue(budget: Duration = .seconds(30)) async throws {
@@ -41,10 +41,10 @@ struct DeliveryLoop: Service, CustomStringConvertible {
                     // Each sender keeps one SMTP connection for the pass.
                     var session = SMTPSession()
                     do {
-                        while !Task.isCancelled, ContinuousClock.now < deadline,
-                            let notification = try await store.claim(postgres: postgres)
-                        {
-                            try await deliver(notification, over: &session)
+                        while !Task.isCancelled, ContinuousClock.now < deadline {
+                            let claimed = try await store.claim(limit: settings.claimBatch, postgres: postgres)
+                            if claimed.isEmpty { break }
+                            for notification in claimed { try await deliver(notification, over: &session) }
                         }
                     } catch {
                         await session.close()

@@ -29,6 +29,8 @@ struct NotificationSettings: Sendable {
     var sendingTimeout: TimeInterval
     /// How many emails are sent at once (each its own SMTP connection), NOTIFY_SENDERS.
     var senders: Int
+    /// How many due emails a sender claims in one statement, NOTIFY_CLAIM_BATCH (1-50, default 5).
+    var claimBatch: Int
 
     init(_ configuration: ServiceConfiguration) throws {
         let host = configuration.stringSetting("SMTP_HOST") ?? "127.0.0.1"
@@ -61,6 +63,7 @@ struct NotificationSettings: Sendable {
         maximumAttempts = max(1, try configuration.setting("NOTIFY_MAX_ATTEMPTS", default: 10))
         sendingTimeout = TimeInterval(try configuration.setting("NOTIFY_SENDING_TIMEOUT_SECONDS", default: 300))
         senders = min(64, max(1, try configuration.setting("NOTIFY_SENDERS", default: 8)))
+        claimBatch = min(50, max(1, try configuration.setting("NOTIFY_CLAIM_BATCH", default: 5)))
     }
 
     /// Seconds to wait before the next attempt after `attempts` failures.

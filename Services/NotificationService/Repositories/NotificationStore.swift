@@ -77,19 +77,20 @@ struct NotificationStore: Sendable {
         return !inserted.isEmpty
     }
 
-    /// Marks the next due notification `sending` in its own committed statement, before any
-    /// byte goes to the SMTP server; the address is taken from contacts if it was unknown.
-    func claim(postgres: PostgresClient) async throws -> ClaimedNotification? {
+    /// Marks up to `limit` due notifications `sending` for one sender, in one committed statement
+    /// before any byte goes to the SMTP server (one commit for them all rather than one each); the
+    /// address is taken from contacts if it was unknown.
+    func claim(limit: Int, postgres: PostgresClient) async throws -> [ClaimedNotification] {
         try await postgres.query(
             """
             UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1, sending_since = now(),
                 recipient_email = COALESCE(n.recipient_email, (SELECT email FROM contacts c WHERE c.user_id = n.recipient_id))
             WHERE n.id IN (
                 SELECT id FROM notifications WHERE status IN ('queued', 'failed') AND next_attempt_at <= now()
-                ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+                ORDER BY next_attempt_at LIMIT \(max(1, limit)) FOR UPDATE SKIP LOCKED)
             RETURNING n.id, n.kind, n.recipient_email, n.subject, n.text_body, n.html_body, n.message_id, n.attempts
             """, logger: logger
-        ).decode((UUID, String, String?, String, String, String, String, Int).self).all().first.map {
+        ).decode((UUID, String, String?, String, String, String, String, Int).self).all().map {
             ClaimedNotification(
                 id: $0.0, kind: $0.1, email: $0.2, subject: $0.3, text: $0.4, html: $0.5, messageId: $0.6, attempts: $0.7)
         }

@@ -155,6 +155,15 @@ struct WebhookProcessor: Service, CustomStringConvertible {
         }
     }
 
+    /// The event types `apply` acts on; the receiver stores no other.
+    static let handledTypes: Set<String> = [
+        "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled",
+        "charge.dispute.created", "charge.dispute.closed",
+        "checkout.session.completed", "checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed",
+        "checkout.session.expired", "charge.refunded", "refund.updated", "account.updated", "payout.paid", "payout.failed",
+        "transfer.reversed",
+    ]
+
     /// Applies the event, or says what it waits for when it cannot be applied yet.
     private func apply(_ event: StripeEvent, on connection: PostgresConnection) async throws -> Applied {
         var logger = self.logger
