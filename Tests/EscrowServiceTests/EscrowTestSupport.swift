@@ -18,19 +18,26 @@ struct EscrowDriver {
     func pay(_ parts: [(order: UUID, seller: String, amount: Int64)], buyer: String = "buyer-1", currency: String = "usd") async throws -> PaymentSucceeded {
         let checkout = UUID()
         let amount = parts.reduce(0) { $0 + $1.amount }
-        let intent: PaymentIntent = try await stripe.client().post(
-            "/v1/payment_intents",
-            [("amount", .integer(amount)), ("currency", .string(currency)), ("payment_method_types", .array(["card"])),
-             ("payment_method", .string("pm_card_visa")), ("confirm", .string("true")),
-             ("transfer_group", .string(checkout.uuidString.lowercased()))],
-            idempotencyKey: "test-charge-\(checkout.uuidString.lowercased())")
+        let chargeId = try await charge(amount, currency: currency, transferGroup: checkout.uuidString.lowercased())
         let payment = PaymentSucceeded(
-            paymentId: UUID(), checkoutId: checkout, chargeId: try #require(intent.chargeId), amount: amount, currency: currency,
+            paymentId: UUID(), checkoutId: checkout, chargeId: chargeId, amount: amount, currency: currency,
             orders: parts.map { .init(orderId: $0.order, sellerId: $0.seller, amount: $0.amount) }, buyerId: buyer)
         let before = try await service.database.count("SELECT count(*) FROM escrows")
         try await service.publish(payment, topic: Topic.payments, aggregateId: payment.paymentId.uuidString.lowercased())
         try #require(try await service.eventually { try await service.database.count("SELECT count(*) FROM escrows") == before + parts.count })
         return payment
+    }
+
+    /// A card charge of `amount` at the test's Stripe simulator; returns its id.
+    func charge(_ amount: Int64, currency: String = "usd", transferGroup: String? = nil) async throws -> String {
+        var fields: [(String, StripeFormValue)] = [
+            ("amount", .integer(amount)), ("currency", .string(currency)), ("payment_method_types", .array(["card"])),
+            ("payment_method", .string("pm_card_visa")), ("confirm", .string("true")),
+        ]
+        if let transferGroup { fields.append(("transfer_group", .string(transferGroup))) }
+        let intent: PaymentIntent = try await stripe.client().post(
+            "/v1/payment_intents", fields, idempotencyKey: "test-charge-\(UUID().uuidString.lowercased())")
+        return try #require(intent.chargeId)
     }
 
     /// The test's Stripe simulator.

@@ -49,15 +49,9 @@ import TestSupport
             #expect(try await driver.balance("wallet_held:\(payment.uuidString.lowercased())") == 3000)
 
             // The card pays the other 2,000 of the 5,000.
-            let checkout = UUID()
-            let intent: PaymentIntent = try await driver.stripe.client().post(
-                "/v1/payment_intents",
-                [("amount", .integer(2000)), ("currency", .string("usd")), ("payment_method_types", .array(["card"])),
-                 ("payment_method", .string("pm_card_visa")), ("confirm", .string("true"))],
-                idempotencyKey: "test-charge-\(checkout.uuidString.lowercased())")
             let orders = [UUID(), UUID()]
             let succeeded = PaymentSucceeded(
-                paymentId: payment, checkoutId: checkout, chargeId: try #require(intent.chargeId), amount: 5000, currency: "usd",
+                paymentId: payment, checkoutId: UUID(), chargeId: try await driver.charge(2000), amount: 5000, currency: "usd",
                 orders: [.init(orderId: orders[0], sellerId: "seller-a", amount: 2000), .init(orderId: orders[1], sellerId: "seller-b", amount: 3000)],
                 buyerId: "buyer-s", walletAmount: 3000)
             try await service.publish(succeeded, topic: Topic.payments, aggregateId: payment.uuidString.lowercased())
@@ -145,12 +139,7 @@ import TestSupport
 
     @Test func reconciliationHoldsEachTopUpAgainstItsCharge() async throws {
         try await ServiceHarness.run(.escrowService, topics: EscrowDriver.topics) { service in
-            let intent: PaymentIntent = try await EscrowDriver(service: service).stripe.client().post(
-                "/v1/payment_intents",
-                [("amount", .integer(2500)), ("currency", .string("usd")), ("payment_method_types", .array(["card"])),
-                 ("payment_method", .string("pm_card_visa")), ("confirm", .string("true"))],
-                idempotencyKey: "test-top-up-\(UUID().uuidString.lowercased())")
-            let charge = try #require(intent.chargeId)
+            let charge = try await EscrowDriver(service: service).charge(2500)
             let good = WalletToppedUp(topUpId: UUID(), buyerId: "buyer-rc", amount: 2500, currency: "usd", chargeId: charge)
             try await service.publish(good, topic: Topic.payments, aggregateId: good.topUpId.uuidString)
             #expect(try await service.eventually { try await service.database.count("SELECT count(*) FROM wallet_top_ups") == 1 })

@@ -102,13 +102,7 @@ struct Reconciler: Sendable {
         }
         // Charges and their refunds.
         for (chargeId, parts) in Dictionary(grouping: escrowRows.filter { $0.chargeId != nil }, by: { $0.chargeId ?? "" }) {
-            let stripe: Charge
-            do {
-                stripe = try await gateway.retrieveCharge(chargeId)
-            } catch {
-                found.append(.init(kind: "charge", reference: chargeId, expected: "exists at the gateway", actual: "\(error.kind.rawValue): \(error.message)"))
-                continue
-            }
+            guard let stripe = await charge(chargeId, kind: "charge", found: &found) else { continue }
             checked += 1
             // The card was charged what store credit did not pay, and refunded what did not go back to the wallet.
             let gross = parts.reduce(0) { $0 + $1.grossAmount - $1.walletAmount }
@@ -129,13 +123,7 @@ struct Reconciler: Sendable {
                 found.append(.init(kind: "top-up", reference: topUp.uuidString.lowercased(), expected: "a charge", actual: "none recorded"))
                 continue
             }
-            let stripe: Charge
-            do {
-                stripe = try await gateway.retrieveCharge(chargeId)
-            } catch {
-                found.append(.init(kind: "top-up", reference: chargeId, expected: "exists at the gateway", actual: "\(error.kind.rawValue): \(error.message)"))
-                continue
-            }
+            guard let stripe = await charge(chargeId, kind: "top-up", found: &found) else { continue }
             checked += 1
             if stripe.amount != amount || stripe.amount_refunded != 0 || !stripe.paid {
                 found.append(.init(
@@ -197,6 +185,16 @@ struct Reconciler: Sendable {
     }
 
     /// Our payout state for a gateway status.
+    /// The charge at the gateway, or a discrepancy saying why it could not be read.
+    private func charge(_ id: String, kind: String, found: inout [Discrepancy]) async -> Charge? {
+        do {
+            return try await gateway.retrieveCharge(id)
+        } catch {
+            found.append(.init(kind: kind, reference: id, expected: "exists at the gateway", actual: "\(error.kind.rawValue): \(error.message)"))
+            return nil
+        }
+    }
+
     static func payoutState(_ status: String) -> String {
         switch status {
         case "paid": "paid"
