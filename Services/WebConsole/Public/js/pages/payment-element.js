@@ -25,6 +25,12 @@ function loadStripe() {
 export async function paymentElementSection(section, pending, publishableKey, paid) {
   // create-intent waits for the payment the checkout's event creates, and returns the same intent again.
   const intent = await api("payments", "payments/create-intent", { method: "POST", body: { checkoutId: pending.checkoutId } });
+  if (intent.cardAmount === 0) {
+    // Store credit paid it all (wallet.spendFirst): there is no card to ask for.
+    paid();
+    section.append(h("p", { id: "payment-result" }, "Paid with store credit. ", link("/orders", "See your orders")));
+    return;
+  }
   if (!intent.clientSecret) throw new Error("The payment has no client secret: is PaymentService in stripe mode with this account?");
   const Stripe = await loadStripe();
   const stripe = Stripe(publishableKey);
