@@ -106,6 +106,39 @@ import TestSupport
         }
     }
 
+    /// Store credit first: localstripe's intent is for the card's part only, and a refund of an
+    /// order goes back in the same proportions (the card's part through localstripe).
+    @Test func storeCreditLeavesTheCardTheRestAtLocalstripe() async throws {
+        try await Self.run { service in
+            let (checkout, orders) = try await service.announceCheckout(buyer: "buyer-lsw", amounts: [3000, 1999])
+            let reply = try await service.createIntent(buyer: "buyer-lsw", checkout: checkout, useWallet: true, walletAmount: 2000)
+            #expect(reply.status == .ok, "\(reply.text)")
+            let json = try reply.json()
+            let intentId = try (json["intentId"] as? String).orThrow("intentId")
+            #expect(try await Self.get("/v1/payment_intents/\(intentId)")["amount"] as? Int == 2999)
+            let payment = try (json["paymentId"] as? String).orThrow("paymentId")
+            let method = try await Self.paymentMethod(card: "4242424242424242")
+            let confirm = try await service.call(
+                .post, "/api/v1/payments/confirm", as: "buyer-lsw", roles: ["buyer"],
+                body: ["paymentId": .string(payment), "paymentMethod": JSONValue.string(method)])
+            #expect(confirm.status == .ok, "\(confirm.text)")
+            #expect(try await service.eventually { try await service.paymentStatus(checkout: checkout) == "succeeded" })
+            #expect(try await service.outboxPayloads(PaymentSucceeded.self).first?.walletAmount == 2000)
+
+            // The first order (3,000) was paid 1,200 by store credit and 1,800 by card.
+            let refund = try await service.refund(payment, order: orders[0], amount: 3000)
+            #expect(refund.status == .accepted, "\(refund.text)")
+            #expect(try await service.eventually { try await service.outboxCount("refund.succeeded") == 2 })
+            let refunds = try await service.outboxPayloads(RefundSucceeded.self)
+            #expect(refunds.map(\.amount).sorted() == [1200, 1800] && refunds.compactMap(\.walletAmount) == [1200])
+            let stripeRefund = try await service.database.client.query(
+                "SELECT stripe_refund_id FROM refunds WHERE stripe_refund_id IS NOT NULL", logger: TestEnvironment.logger
+            ).decode(String.self).all()
+            #expect(stripeRefund.count == 1)
+            #expect(try await Self.get("/v1/refunds/\(try stripeRefund.first.orThrow("refund id"))")["amount"] as? Int == 1800)
+        }
+    }
+
     @Test func aCardDeclinedOnChargeIs402AndFailsThePaymentThroughTheWebhook() async throws {
         try await Self.run { service in
             let (checkout, _) = try await service.announceCheckout(buyer: "buyer-ls-decline")

@@ -5,6 +5,36 @@ import TestSupport
 
 @testable import PaymentService
 
+extension ServiceHarness {
+    /// create-intent, answered by "EscrowService" holding `walletAmount` once the request asked for it.
+    func createIntent(buyer: String, checkout: UUID, useWallet: Bool?, walletAmount: Int64) async throws -> HTTPReply {
+        let request = Task {
+            try await call(
+                .post, "/api/v1/payments/create-intent", as: buyer, roles: ["buyer"],
+                body: WalletSpendTests.CreateIntent(checkoutId: checkout, useWallet: useWallet))
+        }
+        let paymentId = try await database.client.query(
+            "SELECT id FROM payments WHERE checkout_id = \(checkout)", logger: TestEnvironment.logger
+        ).decode(UUID.self).all()[0]
+        let asked = try await eventually {
+            try await database.count(
+                "SELECT count(*) FROM outbox WHERE event_type = 'wallet.hold_requested' AND message_key = \(paymentId.uuidString.lowercased())") == 1
+        }
+        try #require(asked, "wallet.hold_requested was not published")
+        try await publish(
+            WalletHeld(paymentId: paymentId, buyerId: buyer, amount: walletAmount, currency: "usd"),
+            topic: Topic.escrow, aggregateId: paymentId.uuidString.lowercased())
+        return try await request.value
+    }
+
+    /// The payloads of the events of one type in the outbox, oldest first.
+    func outboxPayloads<Payload: DomainEventPayload>(_ type: Payload.Type) async throws -> [Payload] {
+        try await database.client.query(
+            "SELECT envelope FROM outbox WHERE event_type = \(Payload.eventType) ORDER BY id", logger: TestEnvironment.logger
+        ).decode(Data.self).all().map { try EventEnvelope.decode(from: $0).decodePayload(as: Payload.self) }
+    }
+}
+
 /// Store credit spent at checkout, against the running service and the simulator, with the test
 /// answering for EscrowService (`wallet.held`): the card is charged only what the wallet did not
 /// cover, a fully covered payment succeeds with no card, refunds split back to where the money
@@ -15,38 +45,11 @@ import TestSupport
         var useWallet: Bool?
     }
 
-    /// create-intent, answered by "EscrowService" holding `walletAmount` once the request asked for it.
-    func createIntent(
-        _ service: ServiceHarness, buyer: String, checkout: UUID, useWallet: Bool?, walletAmount: Int64
-    ) async throws -> HTTPReply {
-        let request = Task {
-            try await service.call(
-                .post, "/api/v1/payments/create-intent", as: buyer, roles: ["buyer"], body: CreateIntent(checkoutId: checkout, useWallet: useWallet))
-        }
-        let paymentId = try await service.database.client.query(
-            "SELECT id FROM payments WHERE checkout_id = \(checkout)", logger: TestEnvironment.logger
-        ).decode(UUID.self).all()[0]
-        let asked = try await service.eventually {
-            try await service.database.count("SELECT count(*) FROM outbox WHERE event_type = 'wallet.hold_requested' AND message_key = \(paymentId.uuidString.lowercased())") == 1
-        }
-        try #require(asked, "wallet.hold_requested was not published")
-        try await service.publish(
-            WalletHeld(paymentId: paymentId, buyerId: buyer, amount: walletAmount, currency: "usd"),
-            topic: Topic.escrow, aggregateId: paymentId.uuidString.lowercased())
-        return try await request.value
-    }
-
-    func payload<Payload: DomainEventPayload>(_ service: ServiceHarness, _ type: Payload.Type) async throws -> [Payload] {
-        try await service.database.client.query(
-            "SELECT envelope FROM outbox WHERE event_type = \(Payload.eventType) ORDER BY id", logger: TestEnvironment.logger
-        ).decode(Data.self).all().map { try EventEnvelope.decode(from: $0).decodePayload(as: Payload.self) }
-    }
-
     @Test func theCardPaysWhatTheWalletDoesNotAndRefundsGoBackToBoth() async throws {
         try await ServiceHarness.payments { service in
             let stripe = try #require(service.stripe)
             let (checkout, orders) = try await service.announceCheckout(buyer: "buyer-ws", amounts: [1000, 1500])
-            let reply = try await createIntent(service, buyer: "buyer-ws", checkout: checkout, useWallet: true, walletAmount: 1000)
+            let reply = try await service.createIntent(buyer: "buyer-ws", checkout: checkout, useWallet: true, walletAmount: 1000)
             #expect(reply.status == .ok, "\(reply.text)")
             let body = try reply.json()
             #expect(body["amount"] as? Int == 2500 && body["walletAmount"] as? Int == 1000 && body["cardAmount"] as? Int == 1500)
@@ -61,7 +64,7 @@ import TestSupport
                 .post, "/api/v1/payments/confirm", as: "buyer-ws", roles: ["buyer"], body: ["paymentId": paymentId, "paymentMethod": "pm_card_visa"])
             #expect(confirmed.status == .ok, "\(confirmed.text)")
             #expect(try await service.eventually { try await service.outboxCount("payment.succeeded") == 1 })
-            let succeeded = try await payload(service, PaymentSucceeded.self)[0]
+            let succeeded = try await service.outboxPayloads(PaymentSucceeded.self)[0]
             #expect(succeeded.amount == 2500 && succeeded.walletAmount == 1000)
 
             // The first order (1,000 of 2,500) was paid 400 by the wallet and 600 by the card.
@@ -70,7 +73,7 @@ import TestSupport
                 topic: Topic.escrow, aggregateId: orders[0].uuidString)
             // Two refunds: the wallet's at once, the card's through the gateway.
             #expect(try await service.eventually { try await service.outboxCount("refund.succeeded") == 2 })
-            let refunds = try await payload(service, RefundSucceeded.self)
+            let refunds = try await service.outboxPayloads(RefundSucceeded.self)
             #expect(refunds.map(\.amount) == [400, 600] && refunds.map(\.walletAmount) == [400, nil])
             #expect(refunds.map(\.orderFullyRefunded) == [false, true])
             #expect(try await stripe.state("refunds", "byStatus", "succeeded", "amount")?.integer == 600)
@@ -82,13 +85,13 @@ import TestSupport
         try await ServiceHarness.payments { service in
             let stripe = try #require(service.stripe)
             let (checkout, orders) = try await service.announceCheckout(buyer: "buyer-wf", amounts: [700])
-            let reply = try await createIntent(service, buyer: "buyer-wf", checkout: checkout, useWallet: true, walletAmount: 700)
+            let reply = try await service.createIntent(buyer: "buyer-wf", checkout: checkout, useWallet: true, walletAmount: 700)
             #expect(reply.status == .ok, "\(reply.text)")
             let body = try reply.json()
             #expect(body["intentId"] == nil || body["intentId"] is NSNull)
             #expect(body["status"] as? String == "succeeded" && body["walletAmount"] as? Int == 700 && body["cardAmount"] as? Int == 0)
             #expect(try await stripe.state("paymentIntents", "count")?.integer == 0)
-            let succeeded = try await payload(service, PaymentSucceeded.self)
+            let succeeded = try await service.outboxPayloads(PaymentSucceeded.self)
             #expect(succeeded.count == 1 && succeeded.first?.walletAmount == 700 && succeeded.first?.chargeId == nil)
             // There is nothing to confirm; asking again returns the paid payment.
             let again = try await service.call(
@@ -100,7 +103,7 @@ import TestSupport
                 RefundRequested(requestId: UUID(), orderId: orders[0], amount: 300, currency: "usd", reason: "partly damaged"),
                 topic: Topic.escrow, aggregateId: orders[0].uuidString)
             #expect(try await service.eventually { try await service.outboxCount("refund.succeeded") == 1 })
-            let refund = try await payload(service, RefundSucceeded.self)[0]
+            let refund = try await service.outboxPayloads(RefundSucceeded.self)[0]
             #expect(refund.amount == 300 && refund.walletAmount == 300 && !refund.orderFullyRefunded)
             #expect(try await stripe.state("refunds", "count")?.integer == 0)
         }
@@ -133,7 +136,7 @@ import TestSupport
             // spendFirst on: the wallet is spent unless the buyer says otherwise.
             try await set(["wallet.spendFirst": true])
             let (first, _) = try await service.announceCheckout(buyer: "buyer-fl", amounts: [900])
-            let spent = try await createIntent(service, buyer: "buyer-fl", checkout: first, useWallet: nil, walletAmount: 250)
+            let spent = try await service.createIntent(buyer: "buyer-fl", checkout: first, useWallet: nil, walletAmount: 250)
             let spentCard = try spent.json()["cardAmount"] as? Int
             #expect(spent.status == .ok && spentCard == 650, "\(spent.text)")
             let (declined, _) = try await service.announceCheckout(buyer: "buyer-fl", amounts: [900])
