@@ -56,7 +56,7 @@ extension ServiceDefinition {
 
             var parts = ServiceParts()
             parts.handlers = PaymentEventHandlers(
-                store: store, refunds: refunds, wakeWebhooks: { wake.yield() }, wakeRefunds: { wakeCommands.yield() }
+                store: store, refunds: refunds, flags: flags, wakeWebhooks: { wake.yield() }, wakeRefunds: { wakeCommands.yield() }
             ).all
             parts.routes = { api in
                 PaymentsController(store: store, postgres: dependencies.postgres, gateway: gateway, commands: commands, cards: cards,

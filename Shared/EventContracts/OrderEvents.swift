@@ -63,10 +63,12 @@ public struct CheckoutCreated: DomainEventPayload, Equatable {
     public var totalAmount: Int64
     public var orders: [Part]
     public var expiresAt: Date
+    /// The buyer asked at checkout to spend store credit first (absent: not said).
+    public var useWallet: Bool?
 
     public init(
         checkoutId: UUID, buyerId: String, buyerEmail: String?, currency: String, totalAmount: Int64, orders: [Part],
-        expiresAt: Date
+        expiresAt: Date, useWallet: Bool? = nil
     ) {
         self.checkoutId = checkoutId
         self.buyerId = buyerId
@@ -75,6 +77,7 @@ public struct CheckoutCreated: DomainEventPayload, Equatable {
         self.totalAmount = totalAmount
         self.orders = orders
         self.expiresAt = expiresAt
+        self.useWallet = useWallet
     }
 }
 

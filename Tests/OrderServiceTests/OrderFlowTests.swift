@@ -73,7 +73,7 @@ import TestSupport
                 .post, "/api/v1/checkouts", as: "buyer-cart", roles: ["buyer"],
                 body: [
                     "items": [["listingId": .string(mug.uuidString), "quantity": 2], ["listingId": .string(lamp.uuidString), "quantity": 1]],
-                    "shippingAddress": OrderServiceHarness.address,
+                    "shippingAddress": OrderServiceHarness.address, "useWallet": true,
                 ] as JSONValue, idempotencyKey: "cart-1")
             #expect(reply.status == .created)
             let json = try reply.json()
@@ -84,6 +84,9 @@ import TestSupport
             #expect(orders.allSatisfy { ($0["orderNumber"] as? String)?.hasPrefix("EM-") == true })
             #expect(try await service.database.count("SELECT count(*) FROM outbox WHERE event_type = 'checkout.created'") == 1)
             #expect(try await service.database.count("SELECT count(*) FROM outbox WHERE event_type = 'order.placed'") == 2)
+            // The buyer's wish to spend store credit travels with the checkout to PaymentService.
+            #expect(try await service.database.count(
+                "SELECT count(*) FROM outbox WHERE event_type = 'checkout.created' AND (convert_from(envelope, 'UTF8')::jsonb #>> '{payload,useWallet}') = 'true'") == 1)
         }
     }
 

@@ -14,7 +14,8 @@ extension ServiceHarness {
 
     /// A checkout as OrderService announces it; returns (checkoutId, orderIds).
     func announceCheckout(
-        buyer: String, amounts: [Int64] = [3000, 1999], currency: String = "usd", checkout: UUID = UUID(), waitForPayment: Bool = true
+        buyer: String, amounts: [Int64] = [3000, 1999], currency: String = "usd", checkout: UUID = UUID(), waitForPayment: Bool = true,
+        useWallet: Bool? = nil
     ) async throws -> (UUID, [UUID]) {
         let parts = amounts.enumerated().map { index, amount in
             CheckoutCreated.Part(orderId: UUID(), orderNumber: "EM-TEST-\(index)", sellerId: "seller-\(index)", totalAmount: amount)
@@ -22,7 +23,7 @@ extension ServiceHarness {
         try await publish(
             CheckoutCreated(
                 checkoutId: checkout, buyerId: buyer, buyerEmail: "\(buyer)@example.test", currency: currency,
-                totalAmount: amounts.reduce(0, +), orders: parts, expiresAt: Date().addingTimeInterval(1800)),
+                totalAmount: amounts.reduce(0, +), orders: parts, expiresAt: Date().addingTimeInterval(1800), useWallet: useWallet),
             topic: Topic.orders, aggregateId: checkout.uuidString)
         guard waitForPayment else { return (checkout, parts.map(\.orderId)) }
         let created = try await eventually { try await database.count("SELECT count(*) FROM payments WHERE checkout_id = \(checkout)") == 1 }

@@ -109,6 +109,29 @@ extension ServiceHarness {
         }
     }
 
+    /// Asked at checkout (`useWallet` on POST /checkouts): the hold is asked for as soon as the
+    /// payment exists, and create-intent, with no word about the wallet, finds it answered.
+    @Test func storeCreditAskedForAtCheckoutIsHeldBeforeCreateIntent() async throws {
+        try await ServiceHarness.payments { service in
+            let (checkout, _) = try await service.announceCheckout(buyer: "buyer-wc", amounts: [1200], useWallet: true)
+            let paymentId = try await service.database.client.query(
+                "SELECT id FROM payments WHERE checkout_id = \(checkout)", logger: TestEnvironment.logger
+            ).decode(UUID.self).all()[0]
+            #expect(try await service.eventually { try await service.outboxCount("wallet.hold_requested") == 1 })
+            try await service.publish(
+                WalletHeld(paymentId: paymentId, buyerId: "buyer-wc", amount: 500, currency: "usd"),
+                topic: Topic.escrow, aggregateId: paymentId.uuidString.lowercased())
+            #expect(try await service.eventually {
+                try await service.database.count("SELECT count(*) FROM payments WHERE wallet_amount = 500") == 1
+            })
+            let reply = try await service.call(
+                .post, "/api/v1/payments/create-intent", as: "buyer-wc", roles: ["buyer"], body: CreateIntent(checkoutId: checkout, useWallet: nil))
+            let card = try reply.json()["cardAmount"] as? Int
+            #expect(reply.status == .ok && card == 700, "\(reply.text)")
+            #expect(try await service.outboxCount("wallet.hold_requested") == 1)
+        }
+    }
+
     @Test func theFlagsDecideWhetherTheWalletIsSpent() async throws {
         try await ServiceHarness.payments { service in
             func set(_ flags: [String: Bool]) async throws {

@@ -15,6 +15,8 @@ struct OrdersController: Sendable {
     struct CreateCheckout: Decodable {
         var items: [RequestedItem]
         var shippingAddress: ShippingAddress
+        /// Spend store credit first when paying (PaymentService holds it as soon as the payment exists).
+        var useWallet: Bool?
     }
 
     struct CreateOrder: Decodable {
@@ -48,7 +50,7 @@ struct OrdersController: Sendable {
         let body = try EventCoding.decoder.decode(CreateCheckout.self, from: Data(buffer: raw))
         let address = try Self.validated(body.shippingAddress)
         return try await idempotency.run(request: request, context: context, body: raw) { connection in
-            let result = try await place(body.items, address: address, buyer: buyer, context: context, on: connection)
+            let result = try await place(body.items, address: address, buyer: buyer, useWallet: body.useWallet, context: context, on: connection)
             return try .init(
                 status: .created,
                 body: CheckoutResponse(
@@ -71,7 +73,7 @@ struct OrdersController: Sendable {
     }
 
     private func place(
-        _ items: [RequestedItem], address: ShippingAddress, buyer: AuthenticatedUser, context: AppRequestContext,
+        _ items: [RequestedItem], address: ShippingAddress, buyer: AuthenticatedUser, useWallet: Bool? = nil, context: AppRequestContext,
         on connection: PostgresConnection
     ) async throws -> (checkoutId: UUID, orders: [Order]) {
         let listings = try await store.listingsForSale(items.map(\.listingId), on: connection)
@@ -79,7 +81,7 @@ struct OrdersController: Sendable {
         let cause = Cause(actor: "buyer:\(buyer.id)", reason: nil, correlationId: context.requestId, causationId: nil)
         return try await store.createCheckout(
             plan, buyer: buyer, shippingAddress: address, expiresAt: Date().addingTimeInterval(settings.paymentTimeout),
-            cause: cause, on: connection)
+            useWallet: useWallet, cause: cause, on: connection)
     }
 
     func list(_ request: Request, _ context: AppRequestContext) async throws -> Page<OrderResponse> {

@@ -10,7 +10,7 @@ extension OrderStore {
     /// Reserves stock and creates the checkout, one order per seller, their history and the
     /// `checkout.created` and `order.placed` events, all in the caller's transaction.
     func createCheckout(
-        _ plan: CheckoutPlan, buyer: AuthenticatedUser, shippingAddress: ShippingAddress, expiresAt: Date,
+        _ plan: CheckoutPlan, buyer: AuthenticatedUser, shippingAddress: ShippingAddress, expiresAt: Date, useWallet: Bool? = nil,
         cause: Cause, on connection: PostgresConnection
     ) async throws -> (checkoutId: UUID, orders: [Order]) {
         let checkoutId = UUID()
@@ -53,7 +53,7 @@ extension OrderStore {
             checkoutId: checkoutId, buyerId: buyer.id, buyerEmail: buyer.email, currency: plan.currency,
             totalAmount: plan.totalAmount,
             orders: orders.map { .init(orderId: $0.id, orderNumber: $0.orderNumber, sellerId: $0.sellerId, totalAmount: $0.totalAmount) },
-            expiresAt: expiresAt)
+            expiresAt: expiresAt, useWallet: useWallet)
         let envelope = try EventEnvelope(
             payload: created, aggregateId: checkoutId.uuidString.lowercased(), correlationId: cause.correlationId,
             causationId: cause.causationId, producer: Self.producer)

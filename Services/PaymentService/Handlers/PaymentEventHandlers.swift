@@ -6,6 +6,8 @@ import Messaging
 struct PaymentEventHandlers: Sendable {
     let store: PaymentStore
     let refunds: RefundStore
+    /// wallet.enabled decides whether a checkout's `useWallet` is acted on.
+    let flags: FeatureFlagStore
     let wakeWebhooks: @Sendable () -> Void
     let wakeRefunds: @Sendable () -> Void
 
@@ -14,6 +16,15 @@ struct PaymentEventHandlers: Sendable {
             // One payment per checkout, for its total, whatever the number of sellers.
             .on(CheckoutCreated.self) { event, context in
                 try await store.create(from: event, on: context.connection)
+                // Asked at checkout: the store credit is held now, so create-intent finds it answered.
+                if event.useWallet == true, try await flags.isEnabled(.wallet),
+                    let payment = try await store.lock(where: "checkout_id = \(event.checkoutId)", on: context.connection),
+                    !payment.walletRequested, payment.intentId == nil
+                {
+                    try await store.requestWallet(
+                        payment, correlationId: context.envelope.correlationId, causationId: context.envelope.id.uuidString.lowercased(),
+                        on: context.connection)
+                }
                 // Gateway events may be waiting for this payment.
                 context.onCommit(wakeWebhooks)
             },

@@ -217,7 +217,7 @@ struct PaymentStore: Sendable {
 
     /// The buyer spends store credit first: EscrowService is asked to hold up to the whole amount.
     /// Decided once per payment, before any intent.
-    func requestWallet(_ payment: Payment, correlationId: String, on connection: PostgresConnection) async throws {
+    func requestWallet(_ payment: Payment, correlationId: String, causationId: String? = nil, on connection: PostgresConnection) async throws {
         try await connection.query(
             "UPDATE payments SET wallet_requested = true, updated_at = now() WHERE id = \(payment.id)", logger: logger)
         try await trail(payment.id, "wallet_requested", "up to \(payment.amount) \(payment.currency) of store credit", on: connection)
@@ -225,7 +225,7 @@ struct PaymentStore: Sendable {
             WalletHoldRequested(
                 paymentId: payment.id, checkoutId: payment.checkoutId, buyerId: payment.buyerId, maximum: payment.amount,
                 currency: payment.currency),
-            payment: payment, correlationId: correlationId, causationId: nil, on: connection)
+            payment: payment, correlationId: correlationId, causationId: causationId, on: connection)
     }
 
     /// EscrowService held `event.amount` of the wallet: the card pays the rest. Wakes the
