@@ -295,12 +295,32 @@ class World:
     def _play(self, j: Journey) -> None:
         rng = random.Random(j.order_rng_seed)
         http, buyer = self.http, j.buyer
+        expected_total = sum(l["price"] * q for l, q in j.lines)
+        request = {"items": [{"listingId": l["id"], "quantity": q} for l, q in j.lines], "shippingAddress": ADDRESS}
+        if j.use_wallet:
+            # Store credit bought with a card (the platform's balance then holds what a release of
+            # it transfers): part of the total, all of it, or more. Half the buyers say so at
+            # checkout (the hold is asked for with the payment), half at create-intent.
+            j.step = "top up store credit"
+            j.wallet_topped_up = max(50, rng.choice([expected_total // 3, expected_total, expected_total + 700]))
+            status, top_up = http.call("payments", "POST", "/api/v1/wallet/top-ups", buyer, "buyer",
+                                       {"amount": j.wallet_topped_up, "currency": "usd"}, key=f"top-up-{buyer}")
+            if status not in (200, 201):
+                raise JourneyError(f"top-up → {status}: {top_up}")
+            status, body = http.call("payments", "POST", f"/api/v1/wallet/top-ups/{top_up['id']}/confirm", buyer, "buyer",
+                                     {"paymentMethod": j.card})
+            if status != 200 and not (status == 409 and _state(body) == "succeeded"):
+                raise JourneyError(f"top-up confirm → {status}: {body}")
+            j.step = "store credit in the wallet"
+            self.eventually("the top-up credited", lambda: self._wallet(buyer) == j.wallet_topped_up)
+            if rng.random() < 0.5:
+                request["useWallet"] = True
         j.step = "checkout"
-        status, checkout = http.call("orders", "POST", "/api/v1/checkouts", buyer, "buyer", {
-            "items": [{"listingId": l["id"], "quantity": q} for l, q in j.lines], "shippingAddress": ADDRESS,
-        }, key=f"checkout-{buyer}")
+        status, checkout = http.call("orders", "POST", "/api/v1/checkouts", buyer, "buyer", request, key=f"checkout-{buyer}")
         if status != 201:
             raise JourneyError(f"checkout → {status}: {checkout}")
+        if checkout["totalAmount"] != expected_total:
+            raise JourneyError(f"checkout total {checkout['totalAmount']} != {expected_total} from the listings' prices")
         j.checkout_id = checkout["checkoutId"].lower()
         for order in sorted(checkout["orders"], key=lambda o: o["sellerId"]):
             o = OrderPlan(order_id=order["id"].lower(), seller=order["sellerId"], gross=order["totalAmount"], action="-")
@@ -324,22 +344,6 @@ class World:
                 self._move(o, "cancel", buyer, "buyer", {}, "cancelled")
                 self._expect(o, "cancelled", None)
             return
-
-        if j.use_wallet:
-            # Store credit bought with a card (the platform's balance then holds what a release of
-            # it transfers): part of the total, all of it, or more.
-            j.step = "top up store credit"
-            j.wallet_topped_up = max(50, rng.choice([total // 3, total, total + 700]))
-            status, top_up = http.call("payments", "POST", "/api/v1/wallet/top-ups", buyer, "buyer",
-                                       {"amount": j.wallet_topped_up, "currency": "usd"}, key=f"top-up-{buyer}")
-            if status not in (200, 201):
-                raise JourneyError(f"top-up → {status}: {top_up}")
-            status, body = http.call("payments", "POST", f"/api/v1/wallet/top-ups/{top_up['id']}/confirm", buyer, "buyer",
-                                     {"paymentMethod": j.card})
-            if status != 200 and not (status == 409 and _state(body) == "succeeded"):
-                raise JourneyError(f"top-up confirm → {status}: {body}")
-            j.step = "store credit in the wallet"
-            self.eventually("the top-up credited", lambda: self._wallet(buyer) == j.wallet_topped_up)
 
         j.step = "create the payment intent"
         # create-intent is rate limited (30/min per buyer): ask no faster than the limit refills.
