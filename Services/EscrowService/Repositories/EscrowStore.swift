@@ -177,6 +177,10 @@ struct EscrowStore: Sendable {
     /// orders by largest remainder (weights: each order's share) so the parts add up exactly, and
     /// so is the part paid with store credit, which the payment's wallet hold supplies.
     func open(for payment: PaymentSucceeded, fees: FeePolicy, source: String, on connection: PostgresConnection) async throws -> [UUID] {
+        // Allocation gives nothing for amounts out of range rather than trap: such an event is poison.
+        guard payment.amount > 0, !payment.orders.isEmpty, payment.orders.allSatisfy({ $0.amount >= 0 }) else {
+            throw EventRejected("payment \(payment.paymentId) of \(payment.amount) over \(payment.orders.count) orders cannot be held")
+        }
         let wallet = payment.walletAmount ?? 0
         guard (0...payment.amount).contains(wallet) else {
             throw EventRejected("payment \(payment.paymentId) says \(wallet) of \(payment.amount) came from the wallet")

@@ -34,16 +34,8 @@ struct CreateIntentHandler: GatewayCommandHandler {
     let payments: PaymentStore
 
     func execute(_ command: GatewayCommand) async -> GatewayOutcome {
-        await GatewayOutcome.attempt { () async throws -> (id: String, attributes: [String: String]) in
-            let intent = try await gateway.createIntent(
-                IntentRequest(
-                    amount: command.amount, currency: command.currency,
-                    metadata: [
-                        "payment_id": command.subject, "checkout_id": try command.parameter("checkout_id"),
-                        "correlation_id": command.correlationId,
-                    ],
-                    transferGroup: try command.parameter("checkout_id"), idempotencyKey: command.idempotencyKey))
-            return (intent.id, intent.client_secret.map { ["client_secret": $0] } ?? [:])
+        await gateway.createIntent(for: command) {
+            (["payment_id": command.subject, "checkout_id": try command.parameter("checkout_id")], try command.parameter("checkout_id"))
         }
     }
 
@@ -143,16 +135,8 @@ struct CreateTopUpIntentHandler: GatewayCommandHandler {
     let topUps: TopUpStore
 
     func execute(_ command: GatewayCommand) async -> GatewayOutcome {
-        await GatewayOutcome.attempt { () async throws -> (id: String, attributes: [String: String]) in
-            let intent = try await gateway.createIntent(
-                IntentRequest(
-                    amount: command.amount, currency: command.currency,
-                    metadata: [
-                        "kind": "wallet_top_up", "top_up_id": command.subject, "buyer_id": try command.parameter("buyer_id"),
-                        "correlation_id": command.correlationId,
-                    ],
-                    transferGroup: "top-up-\(command.subject)", idempotencyKey: command.idempotencyKey))
-            return (intent.id, intent.client_secret.map { ["client_secret": $0] } ?? [:])
+        await gateway.createIntent(for: command) {
+            (["kind": "wallet_top_up", "top_up_id": command.subject, "buyer_id": try command.parameter("buyer_id")], "top-up-\(command.subject)")
         }
     }
 
@@ -164,5 +148,23 @@ struct CreateTopUpIntentHandler: GatewayCommandHandler {
     func refused(_ command: GatewayCommand, code: String, reason: String, on connection: PostgresConnection) async throws {
         guard let id = UUID(uuidString: command.subject) else { return }
         try await topUps.refused(id, code: code, on: connection)
+    }
+}
+
+extension PaymentGateway {
+    /// A PaymentIntent for the command's amount, keyed by its idempotency key, with the given
+    /// metadata (plus the correlation id) and transfer group; its id and client secret on success.
+    func createIntent(
+        for command: GatewayCommand, _ details: () throws -> (metadata: [String: String], transferGroup: String)
+    ) async -> GatewayOutcome {
+        await GatewayOutcome.attempt { () async throws -> (id: String, attributes: [String: String]) in
+            let (metadata, transferGroup) = try details()
+            let intent = try await createIntent(
+                IntentRequest(
+                    amount: command.amount, currency: command.currency,
+                    metadata: metadata.merging(["correlation_id": command.correlationId]) { mine, _ in mine },
+                    transferGroup: transferGroup, idempotencyKey: command.idempotencyKey))
+            return (intent.id, intent.client_secret.map { ["client_secret": $0] } ?? [:])
+        }
     }
 }
