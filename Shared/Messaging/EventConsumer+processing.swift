@@ -143,7 +143,7 @@ extension EventConsumer {
         _ envelope: EventEnvelope, message: ConsumedMessage, handler: EventHandler, logger: Logger,
         on connection: PostgresConnection, afterCommit: AfterCommit, beforeCommit: BeforeCommit
     ) async throws {
-        let inserted = try await connection.query(
+        let inserted = try await connection.query(prepared:
             """
             INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)
             VALUES (\(name), \(envelope.id), \(envelope.type), \(message.topic), \(message.partition), \(message.offset))

@@ -70,7 +70,7 @@ public struct EventContext: Sendable {
     }
 
     private func lock(_ prerequisite: String) async throws {
-        try await connection.query(
+        try await connection.query(prepared:
             "SELECT pg_advisory_xact_lock(\(AdvisoryLock.deferredEvents), hashtext(\(producer) || ':' || \(prerequisite)))",
             logger: logger)
     }
@@ -79,7 +79,7 @@ public struct EventContext: Sendable {
     /// for `prerequisite`. Call it once the prerequisite's effect is written.
     public func resumeDeferred(_ prerequisite: String) async throws {
         try await lock(prerequisite)
-        let rows = try await connection.query(
+        let rows = try await connection.query(prepared:
             "DELETE FROM deferred_events WHERE consumer = \(producer) AND waits_for = \(prerequisite) RETURNING id, envelope",
             logger: logger
         ).decode((Int64, Data).self).all().sorted { $0.0 < $1.0 }

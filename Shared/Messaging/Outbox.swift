@@ -17,7 +17,7 @@ public enum Outbox {
         let body = try envelope.encoded()
         // One round trip: the row is formed (and its id drawn) only after the lock is held. The
         // notification is delivered on commit, collapsed per transaction, and wakes the relay.
-        try await connection.query(
+        try await connection.query(prepared:
             """
             WITH locked AS (SELECT pg_advisory_xact_lock(\(AdvisoryLock.outboxAggregate), hashtext(\(aggregateKey)))),
                  notified AS (SELECT pg_notify('outbox_' || current_schema(), ''))

@@ -57,7 +57,7 @@ public struct IdempotencyStore: Sendable {
                 // A concurrent request with this key holds it uncommitted: wait for it, a while.
                 try await connection.query(
                     "SELECT set_config('lock_timeout', \("\(waitForFirst.components.seconds * 1000)ms"), true)", logger: logger)
-                let claimed = try await connection.query(
+                let claimed = try await connection.query(prepared:
                     """
                     INSERT INTO idempotency_keys (user_id, key, request_hash, state) VALUES (\(user.id), \(key), \(hash), 'in_progress')
                     ON CONFLICT (user_id, key) DO NOTHING RETURNING 1

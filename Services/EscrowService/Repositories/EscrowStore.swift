@@ -149,7 +149,7 @@ struct EscrowStore: Sendable {
         ).collect()
         guard !inserted.isEmpty else { return false }
         for entry in valid.entries {
-            try await connection.query(
+            try await connection.query(prepared:
                 """
                 INSERT INTO journal_entries (transaction_id, account, amount, currency)
                 VALUES (\(id), \(entry.account.description), \(entry.amount), \(entry.currency))
@@ -191,7 +191,7 @@ struct EscrowStore: Sendable {
         for (index, part) in payment.orders.enumerated() where grosses[index] > 0 {
             let id = UUID()
             let gross = grosses[index]
-            let inserted = try await connection.query(
+            let inserted = try await connection.query(prepared:
                 """
                 INSERT INTO escrows (id, order_id, payment_id, checkout_id, charge_id, buyer_id, seller_id, currency, gross_amount,
                     wallet_amount, fee_amount, net_amount, status)
@@ -290,7 +290,7 @@ struct EscrowStore: Sendable {
     }
 
     func takeDeferred(orderId: UUID, on connection: PostgresConnection) async throws -> [(type: String, cause: Cause)] {
-        let rows = try await connection.query(
+        let rows = try await connection.query(prepared:
             """
             DELETE FROM deferred_order_events WHERE order_id = \(orderId)
             RETURNING id, event_type, correlation_id, causation_id

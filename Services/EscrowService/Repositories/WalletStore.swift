@@ -72,7 +72,7 @@ struct WalletStore: Sendable {
     /// Serialises changes to these wallets until commit, always in the same order.
     func lock(_ buyers: some Sequence<String>, on connection: PostgresConnection) async throws {
         for buyer in Set(buyers).sorted() {
-            try await connection.query(
+            try await connection.query(prepared:
                 "SELECT pg_advisory_xact_lock(\(AdvisoryLock.buyerWallet), hashtext(\(buyer)))", logger: logger)
         }
     }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import Persistence
 import PostgresNIO
 
 /// Who an email is for: a user (whose address may only be learnt later) or the admin address.
@@ -58,7 +59,7 @@ struct NotificationStore: Sendable {
         case .user(let id): (userId, address) = (id, nil)
         case .admin(let email): (userId, address) = (nil, email)
         }
-        let inserted = try await connection.query(
+        let inserted = try await connection.query(prepared:
             """
             INSERT INTO notifications (id, idempotency_key, kind, audience, recipient_id, recipient_email, order_id,
                                        subject, text_body, html_body, message_id, source_event_id)

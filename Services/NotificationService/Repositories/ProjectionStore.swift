@@ -1,6 +1,7 @@
 import EventContracts
 import Foundation
 import Logging
+import Persistence
 import PostgresNIO
 
 /// An order as NotificationService last heard of it.
@@ -35,7 +36,7 @@ struct ProjectionStore: Sendable {
         let order = event.order
         let items = String(decoding: try EventCoding.encoder.encode(order.items), as: UTF8.self)
         let address = String(decoding: try EventCoding.encoder.encode(order.shippingAddress), as: UTF8.self)
-        try await connection.query(
+        try await connection.query(prepared:
             """
             INSERT INTO orders (id, order_number, checkout_id, buyer_id, seller_id, status, currency, subtotal_amount,
                                 total_amount, items, shipping_address, carrier, tracking_number, auto_confirm_at, as_of)
@@ -65,7 +66,7 @@ struct ProjectionStore: Sendable {
     /// Records a user's latest known mail address (ignores nil and malformed ones).
     func remember(_ userId: String, email: String?, on connection: PostgresConnection) async throws {
         guard let email, MailAddress(email: email).isValid else { return }
-        let learnt = try await connection.query(
+        let learnt = try await connection.query(prepared:
             """
             INSERT INTO contacts (user_id, email) VALUES (\(userId), \(email))
             ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, updated_at = now()
@@ -108,7 +109,7 @@ struct ProjectionStore: Sendable {
 
     /// A checkout from `checkout.created`, or else put together from its orders.
     func checkout(_ id: UUID, on connection: PostgresConnection) async throws -> Checkout? {
-        try await connection.query(
+        try await connection.query(prepared:
             """
             SELECT buyer_id, currency, total_amount FROM checkouts WHERE id = \(id)
             UNION ALL
@@ -134,8 +135,8 @@ struct ProjectionStore: Sendable {
         return !changed.isEmpty
     }
 
-    private func orders(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [ProjectedOrder] {
-        let rows = try await connection.query(query, logger: logger).decode(
+    private func orders(_ query: PreparedSQL, on connection: PostgresConnection) async throws -> [ProjectedOrder] {
+        let rows = try await connection.query(prepared: query, logger: logger).decode(
             (UUID, String, UUID, String, String, String, String, Int64, Int64, String, String, String?, String?, Date?).self
         ).all()
         return try rows.map { row in

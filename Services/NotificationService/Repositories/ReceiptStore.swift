@@ -65,7 +65,7 @@ struct ReceiptStore: Sendable {
         let last = try await connection.query(
             "SELECT last FROM receipt_counter WHERE id FOR UPDATE", logger: logger
         ).decode(Int64.self).all().first ?? 0
-        let existing = try await connection.query(
+        let existing = try await connection.query(prepared:
             "SELECT id FROM receipts WHERE payment_id = \(payment.paymentId)", logger: logger
         ).decode(UUID.self).all()
         guard existing.isEmpty else { return nil }
@@ -132,7 +132,7 @@ struct ReceiptStore: Sendable {
     /// emailed: without it, a payment and its last order event handled at once (two instances,
     /// or one batch each) could each miss the other's uncommitted row, and nobody would email it.
     func lockCheckout(_ checkoutId: UUID, on connection: PostgresConnection) async throws {
-        try await connection.query(
+        try await connection.query(prepared:
             "SELECT pg_advisory_xact_lock(\(AdvisoryLock.receiptCheckout), hashtext(\(checkoutId.uuidString.lowercased())))",
             logger: logger)
     }
@@ -152,8 +152,8 @@ struct ReceiptStore: Sendable {
     static let columns =
         "id, number, payment_id, checkout_id, buyer_id, currency, total_amount, source_event_id, emailed, issued_at"
 
-    private func receipts(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [Receipt] {
-        var receipts = try await connection.query(query, logger: logger).decode(
+    private func receipts(_ query: PreparedSQL, on connection: PostgresConnection) async throws -> [Receipt] {
+        var receipts = try await connection.query(prepared: query, logger: logger).decode(
             (UUID, Int64, UUID, UUID, String?, String, Int64, UUID, Bool, Date).self
         ).all().map {
             Receipt(
@@ -161,7 +161,7 @@ struct ReceiptStore: Sendable {
                 sourceEventId: $0.7, emailed: $0.8, issuedAt: $0.9, orders: [], refunds: [])
         }
         for index in receipts.indices {
-            let parts = try await connection.query(
+            let parts = try await connection.query(prepared:
                 "SELECT order_id, seller_id, amount FROM receipt_orders WHERE receipt_id = \(receipts[index].id) ORDER BY position",
                 logger: logger
             ).decode((UUID, String, Int64).self).all()

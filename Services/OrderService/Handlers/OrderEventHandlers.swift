@@ -1,6 +1,7 @@
 import EventContracts
 import Foundation
 import Messaging
+import Persistence
 import PostgresNIO
 
 /// How orders react to other services' events. Each runs in the consumer's transaction with
@@ -93,7 +94,7 @@ struct OrderEventHandlers: Sendable {
     }
 
     private func orders(ofCheckout checkoutId: UUID, _ context: EventContext) async throws -> [Order] {
-        let ids = try await context.connection.query(
+        let ids = try await context.connection.query(prepared:
             "SELECT id FROM orders WHERE checkout_id = \(checkoutId) ORDER BY id", logger: context.logger
         ).decode(UUID.self).all()
         var orders: [Order] = []

@@ -3,6 +3,7 @@ import Foundation
 import HTTPSupport
 import Messaging
 import Logging
+import Persistence
 import PostgresNIO
 import Synchronization
 
@@ -23,7 +24,7 @@ extension OrderStore {
         var orders: [Order] = []
         for sellerOrder in plan.orders {
             let id = UUID()
-            let rows = try await connection.query(
+            let rows = try await connection.query(prepared:
                 """
                 INSERT INTO orders (id, order_number, checkout_id, buyer_id, buyer_email, seller_id, seller_email, status,
                     currency, subtotal_amount, total_amount, shipping_address, expires_at)
@@ -36,7 +37,7 @@ extension OrderStore {
             ).collect()
             var order = try Self.decode(rows[0])
             for (position, line) in sellerOrder.lines.enumerated() {
-                try await connection.query(
+                try await connection.query(prepared:
                     """
                     INSERT INTO order_items (order_id, position, listing_id, title, quantity, unit_price_amount, line_total_amount)
                     VALUES (\(id), \(position), \(line.listingId), \(line.title), \(line.quantity), \(line.unitPriceAmount),
@@ -66,7 +67,7 @@ extension OrderStore {
         var quantities: [UUID: Int] = [:]
         for line in plan.orders.flatMap(\.lines) { quantities[line.listingId, default: 0] += line.quantity }
         for (listingId, quantity) in quantities.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
-            let reserved = try await connection.query(
+            let reserved = try await connection.query(prepared:
                 """
                 UPDATE listings SET stock = stock - \(quantity), reserved = reserved + \(quantity), updated_at = now()
                 WHERE id = \(listingId) AND active AND stock >= \(quantity) RETURNING 1
@@ -90,7 +91,7 @@ extension OrderStore {
 
     /// Listings by id as checkout prices them.
     func listingsForSale(_ ids: [UUID], on connection: PostgresConnection) async throws -> [UUID: ListingForSale] {
-        let rows = try await connection.query(
+        let rows = try await connection.query(prepared:
             "SELECT id, seller_id, title, price_amount, currency, active FROM listings WHERE id = ANY(\(ids))",
             logger: logger
         ).decode((UUID, String, String, Int64, String, Bool).self).all()
@@ -132,7 +133,7 @@ final class StockMoves: TransactionEndWork {
         }
         for (listingId, delta) in due.sorted(by: { $0.key.uuidString < $1.key.uuidString })
         where delta.stock != 0 || delta.reserved != 0 || delta.sold != 0 {
-            try await connection.query(
+            try await connection.query(prepared:
                 """
                 UPDATE listings SET stock = stock + \(delta.stock), reserved = reserved + \(delta.reserved),
                     sold = sold + \(delta.sold), updated_at = now()

@@ -3,6 +3,7 @@ import Foundation
 import HTTPSupport
 import Logging
 import Messaging
+import Persistence
 import PostgresNIO
 
 /// Orders in Postgres. Every state change locks the order row, checks the state machine,
@@ -22,7 +23,7 @@ struct OrderStore: Sendable {
 
     /// The order, locked for the rest of the transaction; nil when it does not exist.
     func lock(_ id: UUID, on connection: PostgresConnection) async throws -> Order? {
-        let rows = try await connection.query(
+        let rows = try await connection.query(prepared:
             "SELECT \(unescaped: Self.columns) FROM orders WHERE id = \(id) FOR UPDATE", logger: logger
         ).collect()
         guard let row = rows.first else { return nil }
@@ -30,7 +31,7 @@ struct OrderStore: Sendable {
     }
 
     func load(_ id: UUID, on connection: PostgresConnection) async throws -> Order? {
-        let rows = try await connection.query(
+        let rows = try await connection.query(prepared:
             "SELECT \(unescaped: Self.columns) FROM orders WHERE id = \(id)", logger: logger
         ).collect()
         guard let row = rows.first else { return nil }
@@ -54,7 +55,7 @@ struct OrderStore: Sendable {
         var updated = order
         updated.status = next
         changes(&updated)
-        try await connection.query(
+        try await connection.query(prepared:
             """
             UPDATE orders SET status = \(next.rawValue), carrier = \(updated.carrier),
                 tracking_number = \(updated.trackingNumber), auto_confirm_at = \(updated.autoConfirmAt),
@@ -75,7 +76,7 @@ struct OrderStore: Sendable {
     func recordHistory(
         _ orderId: UUID, from: OrderStatus?, to: OrderStatus, cause: Cause, on connection: PostgresConnection
     ) async throws {
-        try await connection.query(
+        try await connection.query(prepared:
             """
             INSERT INTO order_history (order_id, from_status, to_status, actor, reason)
             VALUES (\(orderId), \(from?.rawValue), \(to.rawValue), \(cause.actor), \(cause.reason))

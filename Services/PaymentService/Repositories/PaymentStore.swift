@@ -82,7 +82,7 @@ struct PaymentStore: Sendable {
         ).collect()
         guard !inserted.isEmpty else { return }
         for part in checkout.orders {
-            try await connection.query(
+            try await connection.query(prepared:
                 """
                 INSERT INTO payment_orders (order_id, payment_id, order_number, seller_id, amount)
                 VALUES (\(part.orderId), \(id), \(part.orderNumber), \(part.sellerId), \(part.totalAmount))
@@ -94,12 +94,10 @@ struct PaymentStore: Sendable {
             on: connection, logger: logger)
     }
 
-    func lock(where condition: PostgresQuery, on connection: PostgresConnection) async throws -> Payment? {
-        var query = PostgresQuery(unsafeSQL: "SELECT \(Self.columnsWithOrders) FROM payments WHERE ")
-        query.sql += condition.sql
-        query.binds = condition.binds
-        query.sql += " FOR UPDATE OF payments"
-        guard let row = try await connection.query(query, logger: logger).collect().first else { return nil }
+    func lock(where condition: PreparedSQL, on connection: PostgresConnection) async throws -> Payment? {
+        var query = condition
+        query.sql = "SELECT \(Self.columnsWithOrders) FROM payments WHERE \(condition.sql) FOR UPDATE OF payments"
+        guard let row = try await connection.query(prepared: query, logger: logger).collect().first else { return nil }
         return try Self.decodeWithOrders(row)
     }
 
@@ -108,7 +106,7 @@ struct PaymentStore: Sendable {
     }
 
     func find(id: UUID, on connection: PostgresConnection) async throws -> Payment? {
-        guard let row = try await connection.query(
+        guard let row = try await connection.query(prepared:
             "SELECT \(unescaped: Self.columnsWithOrders) FROM payments WHERE id = \(id)", logger: logger
         ).collect().first else { return nil }
         return try Self.decodeWithOrders(row)
@@ -117,11 +115,11 @@ struct PaymentStore: Sendable {
     /// The payment that covers an order or a checkout (each an index lookup).
     func paymentId(orderId: UUID?, checkoutId: UUID?, on connection: PostgresConnection) async throws -> UUID? {
         if let checkoutId {
-            return try await connection.query("SELECT id FROM payments WHERE checkout_id = \(checkoutId)", logger: logger)
+            return try await connection.query(prepared: "SELECT id FROM payments WHERE checkout_id = \(checkoutId)", logger: logger)
                 .decode(UUID.self).all().first
         }
         guard let orderId else { return nil }
-        return try await connection.query("SELECT payment_id FROM payment_orders WHERE order_id = \(orderId)", logger: logger)
+        return try await connection.query(prepared: "SELECT payment_id FROM payment_orders WHERE order_id = \(orderId)", logger: logger)
             .decode(UUID.self).all().first
     }
 
@@ -248,7 +246,7 @@ struct PaymentStore: Sendable {
     static func walletKey(_ paymentId: UUID) -> String { "wallet:\(paymentId.uuidString.lowercased())" }
 
     func trail(_ paymentId: UUID, _ kind: String, _ detail: String?, on connection: PostgresConnection) async throws {
-        try await connection.query(
+        try await connection.query(prepared:
             "INSERT INTO payment_trail (payment_id, kind, detail) VALUES (\(paymentId), \(kind), \(detail))", logger: logger)
     }
 
