@@ -35,34 +35,99 @@ public struct JSONLogHandler: LogHandler {
         return Self.line(event: event, metadata: metadata, service: service, label: label)
     }
 
-    /// One log line's JSON (without the newline).
+    /// One log line's JSON (without the newline), keys sorted. Written by hand: this runs for
+    /// every line of every service, and `JSONSerialization` with a date formatter and the
+    /// redaction's regular expressions took about 7 % of the services' CPU under load.
     static func line(event: LogEvent, metadata: Logger.Metadata, service: String, label: String) -> Data? {
-        var fields: [String: Any] = [
-            "time": Date().formatted(Self.timeFormat),
-            "level": event.level.rawValue,
-            "service": service,
-            "logger": label,
-            "message": LogRedaction.redact("\(event.message)"),
+        var fields: Logger.Metadata = [
+            "time": .string(timestamp(Date())),
+            "level": .string(event.level.rawValue),
+            "service": .string(service),
+            "logger": .string(label),
+            "message": .string("\(event.message)"),
         ]
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new }) {
-            fields[key] = LogRedaction.isSensitive(key: key) ? LogRedaction.mask : unpack(value)
+            fields[key] = LogRedaction.isSensitive(key: key) ? .string(LogRedaction.mask) : value
         }
-        return try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])
+        var writer = JSONLineWriter()
+        writer.write(.dictionary(fields))
+        return Data(writer.bytes)
     }
 
     private static let output = Mutex(())
-    private static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
-    private static func unpack(_ value: Logger.MetadataValue) -> Any {
-        switch value {
-        case .string(let string): return LogRedaction.redact(string)
-        case .stringConvertible(let convertible): return LogRedaction.redact(convertible.description)
-        case .array(let array): return array.map(unpack)
-        case .dictionary(let dictionary):
-            return Dictionary(uniqueKeysWithValues: dictionary.map { key, value in
-                (key, LogRedaction.isSensitive(key: key) ? LogRedaction.mask : unpack(value))
-            })
+    /// `2026-11-27T07:49:34.123Z`, as `Date.ISO8601FormatStyle(includingFractionalSeconds: true)`
+    /// writes it.
+    static func timestamp(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var seconds = time_t(milliseconds / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func padded(_ value: Int32, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
         }
+        return "\(padded(parts.tm_year + 1900, 4))-\(padded(parts.tm_mon + 1, 2))-\(padded(parts.tm_mday, 2))T"
+            + "\(padded(parts.tm_hour, 2)):\(padded(parts.tm_min, 2)):\(padded(parts.tm_sec, 2))."
+            + "\(padded(Int32(milliseconds % 1000), 3))Z"
+    }
+}
+
+/// Writes log metadata as JSON: objects with sorted keys, every text redacted
+/// (`LogRedaction`), sensitive keys of nested objects masked, `/` left as it is.
+struct JSONLineWriter {
+    var bytes: [UInt8] = []
+
+    init() {
+        bytes.reserveCapacity(512)
+    }
+
+    mutating func write(_ value: Logger.MetadataValue) {
+        switch value {
+        case .string(let string): write(string: LogRedaction.redact(string))
+        case .stringConvertible(let convertible): write(string: LogRedaction.redact(convertible.description))
+        case .array(let array):
+            bytes.append(UInt8(ascii: "["))
+            for (index, element) in array.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                write(element)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .dictionary(let dictionary):
+            bytes.append(UInt8(ascii: "{"))
+            for (index, key) in dictionary.keys.sorted().enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                write(string: key)
+                bytes.append(UInt8(ascii: ":"))
+                if LogRedaction.isSensitive(key: key) {
+                    write(string: LogRedaction.mask)
+                } else if let value = dictionary[key] {
+                    write(value)
+                }
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    mutating func write(string: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "\n"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case UInt8(ascii: "\r"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case UInt8(ascii: "\t"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                bytes.append(contentsOf: Array("\\u00".utf8))
+                bytes.append(Self.hex[Int(byte >> 4)])
+                bytes.append(Self.hex[Int(byte & 0x0F)])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
     }
 }
 

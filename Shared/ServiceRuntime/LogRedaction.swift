@@ -28,7 +28,7 @@ enum LogRedaction {
     }
 
     static func redact(_ text: String) -> String {
-        guard text.count >= 13 else { return text }
+        guard mayHoldSecret(text) else { return text }
         var result = text
         for pattern in patterns {
             result = pattern.stringByReplacingMatches(
@@ -40,6 +40,44 @@ enum LogRedaction {
             result.replaceSubrange(range, with: mask)
         }
         return result
+    }
+
+    /// False when no pattern can match: no run of 13 digits (one space or dash allowed between
+    /// two), and none of the patterns' fixed parts. Most texts (ids, statuses, amounts) are
+    /// cleared by this one pass over their bytes, without a regular expression.
+    static func mayHoldSecret(_ text: String) -> Bool {
+        guard text.utf8.count >= 13 else { return false }
+        let bytes = Array(text.utf8)
+        var digits = 0
+        var afterSeparator = false
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                digits += 1
+                afterSeparator = false
+                if digits >= 13 { return true }
+            case UInt8(ascii: " ") where digits > 0 && !afterSeparator,
+                UInt8(ascii: "-") where digits > 0 && !afterSeparator:
+                afterSeparator = true
+            default:
+                digits = 0
+                afterSeparator = false
+            }
+        }
+        return markers.contains { marker in contains(marker, in: bytes) }
+    }
+
+    /// A fixed part of every pattern, lowercase: a text holding none (in any case) matches none.
+    private static let markers: [[UInt8]] = ["bearer", "eyj", "_live_", "_test_", "whsec_", "_secret_"].map { Array($0.utf8) }
+
+    private static func contains(_ needle: [UInt8], in bytes: [UInt8]) -> Bool {
+        guard bytes.count >= needle.count else { return false }
+        for start in 0...(bytes.count - needle.count) {
+            var index = 0
+            while index < needle.count, bytes[start + index] | 0x20 == needle[index] | 0x20 { index += 1 }
+            if index == needle.count { return true }
+        }
+        return false
     }
 
     static func isLuhnValid(_ digits: String) -> Bool {

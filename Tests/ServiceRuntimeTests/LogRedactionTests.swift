@@ -49,6 +49,37 @@ import Testing
         #expect(fields["amount"] as? String == "424242424242")
     }
 
+    /// The quick check before the regular expressions never clears a text they would change.
+    @Test func theQuickCheckLetsThroughEveryTextAPatternMatches() {
+        let risky = [
+            "Bearer abcdefgh", "BEARER abcdefgh", "eyJhbGciOiJIUzI1NiJ9.eyJz.c2ln", "key sk_live_51Habc123XYZ", "rk_test_abcdef123",
+            "whsec_abcDEF123xx", "pi_3Nabc_secret_xyz789", "4242 4242 4242 4242", "4242-4242-4242-4242", "card 4000056655665556",
+        ]
+        for text in risky {
+            #expect(LogRedaction.mayHoldSecret(text), "\(text)")
+            #expect(LogRedaction.redact(text) != text, "\(text)")
+        }
+        let plain = [
+            "order transitioned", "424242424242 cents", "4242 4242 4242  4242", "2026-11-27T07:49:34.123Z",
+            "pi_3NabcdefGHIJKL", "gateway command succeeded",
+        ]
+        for text in plain {
+            #expect(!LogRedaction.mayHoldSecret(text), "\(text)")
+        }
+    }
+
+    @Test func linesAreJSONWhateverTheTextHolds() throws {
+        let awkward = "quote \" backslash \\ slash / newline \n tab \t bell \u{07} ünïcødé €"
+        let fields = try logged("\(awkward)", ["nested": .dictionary(["list": .array(["a", .stringConvertible(42)]), "token": "x"])])
+        #expect(fields["message"] as? String == awkward)
+        let nested = try #require(fields["nested"] as? [String: Any])
+        #expect(nested["list"] as? [String] == ["a", "42"])
+        #expect(nested["token"] as? String == "[REDACTED]")
+        let time = try #require(fields["time"] as? String)
+        #expect(time.count == 24 && time.hasSuffix("Z"))
+        #expect(JSONLogHandler.timestamp(Date(timeIntervalSince1970: 1_795_765_774.0456)) == "2026-11-27T07:49:34.045Z")
+    }
+
     @Test func numbersThatFailTheLuhnCheckAreKept() {
         #expect(LogRedaction.isLuhnValid("4242424242424242"))
         #expect(!LogRedaction.isLuhnValid("4242424242424241"))
