@@ -38,6 +38,10 @@ public final class KafkaConsumer: Sendable {
             "session.timeout.ms": "10000",
             "heartbeat.interval.ms": "1000",
             "max.poll.interval.ms": "30000",
+            // librdkafka prefetches up to 64 MB per consumer (the default): a consumer that falls
+            // behind under load (NotificationService in the 10-minute benchmark) grew by that
+            // much. 8 MB is still thousands of events ahead of a 100-event batch.
+            "queued.max.messages.kbytes": "8192",
         ]
         properties.merge(configuration.properties) { _, override in override }
         properties.merge(configuration.consumerProperties) { _, override in override }
