@@ -58,3 +58,22 @@ struct SamplePaid: DomainEventPayload, Equatable {
         #expect(Topic.deadLetter(of: Topic.orders) == "orders.events.dlq")
     }
 }
+
+@Suite struct JSONValueTests {
+    @Test func everyKindOfJSONDecodesAsItself() throws {
+        let json = #"{"id":"ord_1","amount":2599,"ratio":0.25,"whole":3.0,"paid":true,"note":null,"lines":[{"qty":1},"x",7],"empty":{},"none":[]}"#
+        let value = try EventCoding.decoder.decode(JSONValue.self, from: Data(json.utf8))
+        #expect(value["id"] == .string("ord_1"))
+        #expect(value["amount"] == .integer(2599))
+        #expect(value["ratio"] == .number(0.25))
+        #expect(value["whole"] == .integer(3) || value["whole"] == .number(3))
+        #expect(value["paid"] == .bool(true))
+        #expect(value["note"] == .null)
+        #expect(value["lines"] == .array([.object(["qty": .integer(1)]), .string("x"), .integer(7)]))
+        #expect(value["empty"] == .object([:]))
+        #expect(value["none"] == .array([]))
+        // And back: the same JSON value again.
+        let again = try EventCoding.decoder.decode(JSONValue.self, from: EventCoding.encoder.encode(value))
+        #expect(again == value)
+    }
+}
