@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Persistence
 import PostgresNIO
 
 /// Gateway commands in the service's own schema.
@@ -15,14 +16,14 @@ public struct GatewayCommandStore: Sendable {
     @discardableResult
     public func enqueue(_ command: GatewayCommand, on connection: PostgresConnection) async throws -> GatewayCommand {
         let parameters = String(decoding: try JSONEncoder().encode(command.parameters), as: UTF8.self)
-        try await connection.query(
+        try await connection.query(prepared:
             """
             INSERT INTO gateway_commands (id, kind, subject, amount, currency, idempotency_key, parameters, correlation_id, causation_id)
             VALUES (\(command.id), \(command.kind), \(command.subject), \(command.amount), \(command.currency), \(command.idempotencyKey),
                 \(parameters)::jsonb, \(command.correlationId), \(command.causationId))
             ON CONFLICT (idempotency_key) DO NOTHING
             """, logger: logger)
-        let rows = try await connection.query(
+        let rows = try await connection.query(prepared:
             "SELECT \(unescaped: GatewayCommand.columns) FROM gateway_commands WHERE idempotency_key = \(command.idempotencyKey)",
             logger: logger
         ).collect()
@@ -70,13 +71,13 @@ public struct GatewayCommandStore: Sendable {
     }
 
     func lock(_ id: UUID, on connection: PostgresConnection) async throws -> GatewayCommand? {
-        try await connection.query(
+        try await connection.query(prepared:
             "SELECT \(unescaped: GatewayCommand.columns) FROM gateway_commands WHERE id = \(id) FOR UPDATE", logger: logger
         ).collect().first.map(GatewayCommand.init(row:))
     }
 
     func complete(_ id: UUID, as status: GatewayCommand.Status, resultId: String?, error: String?, on connection: PostgresConnection) async throws {
-        try await connection.query(
+        try await connection.query(prepared:
             """
             UPDATE gateway_commands SET status = \(status.rawValue), result_id = \(resultId), last_error = \(error),
                 completed_at = now(), claimed_by = NULL
@@ -95,14 +96,14 @@ public struct GatewayCommandStore: Sendable {
     }
 
     public func find(_ id: UUID, on connection: PostgresConnection) async throws -> GatewayCommand? {
-        try await connection.query(
+        try await connection.query(prepared:
             "SELECT \(unescaped: GatewayCommand.columns) FROM gateway_commands WHERE id = \(id)", logger: logger
         ).collect().first.map(GatewayCommand.init(row:))
     }
 
     /// Commands for a record, oldest first (e.g. every release attempt of an escrow).
     public func commands(subject: String, kind: String? = nil, on connection: PostgresConnection) async throws -> [GatewayCommand] {
-        try await connection.query(
+        try await connection.query(prepared:
             """
             SELECT \(unescaped: GatewayCommand.columns) FROM gateway_commands
             WHERE subject = \(subject) AND (\(kind)::text IS NULL OR kind = \(kind)) ORDER BY created_at, id
@@ -112,7 +113,7 @@ public struct GatewayCommandStore: Sendable {
 
     /// For admins: commands by status, the oldest first.
     public func list(status: GatewayCommand.Status?, limit: Int, on connection: PostgresConnection) async throws -> [GatewayCommand] {
-        try await connection.query(
+        try await connection.query(prepared:
             """
             SELECT \(unescaped: GatewayCommand.columns) FROM gateway_commands
             WHERE (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue)) ORDER BY created_at, id LIMIT \(limit)
@@ -122,7 +123,7 @@ public struct GatewayCommandStore: Sendable {
 
     /// Makes a pending command due now (an operator after fixing what kept it failing).
     public func retryNow(_ id: UUID, on connection: PostgresConnection) async throws -> Bool {
-        !(try await connection.query(
+        !(try await connection.query(prepared:
             "UPDATE gateway_commands SET next_attempt_at = now() WHERE id = \(id) AND status = 'pending' RETURNING 1", logger: logger
         ).collect().isEmpty)
     }

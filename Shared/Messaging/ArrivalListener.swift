@@ -29,7 +29,7 @@ public final class ArrivalListener: Service, Sendable {
     /// Sends the keys (joined by commas; none may contain one) to the listeners when `connection`'s
     /// transaction commits.
     public static func notify(channel: String, keys: [String], on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("SELECT pg_notify(\(channel), \(keys.joined(separator: ",")))", logger: logger)
+        try await connection.query(prepared: "SELECT pg_notify(\(channel), \(keys.joined(separator: ",")))", logger: logger)
     }
 
     /// Runs `check` until it returns a value or `timeout` passes (then nil), checking again when a

@@ -55,7 +55,7 @@ public struct IdempotencyStore: Sendable {
         do {
             let outcome = try await client.inTransaction(logger: logger) { connection -> Outcome? in
                 // A concurrent request with this key holds it uncommitted: wait for it, a while.
-                try await connection.query(
+                try await connection.query(prepared:
                     "SELECT set_config('lock_timeout', \("\(waitForFirst.components.seconds * 1000)ms"), true)", logger: logger)
                 let claimed = try await connection.query(prepared:
                     """
@@ -64,7 +64,7 @@ public struct IdempotencyStore: Sendable {
                     """, logger: logger
                 ).collect()
                 guard !claimed.isEmpty else { return nil }
-                try await connection.query("SELECT set_config('lock_timeout', '0', true)", logger: logger)
+                try await connection.query(prepared: "SELECT set_config('lock_timeout', '0', true)", logger: logger)
                 let outcome = try await operation(connection)
                 try await record(userId: user.id, key: key, hash: hash, status: outcome.status.code, body: outcome.body, on: connection)
                 return outcome
@@ -105,7 +105,7 @@ public struct IdempotencyStore: Sendable {
     /// Records the answer: in the business transaction (after the claim), or alone for a
     /// refusal (the business transaction rolled back, claim included).
     private func record(userId: String, key: String, hash: String, status: Int, body: Data, on connection: PostgresConnection) async throws {
-        try await connection.query(
+        try await connection.query(prepared:
             """
             INSERT INTO idempotency_keys (user_id, key, request_hash, state, response_status, response_body, completed_at)
             VALUES (\(userId), \(key), \(hash), 'completed', \(status), \(body), now())

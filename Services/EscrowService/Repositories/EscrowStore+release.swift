@@ -2,6 +2,7 @@ import EventContracts
 import Foundation
 import GatewayCommands
 import Messaging
+import Persistence
 import PostgresNIO
 import StripeClient
 
@@ -15,7 +16,7 @@ extension EscrowStore {
     }
 
     func sellerAccount(sellerId: String, lock: Bool = false, on connection: PostgresConnection) async throws -> SellerAccount? {
-        try await connection.query(
+        try await connection.query(prepared:
             """
             SELECT seller_id, account_id, seller_email, payouts_enabled FROM seller_accounts WHERE seller_id = \(sellerId)
             \(unescaped: lock ? "FOR UPDATE" : "")
@@ -28,7 +29,7 @@ extension EscrowStore {
     /// Records a seller's account state unless a newer report was already applied, and tells
     /// other services; returns the seller.
     func updateAccount(_ event: GatewayAccountUpdated, cause: Cause, on connection: PostgresConnection) async throws -> String? {
-        let rows = try await connection.query(
+        let rows = try await connection.query(prepared:
             """
             UPDATE seller_accounts SET charges_enabled = \(event.chargesEnabled), payouts_enabled = \(event.payoutsEnabled),
                 details_submitted = \(event.detailsSubmitted), currently_due = \(event.currentlyDue),
@@ -54,7 +55,7 @@ extension EscrowStore {
             return
         }
         if escrow.deliveredAt == nil {
-            try await connection.query("UPDATE escrows SET delivered_at = now() WHERE id = \(escrow.id)", logger: logger)
+            try await connection.query(prepared: "UPDATE escrows SET delivered_at = now() WHERE id = \(escrow.id)", logger: logger)
             escrow.deliveredAt = Date()
         }
         try await release(escrow, cause: cause, on: connection)
@@ -78,7 +79,7 @@ extension EscrowStore {
         }
         let fee = Settlement.feeShare(of: escrow.feeAmount, gross: escrow.grossAmount, released: gross)
         let net = gross - fee
-        try await connection.query(
+        try await connection.query(prepared:
             """
             UPDATE escrows SET status = 'releasing', parked_reason = NULL, released_gross = \(gross), released_fee = \(fee),
                 released_net = \(net), updated_at = now()
@@ -110,7 +111,7 @@ extension EscrowStore {
     /// seller available and `escrow.released` is published.
     func completeRelease(escrowId: UUID, transferId: String?, cause: Cause, on connection: PostgresConnection) async throws {
         guard let escrow = try await lock(id: escrowId, on: connection), escrow.status == .releasing else { return }
-        try await connection.query(
+        try await connection.query(prepared:
             """
             UPDATE escrows SET status = 'released', transfer_id = \(transferId), released_at = now(), updated_at = now()
             WHERE id = \(escrow.id)
@@ -132,7 +133,7 @@ extension EscrowStore {
     /// again, parked with the reason and flagged for admins; an account update tries again.
     func releaseRefused(escrowId: UUID, reason: String, cause: Cause, on connection: PostgresConnection) async throws {
         guard var escrow = try await lock(id: escrowId, on: connection), escrow.status == .releasing else { return }
-        try await connection.query(
+        try await connection.query(prepared:
             "UPDATE escrows SET released_gross = 0, released_fee = 0, released_net = 0 WHERE id = \(escrow.id)", logger: logger)
         escrow.releasedGross = 0
         let why = "the gateway refused the transfer: \(reason)"
@@ -141,7 +142,7 @@ extension EscrowStore {
     }
 
     private func park(_ escrow: Escrow, reason: String, cause: Cause, on connection: PostgresConnection) async throws {
-        try await connection.query(
+        try await connection.query(prepared:
             "UPDATE escrows SET status = 'parked', parked_reason = \(reason), updated_at = now() WHERE id = \(escrow.id)",
             logger: logger)
         // Tell others once per reason (a repeated attempt with the same blocker says nothing new).
@@ -187,7 +188,7 @@ extension EscrowStore {
         journal.credit(.sellerAvailable(escrow.sellerId), command.amount, command.currency)
         guard try await post(journal, source: "reversal-refused:\(command.id.uuidString.lowercased())", on: connection) else { return }
         let chargeback = (command.parameters["purpose"] ?? "").hasPrefix("chargeback-")
-        try await connection.query(
+        try await connection.query(prepared:
             """
             UPDATE escrows SET reversed_amount = GREATEST(0, reversed_amount - \(command.amount)),
                 chargeback_reversed = CASE WHEN \(chargeback) THEN GREATEST(0, chargeback_reversed - \(command.amount))
@@ -200,7 +201,7 @@ extension EscrowStore {
 
     /// Tries again every parked release of a seller (their account changed).
     func retryParked(sellerId: String, cause: Cause, on connection: PostgresConnection) async throws {
-        let orders = try await connection.query(
+        let orders = try await connection.query(prepared:
             "SELECT order_id FROM escrows WHERE seller_id = \(sellerId) AND status = 'parked' ORDER BY created_at", logger: logger
         ).decode(UUID.self).all()
         for order in orders {

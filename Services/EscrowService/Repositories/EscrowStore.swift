@@ -143,7 +143,7 @@ struct EscrowStore: Sendable {
     func post(_ journal: Journal, source: String, on connection: PostgresConnection) async throws -> Bool {
         let valid = try journal.validated()
         let id = UUID()
-        let inserted = try await connection.query(
+        let inserted = try await connection.query(prepared:
             "INSERT INTO journal_transactions (id, memo, source) VALUES (\(id), \(valid.memo), \(source)) ON CONFLICT (source) DO NOTHING RETURNING 1",
             logger: logger
         ).collect()
@@ -217,14 +217,14 @@ struct EscrowStore: Sendable {
 
     /// The order's escrow, locked for the rest of the transaction.
     func lock(orderId: UUID, on connection: PostgresConnection) async throws -> Escrow? {
-        try await connection.query(
+        try await connection.query(prepared:
             "SELECT \(unescaped: Escrow.columns) FROM escrows WHERE order_id = \(orderId) FOR UPDATE", logger: logger
         ).collect().first.map(Escrow.init(row:))
     }
 
     /// Whether a gateway command for the escrow has no outcome yet.
     func hasCommandInFlight(_ escrow: Escrow, on connection: PostgresConnection) async throws -> Bool {
-        try await connection.query(
+        try await connection.query(prepared:
             "SELECT EXISTS (SELECT 1 FROM gateway_commands WHERE subject = \(escrow.id.uuidString.lowercased()) AND status = 'pending')",
             logger: logger
         ).decode(Bool.self).first { _ in true } ?? false
@@ -232,39 +232,39 @@ struct EscrowStore: Sendable {
 
     /// Whether the payment's success has opened its escrows yet.
     func hasEscrows(paymentId: UUID, on connection: PostgresConnection) async throws -> Bool {
-        try await connection.query(
+        try await connection.query(prepared:
             "SELECT EXISTS (SELECT 1 FROM escrows WHERE payment_id = \(paymentId))", logger: logger
         ).decode(Bool.self).first { _ in true } ?? false
     }
 
     func lock(id: UUID, on connection: PostgresConnection) async throws -> Escrow? {
-        try await connection.query(
+        try await connection.query(prepared:
             "SELECT \(unescaped: Escrow.columns) FROM escrows WHERE id = \(id) FOR UPDATE", logger: logger
         ).collect().first.map(Escrow.init(row:))
     }
 
     func find(orderId: UUID, on connection: PostgresConnection) async throws -> Escrow? {
-        try await connection.query(
+        try await connection.query(prepared:
             "SELECT \(unescaped: Escrow.columns) FROM escrows WHERE order_id = \(orderId)", logger: logger
         ).collect().first.map(Escrow.init(row:))
     }
 
     /// Escrows flagged for admins (held too long, a refund the gateway refused, …), oldest first.
     func flagged(on connection: PostgresConnection) async throws -> [Escrow] {
-        try await connection.query(
+        try await connection.query(prepared:
             "SELECT \(unescaped: Escrow.columns) FROM escrows WHERE flagged_at IS NOT NULL ORDER BY flagged_at LIMIT 500", logger: logger
         ).collect().map(Escrow.init(row:))
     }
 
     func flag(_ escrow: Escrow, reason: String, on connection: PostgresConnection) async throws {
-        try await connection.query(
+        try await connection.query(prepared:
             "UPDATE escrows SET flagged_at = now(), flag_reason = \(reason), updated_at = now() WHERE id = \(escrow.id)", logger: logger)
         logger.warning("escrow flagged for admins", metadata: ["escrow_id": "\(escrow.id)", "reason": "\(reason)"])
     }
 
     /// The balance of one ledger account (credits positive: what it holds for its owner).
     func balance(of account: LedgerAccount, currency: String, on connection: PostgresConnection) async throws -> Int64 {
-        try await connection.query(
+        try await connection.query(prepared:
             "SELECT COALESCE(-sum(amount), 0)::bigint FROM journal_entries WHERE account = \(account.description) AND currency = \(currency)",
             logger: logger
         ).decode(Int64.self).all().first ?? 0
@@ -272,7 +272,7 @@ struct EscrowStore: Sendable {
 
     /// The sum of every account per currency; zero everywhere when the ledger balances.
     func imbalance(on connection: PostgresConnection) async throws -> [String: Int64] {
-        let rows = try await connection.query(
+        let rows = try await connection.query(prepared:
             "SELECT currency, sum(amount)::bigint FROM journal_entries GROUP BY currency", logger: logger
         ).decode((String, Int64).self).all()
         return Dictionary(uniqueKeysWithValues: rows.filter { $0.1 != 0 })
@@ -281,7 +281,7 @@ struct EscrowStore: Sendable {
     /// Keeps an order event that arrived before the payment opening the escrow; it is applied
     /// right after the escrow opens.
     func deferEvent(_ eventType: String, orderId: UUID, cause: Cause, on connection: PostgresConnection) async throws {
-        try await connection.query(
+        try await connection.query(prepared:
             """
             INSERT INTO deferred_order_events (order_id, event_type, correlation_id, causation_id)
             VALUES (\(orderId), \(eventType), \(cause.correlationId), \(cause.causationId ?? ""))

@@ -72,7 +72,7 @@ struct PaymentStore: Sendable {
     /// Creates the payment for a new checkout (once; a replayed event finds it already there).
     func create(from checkout: CheckoutCreated, on connection: PostgresConnection) async throws {
         let id = UUID()
-        let inserted = try await connection.query(
+        let inserted = try await connection.query(prepared:
             """
             INSERT INTO payments (id, checkout_id, buyer_id, buyer_email, currency, amount, status, expires_at)
             VALUES (\(id), \(checkout.checkoutId), \(checkout.buyerId), \(checkout.buyerEmail), \(checkout.currency),
@@ -124,7 +124,7 @@ struct PaymentStore: Sendable {
     }
 
     func setIntent(_ paymentId: UUID, intentId: String, clientSecret: String?, on connection: PostgresConnection) async throws {
-        try await connection.query(
+        try await connection.query(prepared:
             """
             UPDATE payments SET intent_id = \(intentId), client_secret = \(clientSecret),
                 status = CASE WHEN status = 'requires_payment' THEN 'processing' ELSE status END, updated_at = now()
@@ -136,7 +136,7 @@ struct PaymentStore: Sendable {
     /// The payment's Checkout Session, once Stripe made it (a later one replaces an expired one).
     func setCheckoutSession(_ paymentId: UUID, sessionId: String, url: String, expiresAt: Int64, on connection: PostgresConnection) async throws {
         let expires = Date(timeIntervalSince1970: TimeInterval(min(max(expiresAt, 0), 253_402_300_799)))
-        try await connection.query(
+        try await connection.query(prepared:
             """
             UPDATE payments SET checkout_session_id = \(sessionId), checkout_session_url = \(url),
                 checkout_session_expires_at = \(expires), updated_at = now()
@@ -147,7 +147,7 @@ struct PaymentStore: Sendable {
 
     /// The payment's current Checkout Session (id, url, expiry), if it has one.
     func checkoutSession(_ paymentId: UUID, on connection: PostgresConnection) async throws -> (id: String, url: String, expiresAt: Date)? {
-        try await connection.query(
+        try await connection.query(prepared:
             """
             SELECT checkout_session_id, checkout_session_url, checkout_session_expires_at FROM payments
             WHERE id = \(paymentId) AND checkout_session_id IS NOT NULL
@@ -158,7 +158,7 @@ struct PaymentStore: Sendable {
     /// Stripe expired the session (and cancelled the intent it made for a declined attempt): the
     /// payment can get a new session, or an intent, unless it was paid.
     func clearCheckoutSession(_ sessionId: String, on connection: PostgresConnection) async throws -> UUID? {
-        let rows = try await connection.query(
+        let rows = try await connection.query(prepared:
             """
             UPDATE payments SET checkout_session_id = NULL, checkout_session_url = NULL, checkout_session_expires_at = NULL,
                 intent_id = NULL, client_secret = NULL,
@@ -171,7 +171,7 @@ struct PaymentStore: Sendable {
     }
 
     func clientSecret(_ paymentId: UUID, on connection: PostgresConnection) async throws -> String? {
-        try await connection.query("SELECT client_secret FROM payments WHERE id = \(paymentId)", logger: logger)
+        try await connection.query(prepared: "SELECT client_secret FROM payments WHERE id = \(paymentId)", logger: logger)
             .decode(String?.self).all().first ?? nil
     }
 
@@ -187,7 +187,7 @@ struct PaymentStore: Sendable {
                 metadata: ["payment_id": "\(payment.id)", "status": "\(payment.status.rawValue)", "outcome": "\(next.rawValue)"])
             return false
         }
-        try await connection.query(
+        try await connection.query(prepared:
             """
             UPDATE payments SET status = \(next.rawValue), charge_id = COALESCE(\(chargeId), charge_id),
                 failure_reason = \(failureReason), updated_at = now()
@@ -216,7 +216,7 @@ struct PaymentStore: Sendable {
     /// The buyer spends store credit first: EscrowService is asked to hold up to the whole amount.
     /// Decided once per payment, before any intent.
     func requestWallet(_ payment: Payment, correlationId: String, causationId: String? = nil, on connection: PostgresConnection) async throws {
-        try await connection.query(
+        try await connection.query(prepared:
             "UPDATE payments SET wallet_requested = true, updated_at = now() WHERE id = \(payment.id)", logger: logger)
         try await trail(payment.id, "wallet_requested", "up to \(payment.amount) \(payment.currency) of store credit", on: connection)
         try await publish(
@@ -236,7 +236,7 @@ struct PaymentStore: Sendable {
         guard (0...payment.amount).contains(event.amount), event.currency == payment.currency else {
             throw EventRejected("wallet.held of \(event.amount) \(event.currency) for a payment of \(payment.amount) \(payment.currency)")
         }
-        try await connection.query(
+        try await connection.query(prepared:
             "UPDATE payments SET wallet_amount = \(event.amount), updated_at = now() WHERE id = \(payment.id)", logger: logger)
         try await trail(payment.id, "wallet_held", "\(event.amount) \(event.currency) of store credit", on: connection)
         try await ArrivalListener.notify(channel: Self.arrivals, keys: [Self.walletKey(payment.id)], on: connection, logger: logger)
@@ -262,7 +262,7 @@ struct PaymentStore: Sendable {
     /// Attaches the orders each payment covers, with one query.
     func withOrders(_ payments: [Payment], on connection: PostgresConnection) async throws -> [Payment] {
         guard !payments.isEmpty else { return [] }
-        let rows = try await connection.query(
+        let rows = try await connection.query(prepared:
             """
             SELECT payment_id, order_id, order_number, seller_id, amount FROM payment_orders
             WHERE payment_id = ANY(\(payments.map(\.id))) ORDER BY order_number

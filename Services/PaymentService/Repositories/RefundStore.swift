@@ -5,6 +5,7 @@ import HTTPSupport
 import Hummingbird
 import Logging
 import Messaging
+import Persistence
 import PostgresNIO
 
 /// A refund as stored and shown.
@@ -45,7 +46,7 @@ struct RefundStore: Sendable {
             throw Problem.conflict("Only a succeeded payment can be refunded; it is \(payment.status.rawValue).",
                                    extensions: ["currentState": payment.status.rawValue])
         }
-        let chargeback = try await connection.query(
+        let chargeback = try await connection.query(prepared:
             "SELECT chargeback_open FROM payments WHERE id = \(paymentId)", logger: logger
         ).decode(Bool.self).all().first ?? false
         guard !chargeback else {
@@ -62,7 +63,7 @@ struct RefundStore: Sendable {
             order = payment.orders[0]
         }
         guard amount > 0 else { throw Problem.validation("amount must be positive (minor units).") }
-        let (refundedForOrder, walletRefundedForOrder) = try await connection.query(
+        let (refundedForOrder, walletRefundedForOrder) = try await connection.query(prepared:
             """
             SELECT COALESCE(sum(amount), 0)::bigint, COALESCE(sum(wallet_amount), 0)::bigint FROM refunds
             WHERE order_id = \(order.orderId) AND status <> 'failed'
@@ -117,7 +118,7 @@ struct RefundStore: Sendable {
         let refund = RefundRecord(
             id: UUID(), paymentId: payment.id, orderId: orderId, amount: amount, currency: payment.currency, reason: reason,
             status: "requested", stripeRefundId: nil, failureReason: nil, walletAmount: walletAmount)
-        try await connection.query(
+        try await connection.query(prepared:
             """
             INSERT INTO refunds (id, payment_id, order_id, amount, currency, reason, status, requested_by, request_key, correlation_id,
                 wallet_amount)
@@ -129,13 +130,13 @@ struct RefundStore: Sendable {
 
     /// The correlation id of what asked for the refund (older rows: the refund's own).
     func correlationId(of id: UUID, on connection: PostgresConnection) async throws -> String {
-        let rows = try await connection.query("SELECT correlation_id FROM refunds WHERE id = \(id)", logger: logger)
+        let rows = try await connection.query(prepared: "SELECT correlation_id FROM refunds WHERE id = \(id)", logger: logger)
             .decode(String?.self).all()
         return (rows.first ?? nil) ?? "refund:\(id.uuidString.lowercased())"
     }
 
     func lock(_ id: UUID, on connection: PostgresConnection) async throws -> RefundRecord? {
-        try await connection.query(
+        try await connection.query(prepared:
             """
             SELECT id, payment_id, order_id, amount, currency, reason, status, stripe_refund_id, failure_reason, wallet_amount
             FROM refunds WHERE id = \(id) FOR UPDATE
@@ -144,7 +145,7 @@ struct RefundStore: Sendable {
     }
 
     func find(key: String, on connection: PostgresConnection) async throws -> RefundRecord? {
-        try await connection.query(
+        try await connection.query(prepared:
             """
             SELECT id, payment_id, order_id, amount, currency, reason, status, stripe_refund_id, failure_reason, wallet_amount
             FROM refunds WHERE request_key = \(key)
@@ -156,10 +157,10 @@ struct RefundStore: Sendable {
     func succeeded(
         _ refund: RefundRecord, stripeRefundId: String?, correlationId: String, on connection: PostgresConnection, store: PaymentStore
     ) async throws {
-        try await connection.query(
+        try await connection.query(prepared:
             "UPDATE refunds SET status = 'succeeded', stripe_refund_id = \(stripeRefundId), updated_at = now() WHERE id = \(refund.id)",
             logger: logger)
-        let (amount, refunded) = try await connection.query(
+        let (amount, refunded) = try await connection.query(prepared:
             """
             UPDATE payments SET amount_refunded = amount_refunded + \(refund.amount),
                 status = CASE WHEN amount_refunded + \(refund.amount) >= amount THEN 'refunded' ELSE 'partially_refunded' END,
@@ -167,11 +168,11 @@ struct RefundStore: Sendable {
             WHERE id = \(refund.paymentId) RETURNING amount, amount_refunded
             """, logger: logger
         ).decode((Int64, Int64).self).all()[0]
-        let orderRefunded = try await connection.query(
+        let orderRefunded = try await connection.query(prepared:
             "SELECT COALESCE(sum(amount), 0)::bigint FROM refunds WHERE order_id = \(refund.orderId) AND status = 'succeeded'",
             logger: logger
         ).decode(Int64.self).all().first ?? 0
-        let orderAmount = try await connection.query(
+        let orderAmount = try await connection.query(prepared:
             "SELECT amount FROM payment_orders WHERE order_id = \(refund.orderId)", logger: logger
         ).decode(Int64.self).all().first ?? 0
         try await store.trail(
@@ -192,7 +193,7 @@ struct RefundStore: Sendable {
         stripeRefundId: String, refundId: UUID?, reason: String, correlationId: String, on connection: PostgresConnection,
         store: PaymentStore
     ) async throws -> Bool {
-        let rows = try await connection.query(
+        let rows = try await connection.query(prepared:
             """
             SELECT id, payment_id, order_id, amount, currency, reason, status, stripe_refund_id, failure_reason, wallet_amount
             FROM refunds WHERE stripe_refund_id = \(stripeRefundId) OR id = \(refundId) ORDER BY id LIMIT 1 FOR UPDATE
@@ -210,7 +211,7 @@ struct RefundStore: Sendable {
         default:
             return true
         }
-        try await connection.query(
+        try await connection.query(prepared:
             """
             UPDATE payments SET amount_refunded = amount_refunded - \(refund.amount),
                 status = CASE WHEN amount_refunded - \(refund.amount) = 0 THEN 'succeeded' ELSE 'partially_refunded' END,
@@ -225,7 +226,7 @@ struct RefundStore: Sendable {
         _ refund: RefundRecord, reason: String, afterSuccess: Bool = false, correlationId: String, on connection: PostgresConnection,
         store: PaymentStore
     ) async throws {
-        try await connection.query(
+        try await connection.query(prepared:
             "UPDATE refunds SET status = 'failed', failure_reason = \(reason), updated_at = now() WHERE id = \(refund.id)", logger: logger)
         try await store.trail(refund.paymentId, "refund_failed", reason, on: connection)
         try await publish(

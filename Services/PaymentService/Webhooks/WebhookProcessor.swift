@@ -137,7 +137,7 @@ struct WebhookProcessor: Service, CustomStringConvertible {
     }
 
     private func apply(storedEvent id: String, on connection: PostgresConnection) async throws -> Step {
-        let rows = try await connection.query(
+        let rows = try await connection.query(prepared:
             "SELECT payload FROM stripe_events WHERE id = \(id) AND processed_at IS NULL AND failed_at IS NULL FOR UPDATE SKIP LOCKED",
             logger: logger
         ).decode(Data.self).all()
@@ -145,11 +145,11 @@ struct WebhookProcessor: Service, CustomStringConvertible {
         let event = try JSONDecoder().decode(StripeEvent.self, from: payload)
         switch try await apply(event, on: connection) {
         case .waiting(let waitingFor):
-            try await connection.query(
+            try await connection.query(prepared:
                 "UPDATE stripe_events SET waiting_for = \(waitingFor), attempts = attempts + 1 WHERE id = \(id)", logger: logger)
             return .notApplied
         case .done(let outcome):
-            try await connection.query(
+            try await connection.query(prepared:
                 "UPDATE stripe_events SET processed_at = now(), waiting_for = NULL WHERE id = \(id)", logger: logger)
             return Step(applied: true, outcome: outcome)
         }
@@ -327,7 +327,7 @@ struct WebhookProcessor: Service, CustomStringConvertible {
             return "charge \(dispute.charge.id)"
         }
         let opened = event.type == "charge.dispute.created"
-        try await connection.query(
+        try await connection.query(prepared:
             "UPDATE payments SET chargeback_open = \(opened), updated_at = now() WHERE id = \(payment.id)", logger: logger)
         try await store.trail(payment.id, opened ? "chargeback_opened" : "chargeback_closed", "\(dispute.id) \(dispute.status)", on: connection)
         let payload = ChargebackChanged(
