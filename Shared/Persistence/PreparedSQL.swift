@@ -101,16 +101,16 @@ extension PostgresConnection {
     ) async throws -> AsyncThrowingMapSequence<PostgresRowSequence, PostgresRow> {
         let registry = StatementRegistry.shared
         guard let slot = registry.slot(sql: statement.sql, types: statement.types),
-            !registry.isSpoiled(slot: slot.index, connection: id)
+            !registry.isSpoiled(slot: slot.index, on: self)
         else {
             return try await query(statement.unprepared, logger: logger, file: file, line: line).map { $0 }
         }
         do {
             let rows = try await execute(slot.tag, bindings: statement.binds, logger: logger, file: file, line: line)
-            registry.prepared(slot: slot.index, connection: id)
+            registry.prepared(slot: slot.index, on: self)
             return rows
         } catch {
-            registry.failed(slot: slot.index, connection: id)
+            registry.failed(slot: slot.index, on: self)
             throw error
         }
     }
@@ -138,19 +138,32 @@ public final class StatementRegistry: Sendable {
         let types: [PostgresDataType]
     }
 
-    /// A slot's statement on one connection.
-    private struct Use: Hashable {
-        let slot: Int
-        let connection: PostgresConnection.ID
+    /// The slots one connection has run (`prepared`) or failed to run the first time (`spoiled`).
+    /// Known by the connection object itself, checked through a weak reference: connection ids
+    /// repeat across pools, and a closed connection's address can be reused by a new one.
+    private struct ConnectionUses {
+        weak var connection: PostgresConnection?
+        var prepared: Set<Int> = []
+        var spoiled: Set<Int> = []
     }
 
     private struct State {
         var slots: [Key: Slot] = [:]
         var statements: [Key] = []
-        /// (slot, connection id) pairs whose statement ran on that connection.
-        var prepared: Set<Use> = []
-        /// (slot, connection id) pairs whose statement failed the first time on that connection.
-        var spoiled: Set<Use> = []
+        var connections: [ObjectIdentifier: ConnectionUses] = [:]
+        /// Entries of closed connections are dropped when the table has doubled since the last time.
+        var pruneAt = 64
+
+        /// The connection's entry, new if it had none (or only a dead namesake's).
+        mutating func uses(of connection: PostgresConnection) -> ConnectionUses {
+            let key = ObjectIdentifier(connection)
+            if let uses = connections[key], uses.connection === connection { return uses }
+            if connections.count >= pruneAt {
+                connections = connections.filter { $0.value.connection != nil }
+                pruneAt = max(64, connections.count * 2)
+            }
+            return ConnectionUses(connection: connection)
+        }
     }
 
     private let state = Mutex(State())
@@ -185,24 +198,29 @@ public final class StatementRegistry: Sendable {
         state.withLock { $0.statements[index - 1].types }
     }
 
-    func isSpoiled(slot index: Int, connection: PostgresConnection.ID) -> Bool {
-        state.withLock { $0.spoiled.isEmpty ? false : $0.spoiled.contains(Use(slot: index, connection: connection)) }
-    }
-
-    func prepared(slot index: Int, connection: PostgresConnection.ID) {
+    func isSpoiled(slot index: Int, on connection: PostgresConnection) -> Bool {
         state.withLock { state in
-            // Connections come and go: a bound keeps the set from growing for ever. Forgetting
-            // a pair costs at most one unprepared connection after a later error.
-            if state.prepared.count >= 100_000 { state.prepared.removeAll() }
-            state.prepared.insert(Use(slot: index, connection: connection))
+            guard let uses = state.connections[ObjectIdentifier(connection)], uses.connection === connection else { return false }
+            return uses.spoiled.contains(index)
         }
     }
 
-    func failed(slot index: Int, connection: PostgresConnection.ID) {
+    func prepared(slot index: Int, on connection: PostgresConnection) {
         state.withLock { state in
-            guard !state.prepared.contains(Use(slot: index, connection: connection)) else { return }
-            if state.spoiled.count >= 100_000 { state.spoiled.removeAll() }
-            state.spoiled.insert(Use(slot: index, connection: connection))
+            let key = ObjectIdentifier(connection)
+            if let uses = state.connections[key], uses.connection === connection, uses.prepared.contains(index) { return }
+            var uses = state.uses(of: connection)
+            uses.prepared.insert(index)
+            state.connections[key] = uses
+        }
+    }
+
+    func failed(slot index: Int, on connection: PostgresConnection) {
+        state.withLock { state in
+            var uses = state.uses(of: connection)
+            guard !uses.prepared.contains(index) else { return }
+            uses.spoiled.insert(index)
+            state.connections[ObjectIdentifier(connection)] = uses
         }
     }
 }

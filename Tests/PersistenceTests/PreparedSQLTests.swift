@@ -82,4 +82,41 @@ import TestSupport
             }
         }
     }
+
+    /// Connection ids start at 0 in every pool. A statement prepared on one pool's connection
+    /// says nothing of another pool's connection with the same id.
+    @Test func aConnectionIsKnownByItselfNotByItsId() async throws {
+        try await TestDatabase.withSchema { database in
+            var configuration = database.configuration
+            configuration.maximumConnections = 1
+            let first = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: TestEnvironment.logger)
+            let second = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: TestEnvironment.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await first.run() }
+                group.addTask { await second.run() }
+                defer { group.cancelAll() }
+                let marker = UUID()
+                let firstId = try await first.withConnection { connection in
+                    let answer = try await connection.query(prepared: "SELECT \(marker)::uuid AS again", logger: TestEnvironment.logger)
+                        .decode(UUID.self).all()
+                    #expect(answer == [marker])
+                    return connection.id
+                }
+                try await second.withConnection { connection in
+                    try #require(connection.id == firstId, "both pools number their first connection alike")
+                    try await connection.query("BEGIN", logger: TestEnvironment.logger)
+                    await #expect(throws: PSQLError.self) {
+                        try await connection.query("SELECT 1 / 0", logger: TestEnvironment.logger)
+                    }
+                    await #expect(throws: PSQLError.self) {
+                        try await connection.query(prepared: "SELECT \(marker)::uuid AS again", logger: TestEnvironment.logger)
+                    }
+                    try await connection.query("ROLLBACK", logger: TestEnvironment.logger)
+                    let answer = try await connection.query(prepared: "SELECT \(marker)::uuid AS again", logger: TestEnvironment.logger)
+                        .decode(UUID.self).all()
+                    #expect(answer == [marker])
+                }
+            }
+        }
+    }
 }
