@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Metrics
+import NIOCore
 import Prometheus
 
 /// The whole of a service's `main`: read configuration, set up logging once, build, run
@@ -14,6 +15,10 @@ public enum ServiceMain {
         } catch {
             FileHandle.standardError.write(Data("\(definition.identity.name): \(error)\n".utf8))
             exit(78)  // EX_CONFIG
+        }
+        // Before anything starts the shared event loop group (the HTTP server, Postgres, SMTP).
+        if let threads = configuration.eventLoopThreads {
+            NIOSingletons.groupLoopCountSuggestion = threads
         }
         LoggingSystem.bootstrap(
             { label, provider in

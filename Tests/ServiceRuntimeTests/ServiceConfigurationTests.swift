@@ -13,6 +13,8 @@ import Testing
         #expect(configuration.database.username == "orders")
         #expect(configuration.database.database == "escrowmarket")
         #expect(configuration.kafka.brokers == "127.0.0.1:9092")
+        #expect(configuration.eventLoopThreads == nil)
+        #expect(try ServiceConfiguration.fromEnvironment(["EVENT_LOOP_THREADS": "1"], service: identity).eventLoopThreads == 1)
     }
 
     @Test(arguments: ["DATABASE_URL", "KAFKA_BROKERS", "JWT_SECRET"])
@@ -30,7 +32,9 @@ import Testing
     }
 
     @Test func malformedValuesNameTheirVariable() {
-        for (name, value) in [("HTTP_PORT", "eighty"), ("HTTP_PORT", "70000"), ("APP_ENV", "staging"), ("DATABASE_URL", "mysql://x@y/z"), ("LOG_LEVEL", "loud")] {
+        for (name, value) in [("HTTP_PORT", "eighty"), ("HTTP_PORT", "70000"), ("APP_ENV", "staging"), ("DATABASE_URL", "mysql://x@y/z"), ("LOG_LEVEL", "loud"),
+            ("EVENT_LOOP_THREADS", "0"), ("EVENT_LOOP_THREADS", "65"), ("EVENT_LOOP_THREADS", "two"),
+        ] {
             let error = #expect(throws: ConfigurationError.self) {
                 try ServiceConfiguration.fromEnvironment([name: value], service: identity)
             }

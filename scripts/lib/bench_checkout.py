@@ -267,10 +267,15 @@ def main(argv: list[str]) -> int:
     p.add_argument("--fetch-wait-ms", type=int, default=5,
                    help="the consumers' fetch.wait.max.ms (default 5, as the dev stack; the local broker answers a "
                         "fetch only when this runs out, so it trades hop latency against the broker's polling CPU)")
+    p.add_argument("--event-loop-threads", type=int, default=1,
+                   help="each service's NIO event loop threads, EVENT_LOOP_THREADS (default 1, as the dev stack; "
+                        "2, one per core, is NIO's own default)")
     p.add_argument("--json", help="also write the JSON report to this file")
     p.add_argument("--bench-bin", required=True, help="the CheckoutBench binary")
     p.add_argument("--commit", default="", help="the commit measured (for the report)")
     a = p.parse_args(argv)
+    if not 1 <= a.event_loop_threads <= 64:
+        p.error("--event-loop-threads must be from 1 to 64")
     if a.concurrency < 1 or a.seconds < 1 or a.sellers < 1 or a.listings < a.sellers or a.preload < 0:
         p.error("--concurrency, --seconds and --sellers must be positive, --listings at least --sellers")
 
@@ -279,6 +284,7 @@ def main(argv: list[str]) -> int:
     services = make_services(env)
     for s in services.values():
         s.environ["KAFKA_CONSUMER_PROPERTIES"] = f"fetch.wait.max.ms={a.fetch_wait_ms}"
+        s.environ["EVENT_LOOP_THREADS"] = str(a.event_loop_threads)
     run = f"b{random.randrange(1 << 24):06x}"
     urls = {"orders": env.urls("OrderService"), "payments": env.urls("PaymentService"),
             "escrow": env.urls("EscrowService"), "notifications": env.urls("NotificationService")}
@@ -366,7 +372,7 @@ def main(argv: list[str]) -> int:
     result = {
         "commit": a.commit,
         "machine": machine(),
-        "instances": env.instances, "concurrency": a.concurrency, "seconds": a.seconds, "sellersPerCart": a.sellers, "fetchWaitMs": a.fetch_wait_ms,
+        "instances": env.instances, "concurrency": a.concurrency, "seconds": a.seconds, "sellersPerCart": a.sellers, "fetchWaitMs": a.fetch_wait_ms, "eventLoopThreads": a.event_loop_threads,
         "listings": len(world.listings), "preload": a.preload,
         "checkoutsBegun": begun, "checkoutsHeld": held,
         "heldPerSecond": round(held / load_seconds, 1),
@@ -405,7 +411,7 @@ def print_table(r: dict) -> None:
     say("")
     say(f"machine: {r['machine']}; commit {r['commit'] or '?'}")
     say(f"load: {r['instances']} instance(s) of each service, {r['concurrency']} buyers, {r['seconds']} s, {r['sellersPerCart']} sellers per cart, "
-        f"{r['listings']} listings, preload {r['preload']}")
+        f"{r['listings']} listings, preload {r['preload']}, fetch wait {r['fetchWaitMs']} ms, {r['eventLoopThreads']} event loop(s) per service")
     say(f"checkouts held end to end: {r['checkoutsHeld']} of {r['checkoutsBegun']} begun = {r['heldPerSecond']}/s")
     say(f"{'latency ms':<24}{'p50':>7} / {'p90':>5} / {'p99':>5} / {'max':>5}")
     say(f"{'checkout -> escrow held':<24}{lat(r['checkoutToHeldMs'])}")

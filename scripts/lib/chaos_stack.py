@@ -253,6 +253,9 @@ def make_services(env: Env) -> dict[str, Service]:
             "DATABASE_SCHEMA": role,
             "KAFKA_BROKERS": f"127.0.0.1:{env.kafka_port}",
             "KAFKA_CONSUMER_PROPERTIES": "fetch.wait.max.ms=5",
+            # Four services (and Postgres, the broker) share the machine's cores: one event loop
+            # each (see ServiceConfiguration.eventLoopThreads).
+            "EVENT_LOOP_THREADS": "1",
             "JWT_SECRET": env.jwt_secret,
             "STRIPE_WEBHOOK_SECRET": env.webhook_secret,
             # Always the run's own simulator: without settings a service would call 127.0.0.1:12111,
