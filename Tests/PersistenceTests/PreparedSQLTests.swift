@@ -66,14 +66,7 @@ import TestSupport
         try await TestDatabase.withSchema { database in
             try await database.client.withConnection { connection in
                 let marker = UUID()
-                try await connection.query("BEGIN", logger: TestEnvironment.logger)
-                await #expect(throws: PSQLError.self) {
-                    try await connection.query("SELECT 1 / 0", logger: TestEnvironment.logger)
-                }
-                await #expect(throws: PSQLError.self) {
-                    try await connection.query(prepared: "SELECT \(marker)::uuid", logger: TestEnvironment.logger)
-                }
-                try await connection.query("ROLLBACK", logger: TestEnvironment.logger)
+                try await Self.failFirstRunInAnAbortedTransaction("SELECT \(marker)::uuid", on: connection)
                 for _ in 0..<3 {
                     let answer = try await connection.query(prepared: "SELECT \(marker)::uuid", logger: TestEnvironment.logger)
                         .decode(UUID.self).all()
@@ -104,19 +97,25 @@ import TestSupport
                 }
                 try await second.withConnection { connection in
                     try #require(connection.id == firstId, "both pools number their first connection alike")
-                    try await connection.query("BEGIN", logger: TestEnvironment.logger)
-                    await #expect(throws: PSQLError.self) {
-                        try await connection.query("SELECT 1 / 0", logger: TestEnvironment.logger)
-                    }
-                    await #expect(throws: PSQLError.self) {
-                        try await connection.query(prepared: "SELECT \(marker)::uuid AS again", logger: TestEnvironment.logger)
-                    }
-                    try await connection.query("ROLLBACK", logger: TestEnvironment.logger)
+                    try await Self.failFirstRunInAnAbortedTransaction("SELECT \(marker)::uuid AS again", on: connection)
                     let answer = try await connection.query(prepared: "SELECT \(marker)::uuid AS again", logger: TestEnvironment.logger)
                         .decode(UUID.self).all()
                     #expect(answer == [marker])
                 }
             }
         }
+    }
+
+    /// Runs `statement` for the first time on `connection` inside a transaction an error has
+    /// aborted (so its preparation fails), then rolls back.
+    static func failFirstRunInAnAbortedTransaction(_ statement: PreparedSQL, on connection: PostgresConnection) async throws {
+        try await connection.query("BEGIN", logger: TestEnvironment.logger)
+        await #expect(throws: PSQLError.self) {
+            try await connection.query("SELECT 1 / 0", logger: TestEnvironment.logger)
+        }
+        await #expect(throws: PSQLError.self) {
+            try await connection.query(prepared: statement, logger: TestEnvironment.logger)
+        }
+        try await connection.query("ROLLBACK", logger: TestEnvironment.logger)
     }
 }
