@@ -125,8 +125,8 @@ extension PostgresConnection {
 /// Gives each distinct statement (text and parameter types) a slot, and each slot a type.
 /// Process-wide: a slot's text never changes, so every connection prepares the same text under
 /// the same name.
-public final class StatementRegistry: Sendable {
-    public static let shared = StatementRegistry(capacity: 1024)
+final class StatementRegistry: Sendable {
+    static let shared = StatementRegistry(capacity: 1024)
 
     struct Slot: Sendable {
         let index: Int
@@ -186,9 +186,6 @@ public final class StatementRegistry: Sendable {
             return slot
         }
     }
-
-    /// How many statements have slots.
-    public var count: Int { state.withLock { $0.statements.count } }
 
     func sql(slot index: Int) -> String {
         state.withLock { $0.statements[index - 1].sql }

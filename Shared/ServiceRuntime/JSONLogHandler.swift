@@ -46,9 +46,8 @@ public struct JSONLogHandler: LogHandler {
             "logger": .string(label),
             "message": .string("\(event.message)"),
         ]
-        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new }) {
-            fields[key] = LogRedaction.isSensitive(key: key) ? .string(LogRedaction.mask) : value
-        }
+        // The writer masks sensitive keys and redacts every text.
+        fields.merge(metadata.merging(event.metadata ?? [:]) { _, new in new }) { _, new in new }
         var writer = JSONLineWriter()
         writer.write(.dictionary(fields))
         return Data(writer.bytes)
