@@ -15,22 +15,58 @@ public struct GatewayCommandStore: Sendable {
     /// with the same idempotency key is the same command: the stored one is returned.
     @discardableResult
     public func enqueue(_ command: GatewayCommand, on connection: PostgresConnection) async throws -> GatewayCommand {
+        try await enqueue(command, claim: nil, on: connection).command
+    }
+
+    /// Records a command as `enqueue` does; with `claim`, a new command is recorded already claimed
+    /// (its first attempt taken, as `claim` would after the commit). Says whether this call
+    /// recorded it: an existing command with the key is returned as it stands, unclaimed by us.
+    func enqueue(
+        _ command: GatewayCommand, claim: (claimer: String, lease: Duration)?, on connection: PostgresConnection
+    ) async throws -> (command: GatewayCommand, inserted: Bool) {
         let parameters = String(decoding: try JSONEncoder().encode(command.parameters), as: UTF8.self)
-        try await connection.query(prepared:
-            """
-            INSERT INTO gateway_commands (id, kind, subject, amount, currency, idempotency_key, parameters, correlation_id, causation_id)
-            VALUES (\(command.id), \(command.kind), \(command.subject), \(command.amount), \(command.currency), \(command.idempotencyKey),
-                \(parameters)::jsonb, \(command.correlationId), \(command.causationId))
-            ON CONFLICT (idempotency_key) DO NOTHING
-            """, logger: logger)
-        let rows = try await connection.query(prepared:
-            "SELECT \(unescaped: GatewayCommand.columns) FROM gateway_commands WHERE idempotency_key = \(command.idempotencyKey)",
-            logger: logger
-        ).collect()
+        let inserted: [PostgresRow]
+        if let claim {
+            inserted = try await connection.query(prepared:
+                """
+                INSERT INTO gateway_commands (id, kind, subject, amount, currency, idempotency_key, parameters, correlation_id, causation_id,
+                    attempts, claimed_by, first_attempt_at, next_attempt_at)
+                VALUES (\(command.id), \(command.kind), \(command.subject), \(command.amount), \(command.currency), \(command.idempotencyKey),
+                    \(parameters)::jsonb, \(command.correlationId), \(command.causationId),
+                    1, \(claim.claimer), now(), now() + make_interval(secs => \(Double(claim.lease.components.seconds))))
+                ON CONFLICT (idempotency_key) DO NOTHING
+                RETURNING \(unescaped: GatewayCommand.columns)
+                """, logger: logger
+            ).collect()
+        } else {
+            inserted = try await connection.query(prepared:
+                """
+                INSERT INTO gateway_commands (id, kind, subject, amount, currency, idempotency_key, parameters, correlation_id, causation_id)
+                VALUES (\(command.id), \(command.kind), \(command.subject), \(command.amount), \(command.currency), \(command.idempotencyKey),
+                    \(parameters)::jsonb, \(command.correlationId), \(command.causationId))
+                ON CONFLICT (idempotency_key) DO NOTHING
+                RETURNING \(unescaped: GatewayCommand.columns)
+                """, logger: logger
+            ).collect()
+        }
+        let rows = inserted.isEmpty
+            ? try await connection.query(prepared:
+                "SELECT \(unescaped: GatewayCommand.columns) FROM gateway_commands WHERE idempotency_key = \(command.idempotencyKey)",
+                logger: logger
+            ).collect()
+            : inserted
+        guard let row = rows.first else { throw CommandVanished(idempotencyKey: command.idempotencyKey) }
+        let stored = try GatewayCommand(row: row)
         logger.info(
-            "gateway command recorded",
-            metadata: ["command_id": "\(command.id)", "kind": "\(command.kind)", "subject": "\(command.subject)", "amount": "\(command.amount)"])
-        return try GatewayCommand(row: rows[0])
+            inserted.isEmpty ? "gateway command already recorded" : "gateway command recorded",
+            metadata: ["command_id": "\(stored.id)", "kind": "\(stored.kind)", "subject": "\(stored.subject)", "amount": "\(stored.amount)"])
+        return (stored, !inserted.isEmpty)
+    }
+
+    /// The key conflicted, yet no row holds it: it was deleted in between (never in normal operation).
+    struct CommandVanished: Error, CustomStringConvertible {
+        let idempotencyKey: String
+        var description: String { "gateway command with key \(idempotencyKey) neither inserted nor found" }
     }
 
     /// Takes up to `limit` due commands for `claimer` until `lease` has passed (after that another

@@ -93,6 +93,30 @@ public struct GatewayCommandRunner: Sendable {
         return try await postgres.withConnection { try await store.find(id, on: $0) }
     }
 
+    /// A command that the request deciding it will execute itself right after its commit: the
+    /// request's own claim, taken with the decision instead of in a commit of its own.
+    public struct Claim: Sendable {
+        public let command: GatewayCommand
+        /// False when the key was already recorded: that command is run as `runNow` runs it.
+        let ours: Bool
+    }
+
+    /// Records `command` in the caller's transaction, claimed by this runner for the lease as
+    /// `runNow` would claim it. Pass the claim to `run` after the commit; if that never happens
+    /// (the request died), the worker takes the command once the lease runs out.
+    public func enqueueClaimed(_ command: GatewayCommand, on connection: PostgresConnection) async throws -> Claim {
+        let (stored, inserted) = try await store.enqueue(command, claim: (claimer, lease), on: connection)
+        return Claim(command: stored, ours: inserted)
+    }
+
+    /// Executes a committed claim (one commit fewer than `runNow`), and returns the command as it
+    /// then stands.
+    public func run(_ claim: Claim) async throws -> GatewayCommand? {
+        guard claim.ours else { return try await runNow(claim.command.id) }
+        await process(claim.command)
+        return try await postgres.withConnection { try await store.find(claim.command.id, on: $0) }
+    }
+
     /// Executes now the pending command of `kind` for `subject`, if there is one.
     public func runNow(subject: String, kind: String) async throws {
         let pending = try await postgres.withConnection { try await store.commands(subject: subject, kind: kind, on: $0) }

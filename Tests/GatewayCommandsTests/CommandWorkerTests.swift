@@ -131,6 +131,49 @@ import TestSupport
         }
     }
 
+    /// A request records its command already claimed and runs it after the commit: no second
+    /// claim, and the worker leaves it alone meanwhile. The same key again is the same command,
+    /// not a claim of this request: running it is `runNow`'s, and books nothing twice. A claim
+    /// never run (the request died) goes to the worker once its lease runs out.
+    @Test func aCommandRecordedClaimedIsRunOnceByItsRequest() async throws {
+        try await TestDatabase.withSchema(migrations: try Self.migrations()) { database in
+            let handler = ScriptedHandler([.succeeded(objectId: "pi_1"), .succeeded(objectId: "pi_2")], database: database)
+            let requests = runner(database, handler, claimer: "request")
+            let worker = runner(database, handler, claimer: "worker", lease: .seconds(1))
+            let command = { (key: String) in
+                GatewayCommand(kind: "transfer", subject: "payment-1", amount: 1900, currency: "usd", idempotencyKey: key, correlationId: "c-1")
+            }
+            let claim = try await database.client.inTransaction(logger: TestEnvironment.logger) { connection in
+                try await requests.enqueueClaimed(command("payment-1-intent"), on: connection)
+            }
+            #expect(claim.command.attempts == 1)
+            #expect(try await worker.runDue() == 0)
+            let ran = try await requests.run(claim)
+            #expect(ran?.status == .succeeded)
+            #expect(ran?.resultId == "pi_1")
+            #expect(ran?.attempts == 1)
+            let again = try await database.client.inTransaction(logger: TestEnvironment.logger) { connection in
+                try await requests.enqueueClaimed(command("payment-1-intent"), on: connection)
+            }
+            #expect(again.command.id == claim.command.id)
+            #expect(try await requests.run(again)?.resultId == "pi_1")
+            #expect(handler.calls.current == 1)
+
+            let abandoned = try await database.client.inTransaction(logger: TestEnvironment.logger) { connection in
+                try await worker.enqueueClaimed(command("payment-2-intent"), on: connection)
+            }
+            #expect(try await worker.runDue() == 0)
+            try await Task.sleep(for: .milliseconds(1200))
+            #expect(try await worker.runDue() == 1)
+            let taken = try await database.client.withConnection { try await worker.store.find(abandoned.command.id, on: $0) }
+            #expect(taken?.status == .succeeded)
+            #expect(taken?.attempts == 2)
+            #expect(handler.calls.current == 2)
+            #expect(try await database.count("SELECT count(*)::int FROM outcomes") == 2)
+            #expect(handler.openTransactionsSeen.current == 0)
+        }
+    }
+
     /// Two workers (two instances) at once: each command is claimed by one of them.
     @Test func twoWorkersNeverRunTheSameCommandAtOnce() async throws {
         try await TestDatabase.withSchema(migrations: try Self.migrations()) { database in

@@ -48,7 +48,9 @@ struct PaymentsController: Sendable {
 
     enum CreateIntentDecision: Sendable {
         case existing(IntentResponse)
-        case command(UUID, paymentId: UUID)
+        /// A command recorded earlier, or just now with this request's claim.
+        case command(UUID)
+        case claimed(GatewayCommandRunner.Claim)
         /// EscrowService has not said yet how much of the wallet it holds.
         case awaitWallet(UUID)
     }
@@ -104,29 +106,33 @@ struct PaymentsController: Sendable {
             guard held != nil else { throw Self.walletPending }
             decision = try await decide(paymentId, buyer: buyer.id, spendWallet: spendWallet, context)
         }
+        let command: GatewayCommand?
         switch decision {
         case .existing(let response):
             return response
         case .awaitWallet:
             throw Self.walletPending
-        case .command(let commandId, let paymentId):
-            let command = try await commands.runAndWait(commandId, postgres: postgres)
-            switch command?.status {
-            case .succeeded?:
-                let response = try await postgres.withConnection { connection -> IntentResponse? in
-                    guard let payment = try await store.find(id: paymentId, on: connection) else { return nil }
-                    return try await existing(payment, on: connection)
-                }
-                guard let response else { throw Self.unavailable }
-                return response
-            case .refused?:
-                context.logger.warning("the gateway refused to create the intent", metadata: ["command_id": "\(commandId)"])
-                throw Problem(
-                    status: .badGateway, type: "/problems/gateway", title: "Payment provider refused",
-                    detail: "The payment provider refused to start this payment; try again or contact support.")
-            case .pending?, nil:
-                throw Self.unavailable
+        case .claimed(let claim):
+            command = try await commands.runAndWait(claim, postgres: postgres)
+        case .command(let commandId):
+            command = try await commands.runAndWait(commandId, postgres: postgres)
+        }
+        switch command?.status {
+        case .succeeded?:
+            let response = try await postgres.withConnection { connection -> IntentResponse? in
+                guard let payment = try await store.find(id: paymentId, on: connection) else { return nil }
+                return try await existing(payment, on: connection)
             }
+            guard let response else { throw Self.unavailable }
+            return response
+        case .refused?:
+            context.logger.warning(
+                "the gateway refused to create the intent", metadata: ["command_id": "\(command.map { "\($0.id)" } ?? "")"])
+            throw Problem(
+                status: .badGateway, type: "/problems/gateway", title: "Payment provider refused",
+                detail: "The payment provider refused to start this payment; try again or contact support.")
+        case .pending?, nil:
+            throw Self.unavailable
         }
     }
 
@@ -163,15 +169,16 @@ struct PaymentsController: Sendable {
             }
             let subject = payment.id.uuidString.lowercased()
             let earlier = try await commands.store.commands(subject: subject, kind: PaymentCommand.createIntent, on: connection)
-            if let pending = earlier.first(where: { $0.status == .pending }) { return .command(pending.id, paymentId: payment.id) }
+            if let pending = earlier.first(where: { $0.status == .pending }) { return .command(pending.id) }
             // Earlier commands were refused (nothing was created): a new attempt gets a new key.
-            let command = try await commands.store.enqueue(
+            // Claimed for this request, which calls the gateway right after the commit.
+            let claim = try await commands.enqueueClaimed(
                 GatewayCommand(
                     kind: PaymentCommand.createIntent, subject: subject, amount: payment.cardAmount, currency: payment.currency,
                     idempotencyKey: "payment-\(subject)-intent" + (earlier.isEmpty ? "" : "-\(earlier.count + 1)"),
                     parameters: ["checkout_id": payment.checkoutId.uuidString.lowercased()], correlationId: context.requestId),
                 on: connection)
-            return .command(command.id, paymentId: payment.id)
+            return .claimed(claim)
         }
     }
 
