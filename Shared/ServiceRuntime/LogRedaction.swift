@@ -22,9 +22,13 @@ enum LogRedaction {
 
     private static let digitRuns = try! NSRegularExpression(pattern: #"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])"#)
 
+    private static let sensitiveKeyBytes = sensitiveKeys.map { Array($0.utf8) }
+
+    /// Byte by byte, ignoring ASCII case: every log line asks this of each of its keys, and
+    /// `lowercased()` with Foundation's `contains` cost more than the rest of the line.
     static func isSensitive(key: String) -> Bool {
-        let lowered = key.lowercased()
-        return sensitiveKeys.contains { lowered.contains($0) }
+        let bytes = Array(key.utf8)
+        return sensitiveKeyBytes.contains { contains($0, in: bytes) }
     }
 
     static func redact(_ text: String) -> String {

@@ -17,11 +17,15 @@ import Testing
             "calling the gateway",
             [
                 "authorization": "Basic dXNlcjpwYXNz", "smtp_password": "hunter2-hunter2", "STRIPE_WEBHOOK_SECRET": "abc",
+                "Set-Cookie": "session=abc", "Refresh-Token": "r-1", "cardNumber": "4242",
                 "request": .dictionary(["api_key": "k-123", "path": "/api/v1/payments"]), "order_id": "o-1",
             ])
         #expect(fields["authorization"] as? String == "[REDACTED]")
         #expect(fields["smtp_password"] as? String == "[REDACTED]")
         #expect(fields["STRIPE_WEBHOOK_SECRET"] as? String == "[REDACTED]")
+        #expect(fields["Set-Cookie"] as? String == "[REDACTED]")
+        #expect(fields["Refresh-Token"] as? String == "[REDACTED]")
+        #expect(fields["cardNumber"] as? String == "[REDACTED]")
         let request = try #require(fields["request"] as? [String: Any])
         #expect(request["api_key"] as? String == "[REDACTED]")
         #expect(request["path"] as? String == "/api/v1/payments")
