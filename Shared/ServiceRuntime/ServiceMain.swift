@@ -40,6 +40,7 @@ public enum ServiceMain {
             metadata: [
                 "mode": "\(configuration.mode.rawValue)", "http_port": "\(configuration.httpPort)",
                 "schema": "\(configuration.database.schema)", "brokers": "\(configuration.kafka.brokers)",
+                "event_loop_threads": "\(NIOSingletons.groupLoopCountSuggestion)",
             ])
         let watchdog = ShutdownWatchdog(limit: .seconds(8), logger: logger)
         do {
