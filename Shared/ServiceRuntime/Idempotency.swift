@@ -54,17 +54,7 @@ public struct IdempotencyStore: Sendable {
 
         do {
             let outcome = try await client.inTransaction(logger: logger) { connection -> Outcome? in
-                // A concurrent request with this key holds it uncommitted: wait for it, a while.
-                try await connection.query(prepared:
-                    "SELECT set_config('lock_timeout', \("\(waitForFirst.components.seconds * 1000)ms"), true)", logger: logger)
-                let claimed = try await connection.query(prepared:
-                    """
-                    INSERT INTO idempotency_keys (user_id, key, request_hash, state) VALUES (\(user.id), \(key), \(hash), 'in_progress')
-                    ON CONFLICT (user_id, key) DO NOTHING RETURNING 1
-                    """, logger: logger
-                ).collect()
-                guard !claimed.isEmpty else { return nil }
-                try await connection.query(prepared: "SELECT set_config('lock_timeout', '0', true)", logger: logger)
+                guard try await claim(userId: user.id, key: key, hash: hash, on: connection) else { return nil }
                 let outcome = try await operation(connection)
                 try await record(userId: user.id, key: key, hash: hash, status: outcome.status.code, body: outcome.body, on: connection)
                 return outcome
@@ -82,6 +72,23 @@ public struct IdempotencyStore: Sendable {
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55P03" {
             throw Problem.conflict("A request with this Idempotency-Key is still in progress; retry shortly.")
         }
+    }
+
+    /// Claims the key in the caller's transaction; false when it is already recorded. A concurrent
+    /// request holding it uncommitted is waited for, at most `waitForFirst` (then 55P03). One
+    /// statement: the bound is set before the insert can wait, and lifted once the row is ours,
+    /// so the operation's own statements wait as long as they need.
+    func claim(userId: String, key: String, hash: String, on connection: PostgresConnection) async throws -> Bool {
+        let bound = "\(waitForFirst.components.seconds * 1000 + waitForFirst.components.attoseconds / 1_000_000_000_000_000)ms"
+        return try await !connection.query(prepared:
+            """
+            WITH bounded AS MATERIALIZED (SELECT set_config('lock_timeout', \(bound), true) AS lock_timeout)
+            INSERT INTO idempotency_keys (user_id, key, request_hash, state)
+            SELECT \(userId), \(key), \(hash), 'in_progress' FROM bounded
+            ON CONFLICT (user_id, key) DO NOTHING
+            RETURNING set_config('lock_timeout', '0', true)
+            """, logger: logger
+        ).collect().isEmpty
     }
 
     /// The committed answer to a key; 422 when it was used with another request.
