@@ -25,30 +25,20 @@ public struct GatewayCommandStore: Sendable {
         _ command: GatewayCommand, claim: (claimer: String, lease: Duration)?, on connection: PostgresConnection
     ) async throws -> (command: GatewayCommand, inserted: Bool) {
         let parameters = String(decoding: try JSONEncoder().encode(command.parameters), as: UTF8.self)
-        let inserted: [PostgresRow]
-        if let claim {
-            inserted = try await connection.query(prepared:
-                """
-                INSERT INTO gateway_commands (id, kind, subject, amount, currency, idempotency_key, parameters, correlation_id, causation_id,
-                    attempts, claimed_by, first_attempt_at, next_attempt_at)
-                VALUES (\(command.id), \(command.kind), \(command.subject), \(command.amount), \(command.currency), \(command.idempotencyKey),
-                    \(parameters)::jsonb, \(command.correlationId), \(command.causationId),
-                    1, \(claim.claimer), now(), now() + make_interval(secs => \(Double(claim.lease.components.seconds))))
-                ON CONFLICT (idempotency_key) DO NOTHING
-                RETURNING \(unescaped: GatewayCommand.columns)
-                """, logger: logger
-            ).collect()
-        } else {
-            inserted = try await connection.query(prepared:
-                """
-                INSERT INTO gateway_commands (id, kind, subject, amount, currency, idempotency_key, parameters, correlation_id, causation_id)
-                VALUES (\(command.id), \(command.kind), \(command.subject), \(command.amount), \(command.currency), \(command.idempotencyKey),
-                    \(parameters)::jsonb, \(command.correlationId), \(command.causationId))
-                ON CONFLICT (idempotency_key) DO NOTHING
-                RETURNING \(unescaped: GatewayCommand.columns)
-                """, logger: logger
-            ).collect()
-        }
+        // Unclaimed: no attempt yet, due now. Claimed: the first attempt taken, due again when the lease runs out.
+        let leaseSeconds = claim.map { Double($0.lease.components.seconds) } ?? 0
+        let inserted = try await connection.query(prepared:
+            """
+            INSERT INTO gateway_commands (id, kind, subject, amount, currency, idempotency_key, parameters, correlation_id, causation_id,
+                attempts, claimed_by, first_attempt_at, next_attempt_at)
+            VALUES (\(command.id), \(command.kind), \(command.subject), \(command.amount), \(command.currency), \(command.idempotencyKey),
+                \(parameters)::jsonb, \(command.correlationId), \(command.causationId),
+                \(claim == nil ? 0 : 1), \(claim?.claimer), CASE WHEN \(claim != nil) THEN now() END,
+                now() + make_interval(secs => \(leaseSeconds)))
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING \(unescaped: GatewayCommand.columns)
+            """, logger: logger
+        ).collect()
         let rows = inserted.isEmpty
             ? try await connection.query(prepared:
                 "SELECT \(unescaped: GatewayCommand.columns) FROM gateway_commands WHERE idempotency_key = \(command.idempotencyKey)",

@@ -25,7 +25,7 @@ enum LogRedaction {
     private static let sensitiveKeyBytes = sensitiveKeys.map { Array($0.utf8) }
 
     /// Byte by byte, ignoring ASCII case: every log line asks this of each of its keys, and
-    /// `lowercased()` with Foundation's `contains` cost more than the rest of the line.
+    /// `lowercased()` with Foundation's `contains` showed in the profile under load.
     static func isSensitive(key: String) -> Bool {
         let bytes = Array(key.utf8)
         return sensitiveKeyBytes.contains { contains($0, in: bytes) }
