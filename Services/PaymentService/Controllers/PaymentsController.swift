@@ -48,8 +48,9 @@ struct PaymentsController: Sendable {
 
     enum CreateIntentDecision: Sendable {
         case existing(IntentResponse)
-        /// A command recorded earlier, or just now with this request's claim.
+        /// A command recorded by an earlier request, still pending.
         case command(UUID)
+        /// A command recorded just now, claimed by this request.
         case claimed(GatewayCommandRunner.Claim)
         /// EscrowService has not said yet how much of the wallet it holds.
         case awaitWallet(UUID)
@@ -106,32 +107,32 @@ struct PaymentsController: Sendable {
             guard held != nil else { throw Self.walletPending }
             decision = try await decide(paymentId, buyer: buyer.id, spendWallet: spendWallet, context)
         }
-        let command: GatewayCommand?
+        let outcome: GatewayCommand?
         switch decision {
         case .existing(let response):
             return response
         case .awaitWallet:
             throw Self.walletPending
         case .claimed(let claim):
-            command = try await commands.runAndWait(claim, postgres: postgres)
+            outcome = try await commands.runAndWait(claim, postgres: postgres)
         case .command(let commandId):
-            command = try await commands.runAndWait(commandId, postgres: postgres)
+            outcome = try await commands.runAndWait(commandId, postgres: postgres)
         }
-        switch command?.status {
-        case .succeeded?:
+        guard let command = outcome else { throw Self.unavailable }
+        switch command.status {
+        case .succeeded:
             let response = try await postgres.withConnection { connection -> IntentResponse? in
                 guard let payment = try await store.find(id: paymentId, on: connection) else { return nil }
                 return try await existing(payment, on: connection)
             }
             guard let response else { throw Self.unavailable }
             return response
-        case .refused?:
-            context.logger.warning(
-                "the gateway refused to create the intent", metadata: ["command_id": "\(command.map { "\($0.id)" } ?? "")"])
+        case .refused:
+            context.logger.warning("the gateway refused to create the intent", metadata: ["command_id": "\(command.id)"])
             throw Problem(
                 status: .badGateway, type: "/problems/gateway", title: "Payment provider refused",
                 detail: "The payment provider refused to start this payment; try again or contact support.")
-        case .pending?, nil:
+        case .pending:
             throw Self.unavailable
         }
     }
