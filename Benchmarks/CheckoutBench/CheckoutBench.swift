@@ -97,6 +97,8 @@ final class Buyers: Sendable {
     let client: HTTPClient
     let recorder: Recorder
     let counter = Atomic<Int>(0)
+    /// How many times one call follows a 503's `Retry-After` before it counts as an error.
+    static let maximumRetries = 5
 
     init(options: CheckoutBench.Options, sellers: [[CheckoutBench.Listing]], client: HTTPClient, recorder: Recorder) {
         self.options = options
@@ -127,7 +129,7 @@ final class Buyers: Sendable {
         guard let checkout = await call("checkout", orders + "/api/v1/checkouts", token: token, body: checkoutBody, key: "bench-\(buyer)"),
               let checkoutId = checkout["checkoutId"] as? String
         else { return }
-        // create-intent waits for the payment record itself; a 404 would mean it did not come in time.
+        // create-intent waits for the payment record itself; if it did not come in time, a 503 asks to retry.
         guard let intent = await call("create-intent", payments + "/api/v1/payments/create-intent", token: token, body: ["checkoutId": checkoutId]),
               let paymentId = intent["paymentId"] as? String
         else { return }
@@ -137,7 +139,9 @@ final class Buyers: Sendable {
         recorder.completed()
     }
 
-    /// The parsed JSON object of a 2xx answer, nil otherwise (recorded either way).
+    /// The parsed JSON object of a 2xx answer, nil otherwise (recorded either way). A 503 with
+    /// `Retry-After` is retried after it, as a client would, up to `maximumRetries` times: the
+    /// call's latency is the whole wait, and the retries are counted apart, not as errors.
     private func call(_ name: String, _ url: String, token: String, body: [String: Any], key: String? = nil) async -> [String: Any]? {
         let started = ContinuousClock.now
         var request = HTTPClientRequest(url: url)
@@ -147,7 +151,16 @@ final class Buyers: Sendable {
         if let key { request.headers.add(name: "Idempotency-Key", value: key) }
         do {
             request.body = .bytes(ByteBuffer(bytes: Array(try JSONSerialization.data(withJSONObject: body))))
-            let response = try await client.execute(request, timeout: .seconds(30))
+            var retries = 0
+            var response = try await client.execute(request, timeout: .seconds(30))
+            while response.status == .serviceUnavailable, retries < Self.maximumRetries,
+                  let seconds = response.headers.first(name: "Retry-After").flatMap(Int.init), (0...30).contains(seconds) {
+                _ = try await response.body.collect(upTo: 1 << 20)
+                recorder.retried(name)
+                retries += 1
+                try await Task.sleep(for: .seconds(seconds))
+                response = try await client.execute(request, timeout: .seconds(30))
+            }
             let bytes = try await response.body.collect(upTo: 1 << 20)
             let status = Int(response.status.code)
             recorder.record(name, status: status, elapsed: ContinuousClock.now - started)
@@ -170,6 +183,7 @@ final class Recorder: Sendable {
         var latencies: [String: [Double]] = [:]
         var statuses: [String: [String: Int]] = [:]
         var samples: [String: String] = [:]
+        var retries: [String: Int] = [:]
         var completed = 0
     }
 
@@ -188,6 +202,11 @@ final class Recorder: Sendable {
         state.withLock { $0.samples["\(call) \(status)"] = $0.samples["\(call) \(status)"] ?? String(body.prefix(300)) }
     }
 
+    /// A 503 answer retried after its `Retry-After`.
+    func retried(_ call: String) {
+        state.withLock { $0.retries[call, default: 0] += 1 }
+    }
+
     func completed() {
         state.withLock { $0.completed += 1 }
     }
@@ -200,6 +219,8 @@ final class Recorder: Sendable {
         var completed: Int
         var calls: [String: Call]
         var errorSamples: [String: String]
+        /// 503 answers retried after their `Retry-After`, per call.
+        var retries: [String: Int]
 
         struct Call: Encodable {
             var count: Int
@@ -217,7 +238,7 @@ final class Recorder: Sendable {
             return Report(
                 startedAt: started.timeIntervalSince1970, endedAt: ended.timeIntervalSince1970,
                 concurrency: options.concurrency, sellersPerCart: options.sellers, completed: state.completed,
-                calls: calls, errorSamples: state.samples)
+                calls: calls, errorSamples: state.samples, retries: state.retries)
         }
     }
 }

@@ -30,6 +30,8 @@ public struct Problem: Error, HTTPResponseError, Sendable, Equatable {
         let data = try jsonBody(instance: request.uri.path)
         var headers: HTTPFields = [.contentType: Self.contentType]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        // A problem that says when to come back says it in the standard header too.
+        if let seconds = extensions["retryAfterSeconds"].flatMap(Int.init), seconds >= 0 { headers[.retryAfter] = "\(seconds)" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

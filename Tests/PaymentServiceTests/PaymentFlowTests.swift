@@ -149,6 +149,44 @@ extension ServiceHarness {
         }
     }
 
+    /// OrderService's ids are version-7 UUIDs: one made in the last 15 minutes whose payment has
+    /// not come within the wait names a checkout still queued behind other events, so the client
+    /// is asked to retry (503, Retry-After) rather than told it does not exist. An older id is 404.
+    @Test func aRecentCheckoutWhosePaymentIsStillOnItsWayIsRetriedNotRefused() async throws {
+        try await ServiceHarness.run(
+            .paymentService, topics: [Topic.orders, Topic.payments, Topic.escrow], environment: ["CREATE_INTENT_WAIT_MS": "300"]
+        ) { service in
+            let checkout = UUID.version7()
+            let early = try await service.call(
+                .post, "/api/v1/payments/create-intent", as: "buyer-queued", roles: ["buyer"], body: ["checkoutId": JSONValue.string(checkout.uuidString)])
+            #expect(early.status == .serviceUnavailable)
+            #expect(early.headers[.retryAfter] == "1")
+            #expect(try early.json()["type"] as? String == "/problems/payment-pending")
+            #expect(try early.json()["retryAfterSeconds"] as? String == "1")
+
+            // The event arrives; the client's retry gets the intent.
+            _ = try await service.announceCheckout(buyer: "buyer-queued", checkout: checkout)
+            let retry = try await service.call(
+                .post, "/api/v1/payments/create-intent", as: "buyer-queued", roles: ["buyer"], body: ["checkoutId": JSONValue.string(checkout.uuidString)])
+            #expect(retry.status == .ok)
+
+            // Made 20 minutes ago, or by anything but OrderService (a random id): nothing is coming.
+            let old = UUID.version7(at: Date().addingTimeInterval(-20 * 60))
+            for id in [old, UUID()] {
+                for field in ["checkoutId", "orderId"] {
+                    let reply = try await service.call(
+                        .post, "/api/v1/payments/create-intent", as: "buyer-queued", roles: ["buyer"], body: [field: JSONValue.string(id.uuidString)])
+                    #expect(reply.status == .notFound, "\(field) \(id)")
+                    #expect(reply.headers[.retryAfter] == nil)
+                }
+            }
+            let recentOrder = try await service.call(
+                .post, "/api/v1/payments/create-intent", as: "buyer-queued", roles: ["buyer"],
+                body: ["orderId": JSONValue.string(UUID.version7().uuidString)])
+            #expect(recentOrder.status == .serviceUnavailable)
+        }
+    }
+
     @Test func onlyTheBuyerWhoOwnsTheCheckoutCanPayIt() async throws {
         try await ServiceHarness.payments { service in
             let (checkout, _) = try await service.announceCheckout(buyer: "buyer-owner")

@@ -116,7 +116,10 @@ class MemorySampler(threading.Thread):
         end = samples[-1][0]
         first = [r for t, r in samples if t <= end * 0.1] or [samples[0][1]]
         last = [r for t, r in samples if t >= end * 0.9] or [samples[-1][1]]
-        return {"firstTenth": round(max(first), 1), "lastTenth": round(max(last), 1)}
+        # The peak of each tenth of the load: whether it levels off or keeps climbing.
+        tenths = [max((r for t, r in samples if end * i / 10 <= t <= end * (i + 1) / 10), default=0.0) for i in range(10)]
+        return {"firstTenth": round(max(first), 1), "lastTenth": round(max(last), 1),
+                "byTenth": [round(r, 1) for r in tenths]}
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -380,7 +383,7 @@ def main(argv: list[str]) -> int:
         "checkoutToStepMs": steps,
         "calls": {name: {"count": c["count"], "latencyMs": {k: round(v, 1) for k, v in c["latencyMs"].items()}}
                   for name, c in sorted(report["calls"].items())},
-        "errors": errors, "errorSamples": report["errorSamples"],
+        "errors": errors, "errorSamples": report["errorSamples"], "retriedAfter503": report.get("retries", {}),
         "cpuSeconds": {k: round(v, 1) for k, v in cpu.items()},
         "idleCores": idle,
         "cpuMsPerCheckout": per_checkout,
@@ -421,6 +424,9 @@ def print_table(r: dict) -> None:
     for name, d in r["checkoutToStepMs"].items():
         say(f"  {name:<22}{lat(d)}")
     say("errors: " + (", ".join(f"{k}: {v}" for k, v in r["errors"].items()) or "none"))
+    if r["retriedAfter503"]:
+        say("503s retried after their Retry-After (not errors): "
+            + ", ".join(f"{k}: {v}" for k, v in r["retriedAfter503"].items()))
     for k, v in r["errorSamples"].items():
         say(f"    {k}: {v[:200]}")
     say(f"{'CPU':<24}{'seconds':>8}{'ms/checkout':>13}")
@@ -431,6 +437,9 @@ def print_table(r: dict) -> None:
     say(f"{'resident MB':<24}{'rest':>8}{'peak':>8}{'after':>8}{'1st 10%':>9}{'last 10%':>9}")
     for name, m in r["rssMb"].items():
         say(f"{name:<24}{m['rest']:>8.1f}{m['peak']:>8.1f}{m['after']:>8.1f}{m.get('firstTenth', 0):>9.1f}{m.get('lastTenth', 0):>9.1f}")
+    say("resident MB, the peak of each tenth of the load:")
+    for name, m in r["rssMb"].items():
+        say(f"    {name:<24}" + " ".join(f"{v:5.1f}" for v in m.get("byTenth", [])))
     d = r["database"]
     say(f"database per held checkout: {d['commitsPerCheckout']} commits, {d['rollbacksPerCheckout']} rollbacks, "
         f"{d['statementsPerCheckout']} statements, {d['execMsPerCheckout']} ms executing")

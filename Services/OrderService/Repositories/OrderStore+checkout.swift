@@ -14,7 +14,7 @@ extension OrderStore {
         _ plan: CheckoutPlan, buyer: AuthenticatedUser, shippingAddress: ShippingAddress, expiresAt: Date, useWallet: Bool? = nil,
         cause: Cause, on connection: PostgresConnection
     ) async throws -> (checkoutId: UUID, orders: [Order]) {
-        let checkoutId = UUID()
+        let checkoutId = UUID.version7()
         try await connection.query(
             """
             INSERT INTO checkouts (id, buyer_id, currency, total_amount)
@@ -23,7 +23,7 @@ extension OrderStore {
         let address = String(decoding: try JSONEncoder().encode(shippingAddress), as: UTF8.self)
         var orders: [Order] = []
         for sellerOrder in plan.orders {
-            let id = UUID()
+            let id = UUID.version7()
             let rows = try await connection.query(prepared:
                 """
                 INSERT INTO orders (id, order_number, checkout_id, buyer_id, buyer_email, seller_id, seller_email, status,

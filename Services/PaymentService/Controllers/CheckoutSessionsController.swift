@@ -50,7 +50,7 @@ struct CheckoutSessionsController: Sendable {
         let paymentId = try await arrivals.wait(for: [key], timeout: arrivalWait) {
             try await postgres.withConnection { try await store.paymentId(orderId: body.orderId, checkoutId: body.checkoutId, on: $0) }
         }
-        guard let paymentId else { throw Problem.notFound("No payment for that order or checkout.") }
+        guard let paymentId else { throw PaymentsController.noPayment(for: body.checkoutId ?? body.orderId) }
         enum Decision: Sendable {
             case existing(SessionResponse)
             case command(UUID)

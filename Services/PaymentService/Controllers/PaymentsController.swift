@@ -97,7 +97,7 @@ struct PaymentsController: Sendable {
         let paymentId = try await arrivals.wait(for: [key], timeout: arrivalWait) {
             try await postgres.withConnection { try await store.paymentId(orderId: body.orderId, checkoutId: body.checkoutId, on: $0) }
         }
-        guard let paymentId else { throw Problem.notFound("No payment for that order or checkout.") }
+        guard let paymentId else { throw Self.noPayment(for: body.checkoutId ?? body.orderId) }
         var decision = try await decide(paymentId, buyer: buyer.id, spendWallet: spendWallet, context)
         if case .awaitWallet = decision {
             // EscrowService answers through the broker, usually within a few hundred milliseconds.
@@ -196,6 +196,23 @@ struct PaymentsController: Sendable {
     }
 
     /// The wallet's answer has not come yet: a retry continues where this one stopped.
+    /// How long after its checkout a payment may still be on its way: far beyond any lag the
+    /// consumers recover from on their own; later than that, an id with no payment names nothing.
+    static let paymentInFlightWindow: TimeInterval = 15 * 60
+
+    /// The answer when no payment came for a checkout or order id within the wait. OrderService
+    /// makes its ids as version-7 UUIDs, which carry when they were made: an id from the last
+    /// `paymentInFlightWindow` names a checkout whose event is still queued (under load, or while a
+    /// consumer restarts), so the client is asked to retry; any other id is 404.
+    static func noPayment(for id: UUID?, now: Date = Date()) -> Problem {
+        if let made = id?.version7Date, made > now - paymentInFlightWindow, made < now + 60 {
+            return Problem(
+                status: .serviceUnavailable, type: "/problems/payment-pending", title: "Payment not set up yet",
+                detail: "This checkout's payment is still being set up; retry in a moment.", extensions: ["retryAfterSeconds": "1"])
+        }
+        return Problem.notFound("No payment for that order or checkout.")
+    }
+
     static let walletPending = Problem(
         status: .serviceUnavailable, type: "/problems/wallet-pending", title: "Store credit not held yet",
         detail: "The store credit for this payment is being set aside; retry in a few seconds.", extensions: ["retryAfterSeconds": "2"])
