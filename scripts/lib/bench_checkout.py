@@ -40,10 +40,12 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """Resident MB of a process; `RssAnon` is the part it allocated (heap, stacks), without the
+    pages of its executable and libraries, which grow as code runs for the first time."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -97,6 +99,7 @@ class MemorySampler(threading.Thread):
         self.services, self.interval = services, interval
         self.peak = {name: 0.0 for name in services}
         self.samples: dict[str, list[tuple[float, float]]] = {name: [] for name in services}
+        self.anon: dict[str, list[tuple[float, float]]] = {name: [] for name in services}
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -106,6 +109,7 @@ class MemorySampler(threading.Thread):
                 rss = rss_mb(s.proc.pid)
                 self.peak[name] = max(self.peak[name], rss)
                 self.samples[name].append((time.monotonic() - started, rss))
+                self.anon[name].append((time.monotonic() - started, rss_mb(s.proc.pid, "RssAnon")))
             self.stop.wait(self.interval)
 
     def growth(self, name: str) -> dict:
@@ -117,9 +121,11 @@ class MemorySampler(threading.Thread):
         first = [r for t, r in samples if t <= end * 0.1] or [samples[0][1]]
         last = [r for t, r in samples if t >= end * 0.9] or [samples[-1][1]]
         # The peak of each tenth of the load: whether it levels off or keeps climbing.
-        tenths = [max((r for t, r in samples if end * i / 10 <= t <= end * (i + 1) / 10), default=0.0) for i in range(10)]
+        def tenths(series: list[tuple[float, float]]) -> list[float]:
+            return [round(max((r for t, r in series if end * i / 10 <= t <= end * (i + 1) / 10), default=0.0), 1)
+                    for i in range(10)]
         return {"firstTenth": round(max(first), 1), "lastTenth": round(max(last), 1),
-                "byTenth": [round(r, 1) for r in tenths]}
+                "byTenth": tenths(samples), "anonByTenth": tenths(self.anon[name])}
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -437,9 +443,10 @@ def print_table(r: dict) -> None:
     say(f"{'resident MB':<24}{'rest':>8}{'peak':>8}{'after':>8}{'1st 10%':>9}{'last 10%':>9}")
     for name, m in r["rssMb"].items():
         say(f"{name:<24}{m['rest']:>8.1f}{m['peak']:>8.1f}{m['after']:>8.1f}{m.get('firstTenth', 0):>9.1f}{m.get('lastTenth', 0):>9.1f}")
-    say("resident MB, the peak of each tenth of the load:")
+    say("resident MB, the peak of each tenth of the load (all / allocated by the process, RssAnon):")
     for name, m in r["rssMb"].items():
         say(f"    {name:<24}" + " ".join(f"{v:5.1f}" for v in m.get("byTenth", [])))
+        say(f"    {'':<24}" + " ".join(f"{v:5.1f}" for v in m.get("anonByTenth", [])))
     d = r["database"]
     say(f"database per held checkout: {d['commitsPerCheckout']} commits, {d['rollbacksPerCheckout']} rollbacks, "
         f"{d['statementsPerCheckout']} statements, {d['execMsPerCheckout']} ms executing")
