@@ -103,6 +103,23 @@ export async function api(service, path, options) {
   return text ? JSON.parse(text) : null;
 }
 
+/**
+ * `api` for a call that is safe to repeat (such as create-intent, which returns the same intent
+ * again): a 503 that says when to come back (`retryAfterSeconds`, at most 10) is retried after
+ * it, up to `attempts` times in all.
+ */
+export async function apiRetrying(service, path, options, attempts = 5) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await api(service, path, options);
+    } catch (error) {
+      const seconds = Number(error instanceof ApiError && error.status === 503 ? error.problem.retryAfterSeconds : NaN);
+      if (attempt >= attempts || !(seconds >= 0 && seconds <= 10)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    }
+  }
+}
+
 /** A binary answer (e.g. a receipt's PDF) as a Blob. */
 export async function apiBlob(service, path) {
   const response = await send(service, path);

@@ -1,6 +1,6 @@
 // Buyer pages: shop, cart across sellers, checkout and payment (test cards with the
 // simulator), orders, receipts (view and PDF).
-import { api, apiAll, apiBlob, consoleConfig, newKey, session } from "../api.js";
+import { api, apiAll, apiBlob, apiRetrying, consoleConfig, newKey, session } from "../api.js";
 import { paymentElementSection, setupElementSection } from "./payment-element.js";
 import { h, link, status, table, facts, values } from "../dom.js";
 import { money, when, shortId } from "../format.js";
@@ -133,10 +133,11 @@ async function paymentSection(pending) {
   }));
   const result = h("p", { id: "payment-result" });
   pay.addEventListener("click", () => act(pay, async () => {
-    // create-intent waits for the payment the checkout's event creates, and returns the same intent again.
+    // create-intent waits for the payment the checkout's event creates, and returns the same intent again
+    // (so a 503 asking to retry, while that event is queued, is retried).
     const body = { checkoutId: pending.checkoutId };
     if (credit > 0) body.useWallet = useWallet.checked;
-    const intent = await api("payments", "payments/create-intent", { method: "POST", body });
+    const intent = await apiRetrying("payments", "payments/create-intent", { method: "POST", body });
     const fromWallet = intent.walletAmount > 0 ? `${money(intent.walletAmount, intent.currency)} from store credit` : "";
     if (intent.cardAmount === 0) {
       sessionStorage.removeItem(PENDING);

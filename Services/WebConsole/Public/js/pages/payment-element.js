@@ -2,7 +2,7 @@
 // goes from the browser to Stripe, never through our servers. PaymentService creates the
 // PaymentIntent (create-intent returns its client secret); Stripe.js confirms it; the orders
 // become paid when Stripe's webhook reaches PaymentService, as with every other payment.
-import { api } from "../api.js";
+import { api, apiRetrying } from "../api.js";
 import { h, link } from "../dom.js";
 import { act, flash } from "../app.js";
 import { shortId } from "../format.js";
@@ -23,8 +23,9 @@ function loadStripe() {
 }
 
 export async function paymentElementSection(section, pending, publishableKey, paid) {
-  // create-intent waits for the payment the checkout's event creates, and returns the same intent again.
-  const intent = await api("payments", "payments/create-intent", { method: "POST", body: { checkoutId: pending.checkoutId } });
+  // create-intent waits for the payment the checkout's event creates, and returns the same intent again
+  // (so a 503 asking to retry, while that event is queued, is retried).
+  const intent = await apiRetrying("payments", "payments/create-intent", { method: "POST", body: { checkoutId: pending.checkoutId } });
   if (intent.cardAmount === 0) {
     // Store credit paid it all (wallet.spendFirst): there is no card to ask for.
     paid();
