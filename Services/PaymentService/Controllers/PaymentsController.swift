@@ -195,7 +195,6 @@ struct PaymentsController: Sendable {
             cardAmount: payment.cardAmount)
     }
 
-    /// The wallet's answer has not come yet: a retry continues where this one stopped.
     /// How long after its checkout a payment may still be on its way: far beyond any lag the
     /// consumers recover from on their own; later than that, an id with no payment names nothing.
     static let paymentInFlightWindow: TimeInterval = 15 * 60
@@ -213,6 +212,7 @@ struct PaymentsController: Sendable {
         return Problem.notFound("No payment for that order or checkout.")
     }
 
+    /// The wallet's answer has not come yet: a retry continues where this one stopped.
     static let walletPending = Problem(
         status: .serviceUnavailable, type: "/problems/wallet-pending", title: "Store credit not held yet",
         detail: "The store credit for this payment is being set aside; retry in a few seconds.", extensions: ["retryAfterSeconds": "2"])

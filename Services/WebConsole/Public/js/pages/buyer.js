@@ -126,7 +126,8 @@ async function paymentSection(pending) {
   const pay = h("button", { id: "pay" }, "Pay");
   const hosted = h("button", { id: "pay-on-checkout", class: "secondary" }, "Pay on Stripe Checkout");
   hosted.addEventListener("click", () => act(hosted, async () => {
-    const session = await api("payments", "payments/checkout-session", {
+    // Opens the checkout's session or returns the open one again: safe to retry like create-intent.
+    const session = await apiRetrying("payments", "payments/checkout-session", {
       method: "POST", body: { checkoutId: pending.checkoutId, successUrl: `${location.origin}/orders?checkout=paid`, cancelUrl: `${location.origin}/cart` },
     });
     location.assign(session.url);
