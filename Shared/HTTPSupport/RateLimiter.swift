@@ -20,28 +20,50 @@ public final class RateLimiter: Sendable {
         var updated: ContinuousClock.Instant
     }
 
-    public let limit: Limit
-    private let buckets = Mutex<[String: Bucket]>([:])
-    /// Above this many tracked keys, full (idle) buckets are forgotten: they equal a new one.
-    private let pruneThreshold = 10_000
-
-    public init(limit: Limit) {
-        self.limit = limit
+    private struct State {
+        var buckets: [String: Bucket] = [:]
+        /// The next pass that forgets idle buckets runs above this many.
+        var pruneAbove: Int
+        var prunes = 0
     }
+
+    public let limit: Limit
+    private let state: Mutex<State>
+    /// Above this many tracked keys, full (idle) buckets are forgotten: they equal a new one.
+    /// After a pass the next waits until the buckets left have doubled, so that many users active
+    /// at once (none of whose buckets can go) do not make every request scan them all.
+    private let pruneThreshold: Int
+
+    public convenience init(limit: Limit) {
+        self.init(limit: limit, pruneThreshold: 10_000)
+    }
+
+    init(limit: Limit, pruneThreshold: Int) {
+        self.limit = limit
+        self.pruneThreshold = pruneThreshold
+        self.state = Mutex(State(pruneAbove: pruneThreshold))
+    }
+
+    /// How many keys have a bucket, and how many passes have forgotten idle ones (for tests).
+    var tracked: (keys: Int, prunes: Int) { state.withLock { ($0.buckets.count, $0.prunes) } }
 
     /// Takes a token for `key`; returns nil when allowed, or how long to wait when limited.
     public func acquire(_ key: String, now: ContinuousClock.Instant = .now) -> Duration? {
         let capacity = Double(max(limit.burst, 1))
         let perSecond = Double(limit.perMinute) / 60
-        return buckets.withLock { buckets in
-            var bucket = buckets[key] ?? Bucket(tokens: capacity, updated: now)
+        return state.withLock { state in
+            var bucket = state.buckets[key] ?? Bucket(tokens: capacity, updated: now)
             let elapsed = now - bucket.updated
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             bucket.tokens = min(capacity, bucket.tokens + max(0, seconds) * perSecond)
             bucket.updated = max(bucket.updated, now)
             defer {
-                buckets[key] = bucket
-                if buckets.count > pruneThreshold { Self.prune(&buckets, capacity: capacity, perSecond: perSecond, now: now) }
+                state.buckets[key] = bucket
+                if state.buckets.count > state.pruneAbove {
+                    Self.prune(&state.buckets, capacity: capacity, perSecond: perSecond, now: now)
+                    state.pruneAbove = max(pruneThreshold, state.buckets.count * 2)
+                    state.prunes += 1
+                }
             }
             if bucket.tokens >= 1 {
                 bucket.tokens -= 1

@@ -1,5 +1,5 @@
 import Foundation
-import HTTPSupport
+@testable import HTTPSupport
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -13,6 +13,26 @@ import Testing
         #expect(wait == .seconds(1))
         #expect(limiter.acquire("alice", now: start + .milliseconds(500)) != nil)
         #expect(limiter.acquire("alice", now: start + .milliseconds(1001)) == nil)
+    }
+
+    /// Buckets of users idle long enough to be full again are forgotten once there are many; users
+    /// active at once, whose buckets must stay, do not make every request scan them all.
+    @Test func idleBucketsAreForgottenAndManyActiveUsersAreNotScannedOnEveryRequest() {
+        let limiter = RateLimiter(limit: .init(perMinute: 60, burst: 5), pruneThreshold: 1_000)
+        let start = ContinuousClock.now
+        // 1,200 users at once: none of their buckets is full, so none can go. One pass finds that,
+        // and the next waits for twice as many buckets (without that, 200 passes).
+        for user in 0..<1_200 { #expect(limiter.acquire("active-\(user)", now: start) == nil) }
+        #expect(limiter.tracked.keys == 1_200)
+        #expect(limiter.tracked.prunes == 1)
+        // Ten seconds later those buckets are full again (5 tokens at 1 a second): the pass that
+        // the next 1,201 users bring forgets them.
+        for user in 0..<1_201 { #expect(limiter.acquire("later-\(user)", now: start + .seconds(10)) == nil) }
+        #expect(limiter.tracked.prunes == 2)
+        #expect(limiter.tracked.keys == 1_201)
+        // A forgotten user gets a new bucket (a full one, as theirs had become).
+        #expect(limiter.acquire("active-0", now: start + .seconds(10)) == nil)
+        #expect(limiter.tracked.keys == 1_202)
     }
 
     @Test func eachUserHasTheirOwnBucket() {
