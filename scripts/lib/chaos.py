@@ -521,7 +521,8 @@ class Chaos:
         finished = sum(1 for j in journeys if j.finished)
         note(f"journeys: {len(journeys)} in {took:.1f}s = {len(journeys) / took:.2f} journeys/s "
              f"({finished} ran to their end); {self.http.calls} HTTP calls, {self.http.transient} connection-level "
-             f"failures retried, {len(self.http.server_errors)} 5xx answers")
+             f"failures retried, {len(self.http.server_errors)} 5xx answers, {self.http.payment_pending} create-intents "
+             f"asked to retry while their checkout's event was queued")
         note(f"CPU used by the services while journeys ran: {cpu:.1f}s = {cpu / max(len(journeys), 1):.2f}s per journey")
         for s in self.services.values():
             note(f"  {s.name:<20} {s.cpu_seconds():7.1f} CPU-s in total (killed instances included)")

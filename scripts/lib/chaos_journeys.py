@@ -55,6 +55,9 @@ class Http:
         self.secret, self.retry_for = jwt_secret, retry_for
         self.lock = threading.Lock()
         self.server_errors: list[tuple[float, str, int, str]] = []   # (wall time, endpoint, status, body)
+        # 503 payment-pending: the checkout's event is still queued (a consumer restarting or
+        # catching up, which can outlast a fault's window); retried, and not a server error.
+        self.payment_pending = 0
         self.transient = 0
         self.calls = 0
 
@@ -94,7 +97,10 @@ class Http:
                 time.sleep(pause)
                 pause = min(pause * 1.5, 2)
                 continue
-            if status >= 500:
+            if status == 503 and b"/problems/payment-pending" in raw:
+                with self.lock:
+                    self.payment_pending += 1
+            elif status >= 500:
                 with self.lock:
                     self.server_errors.append((time.time(), endpoint, status, raw.decode(errors="replace")[:300]))
             # The same Idempotency-Key still being worked on (our lost first attempt): ask again.
