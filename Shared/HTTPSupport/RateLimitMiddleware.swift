@@ -25,10 +25,10 @@ public struct RateLimitMiddleware: RouterMiddleware {
         guard let wait = limiter.acquire(user.id) else { return try await next(request, context) }
         let seconds = max(1, wait.components.seconds + (wait.components.attoseconds > 0 ? 1 : 0))
         context.logger.warning("rate limited", metadata: ["route": "\(route)", "retry_after": "\(seconds)"])
-        var response = try Problem.tooManyRequests(
-            "Too many requests: at most \(limiter.limit.perMinute) a minute (bursts of \(limiter.limit.burst)). Retry in \(seconds) s."
-        ).response(from: request, context: context)
-        response.headers[.retryAfter] = "\(seconds)"
-        return response
+        var problem = Problem.tooManyRequests(
+            "Too many requests: at most \(limiter.limit.perMinute) a minute (bursts of \(limiter.limit.burst)). Retry in \(seconds) s.")
+        // Rendered as the Retry-After header too, like every problem that says when to retry.
+        problem.extensions["retryAfterSeconds"] = "\(seconds)"
+        return try problem.response(from: request, context: context)
     }
 }

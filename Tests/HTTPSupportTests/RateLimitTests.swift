@@ -74,6 +74,7 @@ import Testing
                 let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
                 #expect(body?["type"] as? String == "/problems/rate-limited")
                 #expect(body?["status"] as? Int == 429)
+                #expect(body?["retryAfterSeconds"] as? String == "30")
             }
             // Other routes and other users are not limited.
             try await client.execute(uri: "/api/pay/3", method: .get, headers: [.authorization: "Bearer \(alice)"]) { response in

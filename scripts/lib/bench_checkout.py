@@ -40,16 +40,22 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def rss_mb(pid: int, field: str = "VmRSS") -> float:
-    """Resident MB of a process; `RssAnon` is the part it allocated (heap, stacks), without the
-    pages of its executable and libraries, which grow as code runs for the first time."""
+def memory_mb(pid: int) -> tuple[float, float]:
+    """Resident MB of a process, whole (`VmRSS`) and the part it allocated itself (`RssAnon`:
+    heap, stacks, arenas; the rest is its executable and libraries), from one read."""
+    found = {"VmRSS": 0.0, "RssAnon": 0.0}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
+            name = line.split(":", 1)[0]
+            if name in found:
+                found[name] = int(line.split()[1]) / 1024
     except OSError:
         pass
-    return 0.0
+    return found["VmRSS"], found["RssAnon"]
+
+
+def rss_mb(pid: int) -> float:
+    return memory_mb(pid)[0]
 
 
 def children_of(pid: int) -> list[int]:
@@ -106,10 +112,11 @@ class MemorySampler(threading.Thread):
         started = time.monotonic()
         while not self.stop.is_set():
             for name, s in self.services.items():
-                rss = rss_mb(s.proc.pid)
+                rss, anon = memory_mb(s.proc.pid)
+                at = time.monotonic() - started
                 self.peak[name] = max(self.peak[name], rss)
-                self.samples[name].append((time.monotonic() - started, rss))
-                self.anon[name].append((time.monotonic() - started, rss_mb(s.proc.pid, "RssAnon")))
+                self.samples[name].append((at, rss))
+                self.anon[name].append((at, anon))
             self.stop.wait(self.interval)
 
     def growth(self, name: str) -> dict:
