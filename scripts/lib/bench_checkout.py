@@ -10,7 +10,7 @@ pm_card_visa), and then reads the databases and /proc:
 - checkout -> escrow held: from the checkout's commit (orders.checkouts.created_at) to the last of
   its escrows' creation (escrow.escrows.created_at; an escrow is created `held`), one clock;
 - each call's latency percentiles and answers by status;
-- CPU seconds per held checkout of each process (services, Postgres, broker, simulator, the bench);
+- CPU seconds per held checkout of each process (services, Postgres, broker, Stripe simulator, SMTP sink, the bench);
 - resident memory of each service at rest, at its peak under load, and after;
 - emails delivered per second once the load stops (the backlog draining).
 
@@ -75,7 +75,7 @@ def children_of(pid: int) -> list[int]:
 
 class Processes:
     """The processes whose CPU is reported: the services, Postgres (postmaster and backends), the
-    broker and the simulator. Backends that exit between two samples lose their last CPU; the
+    broker, the Stripe simulator and the SMTP sink. Backends that exit between two samples lose their last CPU; the
     services keep their pooled connections, so that is little."""
 
     def __init__(self, env: Env, services: dict):
@@ -87,6 +87,7 @@ class Processes:
         groups["Postgres"] = [postmaster] + children_of(postmaster)
         groups["broker"] = [broker_pid(self.env)]
         groups["StripeSimulator"] = [int((self.env.dir / "stripe" / "stripe.pid").read_text().strip())]
+        groups["SMTPSink"] = [int((self.env.dir / "smtp" / "smtp.pid").read_text().strip())]
         return groups
 
     def cpu(self) -> dict[str, dict[int, float]]:

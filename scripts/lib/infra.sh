@@ -214,16 +214,17 @@ start_throwaway_infra() {
     export TANSU_BIN
 }
 
-# start_smtp_sink DIR PORT: the aiosmtpd sink (scripts/lib/smtp_sink.py) on 127.0.0.1:PORT,
-# writing each message to DIR/mail; pid and log in DIR. Idempotent.
+# start_smtp_sink DIR PORT [OPTION...]: the aiosmtpd sink (scripts/lib/smtp_sink.py) on
+# 127.0.0.1:PORT, writing each message to DIR/mail; pid and log in DIR. Idempotent.
 start_smtp_sink() {
     local dir="$1" port="$2" pid
+    shift 2
     mkdir -p "$dir/mail"
     if pid_alive "$dir/smtp.pid" smtp_sink; then
         return 0
     fi
     pid="$(cd "$dir" && spawn_detached "$dir/smtp.pid" "$dir/smtp.log" \
-        "$VENV_PY" "$ESCROWMARKET_ROOT/scripts/lib/smtp_sink.py" --host 127.0.0.1 --port "$port" --maildir "$dir/mail")"
+        "$VENV_PY" "$ESCROWMARKET_ROOT/scripts/lib/smtp_sink.py" --host 127.0.0.1 --port "$port" --maildir "$dir/mail" "$@")"
     if ! wait_for_port "$port" 30 127.0.0.1 "$pid"; then
         tail -n 20 "$dir/smtp.log" >&2 || true
         stop_pid "$dir/smtp.pid" 5 smtp_sink
