@@ -1,3 +1,4 @@
+import EventContracts
 import Foundation
 import Logging
 import Persistence
@@ -26,7 +27,7 @@ public struct GatewayCommandStore: Sendable {
     ) async throws -> (command: GatewayCommand, inserted: Bool) {
         let parameters = String(decoding: try JSONEncoder().encode(command.parameters), as: UTF8.self)
         // Unclaimed: no attempt yet, due now. Claimed: the first attempt taken, due again when the lease runs out.
-        let leaseSeconds = claim.map { Double($0.lease.components.seconds) } ?? 0
+        let leaseSeconds = claim?.lease.inSeconds ?? 0
         let inserted = try await connection.query(prepared:
             """
             INSERT INTO gateway_commands (id, kind, subject, amount, currency, idempotency_key, parameters, correlation_id, causation_id,
@@ -66,7 +67,7 @@ public struct GatewayCommandStore: Sendable {
             """
             UPDATE gateway_commands SET attempts = attempts + 1, claimed_by = \(claimer),
                 first_attempt_at = COALESCE(first_attempt_at, now()),
-                next_attempt_at = now() + make_interval(secs => \(Double(lease.components.seconds)))
+                next_attempt_at = now() + make_interval(secs => \(lease.inSeconds))
             WHERE id IN (
                 SELECT id FROM gateway_commands WHERE status = 'pending' AND next_attempt_at <= now()
                 ORDER BY next_attempt_at, created_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
@@ -82,7 +83,7 @@ public struct GatewayCommandStore: Sendable {
             """
             UPDATE gateway_commands SET attempts = attempts + 1, claimed_by = \(claimer),
                 first_attempt_at = COALESCE(first_attempt_at, now()),
-                next_attempt_at = now() + make_interval(secs => \(Double(lease.components.seconds)))
+                next_attempt_at = now() + make_interval(secs => \(lease.inSeconds))
             WHERE id = (SELECT id FROM gateway_commands WHERE id = \(id) AND status = 'pending' AND next_attempt_at <= now()
                 FOR UPDATE SKIP LOCKED)
             RETURNING \(unescaped: GatewayCommand.columns)
@@ -116,7 +117,7 @@ public struct GatewayCommandStore: Sendable {
         try await client.query(
             """
             UPDATE gateway_commands SET last_error = \(String(error.prefix(1000))), claimed_by = NULL,
-                next_attempt_at = now() + make_interval(secs => \(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18))
+                next_attempt_at = now() + make_interval(secs => \(delay.inSeconds))
             WHERE id = \(id) AND status = 'pending' AND claimed_by = \(claimer)
             """, logger: logger)
     }
@@ -165,3 +166,4 @@ public struct GatewayCommandStore: Sendable {
         return rows.first ?? (0, 0)
     }
 }
+

@@ -87,10 +87,10 @@ public struct GatewayCommandRunner: Sendable {
 
     /// Executes one command now if nobody else holds it, and returns it as it then stands.
     public func runNow(_ id: UUID) async throws -> GatewayCommand? {
-        if let command = try await store.claim(id, lease: lease, claimer: claimer, on: postgres) {
-            await process(command)
+        guard let command = try await store.claim(id, lease: lease, claimer: claimer, on: postgres) else {
+            return try await postgres.withConnection { try await store.find(id, on: $0) }
         }
-        return try await postgres.withConnection { try await store.find(id, on: $0) }
+        return try await execute(command)
     }
 
     /// A command that the request deciding it will execute itself right after its commit: the
@@ -113,8 +113,13 @@ public struct GatewayCommandRunner: Sendable {
     /// then stands.
     public func run(_ claim: Claim) async throws -> GatewayCommand? {
         guard claim.ours else { return try await runNow(claim.command.id) }
-        await process(claim.command)
-        return try await postgres.withConnection { try await store.find(claim.command.id, on: $0) }
+        return try await execute(claim.command)
+    }
+
+    /// Executes a command this runner holds, and returns it as it then stands.
+    private func execute(_ command: GatewayCommand) async throws -> GatewayCommand? {
+        await process(command)
+        return try await postgres.withConnection { try await store.find(command.id, on: $0) }
     }
 
     /// Executes now the pending command of `kind` for `subject`, if there is one.

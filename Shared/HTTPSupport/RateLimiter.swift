@@ -1,3 +1,4 @@
+import EventContracts
 import Foundation
 import Synchronization
 
@@ -54,7 +55,7 @@ public final class RateLimiter: Sendable {
         return state.withLock { state in
             var bucket = state.buckets[key] ?? Bucket(tokens: capacity, updated: now)
             let elapsed = now - bucket.updated
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.inSeconds
             bucket.tokens = min(capacity, bucket.tokens + max(0, seconds) * perSecond)
             bucket.updated = max(bucket.updated, now)
             defer {

@@ -1,3 +1,4 @@
+import EventContracts
 import Metrics
 import Synchronization
 
@@ -43,7 +44,7 @@ public final class ConsumerMonitor: Sendable {
             let age = now - failure.firstFailedAt
             return HeldPartition(
                 topic: key.topic, partition: key.partition, kind: failure.kind.rawValue, attempts: failure.attempts,
-                heldSeconds: Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18)
+                heldSeconds: age.inSeconds)
         }
     }
 

@@ -1,4 +1,5 @@
 import CRdKafka
+import EventContracts
 import Foundation
 import NIOPosix
 import Synchronization
@@ -66,7 +67,7 @@ public final class KafkaConsumer: Sendable {
     /// Waits up to `timeout` for the next message; nil when none arrived.
     public func poll(timeout: Duration = .milliseconds(100)) async throws -> ConsumedMessage? {
         let handle = self.handle
-        let milliseconds = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(clamping: timeout.inMilliseconds)
         return try await thread.runIfActive { () throws -> ConsumedMessage? in
             guard let message = rd_kafka_consumer_poll(handle.pointer, milliseconds) else { return nil }
             defer { rd_kafka_message_destroy(message) }

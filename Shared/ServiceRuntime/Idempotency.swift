@@ -79,7 +79,7 @@ public struct IdempotencyStore: Sendable {
     /// statement: the bound is set before the insert can wait, and lifted once the row is ours,
     /// so the operation's own statements wait as long as they need.
     func claim(userId: String, key: String, hash: String, on connection: PostgresConnection) async throws -> Bool {
-        let bound = "\(waitForFirst.components.seconds * 1000 + waitForFirst.components.attoseconds / 1_000_000_000_000_000)ms"
+        let bound = "\(waitForFirst.inMilliseconds)ms"
         return try await !connection.query(prepared:
             """
             WITH bounded AS MATERIALIZED (SELECT set_config('lock_timeout', \(bound), true) AS lock_timeout)

@@ -131,6 +131,27 @@ import TestSupport
         }
     }
 
+    /// A lease is written to the millisecond: 1.5 s, not cut to the whole second (1 s) as it once
+    /// was, whether the command is recorded claimed or claimed afterwards.
+    @Test func aLeaseKeepsItsFractionOfASecond() async throws {
+        try await TestDatabase.withSchema(migrations: try Self.migrations()) { database in
+            let handler = ScriptedHandler([.succeeded(objectId: "tr_2")], database: database)
+            let runner = runner(database, handler, lease: .milliseconds(1500))
+            let leased: PostgresQuery =
+                "SELECT count(*)::int FROM gateway_commands WHERE next_attempt_at - first_attempt_at = interval '1.5 seconds'"
+            _ = try await database.client.inTransaction(logger: TestEnvironment.logger) { connection in
+                try await runner.enqueueClaimed(
+                    GatewayCommand(kind: "transfer", subject: "escrow-1", amount: 1900, currency: "usd", idempotencyKey: "k-1", correlationId: "c-1"),
+                    on: connection)
+            }
+            #expect(try await database.count(leased) == 1)
+            let id = try await enqueue(database, key: "k-2")
+            #expect(try await runner.runNow(id)?.status == .succeeded)
+            #expect(try await database.count(leased) == 2)
+            #expect(handler.calls.current == 1)
+        }
+    }
+
     /// A request records its command already claimed and runs it after the commit: no second
     /// claim, and the worker leaves it alone meanwhile. The same key again is the same command,
     /// not a claim of this request: running it is `runNow`'s, and books nothing twice. A claim
