@@ -49,6 +49,7 @@ let package = Package(
         .target(
             name: "Persistence",
             dependencies: [
+                "EventContracts",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -208,7 +209,9 @@ let package = Package(
             ],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "EventContractsTests", dependencies: ["EventContracts"]),
+        .testTarget(
+            name: "EventContractsTests",
+            dependencies: ["EventContracts", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "PersistenceTests",
             dependencies: ["Persistence", "TestSupport"]

@@ -1,4 +1,5 @@
 import Crypto
+import EventContracts
 import Foundation
 
 /// One numbered SQL file, identified by its source (a library or the service) and file name.
@@ -13,7 +14,7 @@ public struct Migration: Sendable, Equatable {
     }
 
     public var checksum: String {
-        SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(sql.utf8)).hexEncoded
     }
 
     /// Reads `NNNN_*.sql` files from a bundle folder, in numeric order.

@@ -49,8 +49,7 @@ public struct IdempotencyStore: Sendable {
         guard let key = request.headers[.idempotencyKey], (1...255).contains(key.count) else {
             throw Problem.badRequest("Send an Idempotency-Key header (1 to 255 characters) with this request.")
         }
-        let hash = SHA256.hash(data: Data("\(request.method.rawValue) \(request.uri.path)\n".utf8) + Data(buffer: body))
-            .map { String(format: "%02x", $0) }.joined()
+        let hash = SHA256.hash(data: Data("\(request.method.rawValue) \(request.uri.path)\n".utf8) + Data(buffer: body)).hexEncoded
 
         do {
             let outcome = try await client.inTransaction(logger: logger) { connection -> Outcome? in

@@ -1,4 +1,5 @@
 import Crypto
+import EventContracts
 import Foundation
 
 /// Verifies (and, for the simulated gateway, makes) `Stripe-Signature` headers:
@@ -45,7 +46,7 @@ public enum StripeSignature {
     static func signature(payload: [UInt8], timestamp: Int64, secret: String) -> String {
         let signed = Array("\(timestamp).".utf8) + payload
         let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Array(secret.utf8)))
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return mac.hexEncoded
     }
 
     private static func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {

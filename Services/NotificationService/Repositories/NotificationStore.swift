@@ -1,4 +1,5 @@
 import Crypto
+import EventContracts
 import Foundation
 import Logging
 import Persistence
@@ -42,7 +43,7 @@ struct NotificationStore: Sendable {
 
     /// The Message-ID is a hash of the idempotency key, so a resend carries the same one.
     func messageId(forKey key: String) -> String {
-        let digest = SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(data: Data(key.utf8)).hexEncoded
         return "\(digest.prefix(32))@\(messageIdDomain)"
     }
 
