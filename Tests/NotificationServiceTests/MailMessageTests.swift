@@ -34,6 +34,10 @@ import Testing
         #expect(!evil.rendered().contains("\r\nBcc:"))
         #expect(!MailAddress(email: "a@b.test>\r\nRCPT TO:<c@d.test").isValid)
         #expect(!MailAddress(email: "no-at-sign").isValid)
+        for bad in ["@example.test", "ada@", "ada@@example.test", "a@b@c.test", "ada lovelace@example.test", "ada,b@example.test", "ada@exam\tple.test", ""] {
+            #expect(!MailAddress(email: bad).isValid, "\(bad)")
+        }
+        #expect(MailAddress(email: "zoë@exämple.test").isValid)
         #expect(MailAddress(email: "ada.lovelace+shop@example.test").isValid)
     }
 
@@ -49,9 +53,51 @@ import Testing
         #expect(lines.allSatisfy { !$0.dropLast().hasSuffix("=E") })
     }
 
+    @Test func quotedPrintableKeepsLineEndsAndEncodesWhatEndsALine() {
+        #expect(QuotedPrintable.encode("") == "")
+        #expect(QuotedPrintable.encode("a\r\nb\nc") == "a\r\nb\r\nc")
+        // A lone CR is data; whitespace before any line end (or the end) is encoded.
+        #expect(QuotedPrintable.encode("a\rb") == "a=0Db")
+        #expect(QuotedPrintable.encode("tab\t\r\nend ") == "tab=09\r\nend=20")
+        #expect(QuotedPrintable.encode("a b") == "a b")
+        // 75 characters fit on a line; the 76th goes after a soft break, and so does an escape
+        // that would not fit whole.
+        #expect(QuotedPrintable.encode(String(repeating: "x", count: 75)) == String(repeating: "x", count: 75))
+        #expect(QuotedPrintable.encode(String(repeating: "x", count: 76)) == String(repeating: "x", count: 75) + "=\r\nx")
+        #expect(QuotedPrintable.encode(String(repeating: "x", count: 73) + "=") == String(repeating: "x", count: 73) + "=\r\n=3D")
+    }
+
     @Test func dataIsDotStuffedAndTerminated() {
         let stuffed = SMTPClient.dotStuffed(".first\r\nmiddle\r\n.\r\nlast")
         #expect(stuffed == "..first\r\nmiddle\r\n..\r\nlast\r\n.\r\n")
+        #expect(SMTPClient.dotStuffed("") == "\r\n.\r\n")
+        #expect(SMTPClient.dotStuffed("one\ntwo\r\n") == "one\r\ntwo\r\n.\r\n")
+        #expect(SMTPClient.dotStuffed("a\rb\n.c") == "a\rb\r\n..c\r\n.\r\n")
+    }
+
+    /// Mail dates are written by hand; Foundation's formatter is the reference (from 1600 on: it
+    /// switches to the Julian calendar before 1582).
+    @Test func mailDatesMatchFoundationsFormatter() {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
+        let short = DateFormatter()
+        short.locale = formatter.locale
+        short.timeZone = formatter.timeZone
+        short.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+        var generator = SystemRandomNumberGenerator()
+        let samples = [-11_676_096_000, -86_401, -86_400, -1, 0, 951_782_400, 1_795_000_000, 4_107_542_400, 253_402_300_799]
+            + (0..<2000).map { _ in Int64.random(in: -11_676_096_000...253_402_300_799, using: &generator) }
+        for seconds in samples {
+            let date = Date(timeIntervalSince1970: TimeInterval(seconds))
+            #expect(MailMessage.rfc5322(date) == formatter.string(from: date), "\(seconds)")
+            #expect(EmailModels.date(date) == short.string(from: date), "\(seconds)")
+        }
+        // Nothing traps, whatever the date: it is held within years 1-9999.
+        #expect(MailMessage.rfc5322(Date(timeIntervalSince1970: .infinity)) == "Fri, 31 Dec 9999 23:59:59 +0000")
+        #expect(MailMessage.rfc5322(Date(timeIntervalSince1970: -.infinity)) == "Mon, 01 Jan 0001 00:00:00 +0000")
+        #expect(MailMessage.rfc5322(Date(timeIntervalSince1970: .nan)) == "Thu, 01 Jan 1970 00:00:00 +0000")
     }
 }
 

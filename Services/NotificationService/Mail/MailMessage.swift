@@ -12,10 +12,17 @@ struct MailAddress: Sendable, Equatable {
     }
 
     /// Rejects what could inject SMTP commands or headers: CR, LF, angle brackets, no `@`.
+    /// (One pass over the bytes: every event naming a user checks an address.)
     var isValid: Bool {
-        let forbidden = CharacterSet(charactersIn: "<>\r\n \t,;")
-        return email.rangeOfCharacter(from: forbidden) == nil && email.split(separator: "@").count == 2
-            && !email.hasPrefix("@") && !email.hasSuffix("@")
+        var ats = 0
+        for byte in email.utf8 {
+            switch byte {
+            case UInt8(ascii: "<"), UInt8(ascii: ">"), 0x0D, 0x0A, 0x20, 0x09, UInt8(ascii: ","), UInt8(ascii: ";"): return false
+            case UInt8(ascii: "@"): ats += 1
+            default: continue
+            }
+        }
+        return ats == 1 && !email.hasPrefix("@") && !email.hasSuffix("@")
     }
 }
 
@@ -80,11 +87,55 @@ struct MailMessage: Sendable {
         return "=?utf-8?B?\(Data(singleLine(value).utf8).base64EncodedString())?="
     }
 
+    /// `Thu, 01 Jan 1970 00:00:00 +0000`, written by hand: a `DateFormatter` made per message
+    /// cost more than the rest of the headers.
     static func rfc5322(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
-        return formatter.string(from: date)
+        let time = UTCTime(date)
+        let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        return "\(weekdays[time.weekday]), \(UTCTime.twoDigits(time.day)) \(months[time.month - 1]) \(UTCTime.fourDigits(time.year)) "
+            + "\(UTCTime.twoDigits(time.hour)):\(UTCTime.twoDigits(time.minute)):\(UTCTime.twoDigits(time.second)) +0000"
+    }
+}
+
+/// A moment's calendar fields in UTC (proleptic Gregorian), for dates in mail; times outside
+/// years 1-9999 are held at those ends.
+struct UTCTime: Equatable {
+    var year: Int
+    var month: Int
+    var day: Int
+    var hour: Int
+    var minute: Int
+    var second: Int
+    /// 0 is Sunday.
+    var weekday: Int
+
+    init(_ date: Date) {
+        let interval = date.timeIntervalSince1970
+        // 0001-01-01 to 9999-12-31 23:59:59; NaN is the epoch.
+        let seconds = interval.isNaN ? 0 : Int64(min(max(interval.rounded(.down), -62_135_596_800), 253_402_300_799))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let rest = Int(seconds - days * 86_400)
+        (hour, minute, second) = (rest / 3600, rest % 3600 / 60, rest % 60)
+        weekday = Int(((days % 7) + 11) % 7)  // 1970-01-01 was a Thursday (4)
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        day = Int(dayOfYear - (153 * shiftedMonth + 2) / 5 + 1)
+        month = Int(shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9)
+        year = Int(yearOfEra + era * 400) + (month <= 2 ? 1 : 0)
+    }
+
+    static func twoDigits(_ value: Int) -> String {
+        value < 10 ? "0\(value)" : "\(value)"
+    }
+
+    static func fourDigits(_ value: Int) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 }

@@ -108,12 +108,29 @@ struct SMTPClient: Sendable {
     }
 
     /// Lines starting with "." get another "." (RFC 5321 4.5.2); ends with CRLF.CRLF.
+    /// One pass over the bytes; every line end becomes CRLF (a lone CR is data).
     static func dotStuffed(_ rendered: String) -> String {
-        var body = rendered.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
-        if body.hasPrefix(".") { body = "." + body }
-        body = body.replacingOccurrences(of: "\r\n.", with: "\r\n..")
-        if !body.hasSuffix("\r\n") { body += "\r\n" }
-        return body + ".\r\n"
+        let bytes = Array(rendered.utf8)
+        var body: [UInt8] = []
+        body.reserveCapacity(bytes.count + 64)
+        var atLineStart = true
+        for (index, byte) in bytes.enumerated() {
+            if byte == 0x0D, index + 1 < bytes.count, bytes[index + 1] == 0x0A { continue }  // its LF writes the CRLF
+            if byte == 0x0A {
+                body.append(contentsOf: [0x0D, 0x0A])
+                atLineStart = true
+                continue
+            }
+            if atLineStart, byte == UInt8(ascii: ".") { body.append(byte) }
+            body.append(byte)
+            atLineStart = false
+        }
+        if !body.isEmpty, atLineStart {
+            body.append(contentsOf: Array(".\r\n".utf8))
+        } else {
+            body.append(contentsOf: Array("\r\n.\r\n".utf8))
+        }
+        return String(decoding: body, as: UTF8.self)
     }
 }
 

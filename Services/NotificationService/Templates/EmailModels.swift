@@ -60,12 +60,11 @@ struct EmailModels: Sendable {
         }
     }
 
+    /// `2026-11-27 16:05 UTC`.
     static func date(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
-        return formatter.string(from: date)
+        let time = UTCTime(date)
+        return "\(UTCTime.fourDigits(time.year))-\(UTCTime.twoDigits(time.month))-"
+            + "\(UTCTime.twoDigits(time.day)) \(UTCTime.twoDigits(time.hour)):\(UTCTime.twoDigits(time.minute)) UTC"
     }
 }
 
