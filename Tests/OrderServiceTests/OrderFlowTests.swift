@@ -82,6 +82,11 @@ import TestSupport
             #expect(orders.count == 2)
             #expect(Set(orders.compactMap { $0["sellerId"] as? String }) == ["seller-a", "seller-b"])
             #expect(orders.allSatisfy { ($0["orderNumber"] as? String)?.hasPrefix("EM-") == true })
+            // PaymentService reads when a checkout or order id was made (version-7 UUIDs) to tell a
+            // payment still on its way (503, retry) from an unknown id (404): the contract's producer side.
+            let ids = [json["checkoutId"]] + orders.map { $0["id"] }
+            let made = ids.map { ($0 as? String).flatMap(UUID.init(uuidString:))?.version7Date }
+            #expect(made.count == 3 && made.allSatisfy { $0.map { abs($0.timeIntervalSinceNow) < 60 } == true })
             #expect(try await service.database.count("SELECT count(*) FROM outbox WHERE event_type = 'checkout.created'") == 1)
             #expect(try await service.database.count("SELECT count(*) FROM outbox WHERE event_type = 'order.placed'") == 2)
             // The buyer's wish to spend store credit travels with the checkout to PaymentService.
