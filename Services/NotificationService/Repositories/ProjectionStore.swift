@@ -49,8 +49,7 @@ struct ProjectionStore: Sendable {
                 auto_confirm_at = EXCLUDED.auto_confirm_at, as_of = EXCLUDED.as_of
             WHERE orders.as_of <= EXCLUDED.as_of
             """, logger: logger)
-        try await remember(order.buyerId, email: order.buyerEmail, on: connection)
-        try await remember(order.sellerId, email: order.sellerEmail, on: connection)
+        try await remember([(order.buyerId, order.buyerEmail), (order.sellerId, order.sellerEmail)], on: connection)
     }
 
     func apply(_ checkout: CheckoutCreated, on connection: PostgresConnection) async throws {
@@ -60,20 +59,35 @@ struct ProjectionStore: Sendable {
             VALUES (\(checkout.checkoutId), \(checkout.buyerId), \(checkout.currency), \(checkout.totalAmount))
             ON CONFLICT (id) DO NOTHING
             """, logger: logger)
-        try await remember(checkout.buyerId, email: checkout.buyerEmail, on: connection)
+        try await remember([(checkout.buyerId, checkout.buyerEmail)], on: connection)
     }
 
-    /// Records a user's latest known mail address (ignores nil and malformed ones).
+    /// Records a user's latest known mail address (ig    /// Records a user's latest known mail address (ignores nil and malformed ones).
     func remember(_ userId: String, email: String?, on connection: PostgresConnection) async throws {
-        guard let email, MailAddress(email: email).isValid else { return }
+        try await remember([(userId, email)], on: connection)
+    }
+
+    /// Records users' latest known mail addresses in one statement, rows taken in user-id order
+    /// (the global order of contacts' row locks); for a user named twice, the last address counts.
+    func remember(_ contacts: [(userId: String, email: String?)], on connection: PostgresConnection) async throws {
+        var latest: [String: String] = [:]
+        for (userId, email) in contacts {
+            guard let email, MailAddress(email: email).isValid else { continue }
+            latest[userId] = email
+        }
+        guard !latest.isEmpty else { return }
+        let userIds = latest.keys.sorted()
+        let emails = userIds.map { latest[$0]! }
         let learnt = try await connection.query(prepared:
             """
-            INSERT INTO contacts (user_id, email) VALUES (\(userId), \(email))
+            INSERT INTO contacts (user_id, email)
+            SELECT user_id, email FROM unnest(\(userIds)::text[], \(emails)::text[]) WITH ORDINALITY AS c(user_id, email, position)
+            ORDER BY position
             ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, updated_at = now()
             WHERE contacts.email <> EXCLUDED.email
-            RETURNING 1
+            RETURNING user_id
             """, logger: logger
-        ).collect()
+        ).decode(String.self).all()
         // A new or changed address: emails that waited for one go out on the next pass, not after
         // their backoff. (An address we already had woke them when it was learnt, and a claim
         // fills in the address from contacts.)
@@ -81,7 +95,7 @@ struct ProjectionStore: Sendable {
         try await connection.query(
             """
             UPDATE notifications SET next_attempt_at = now()
-            WHERE recipient_id = \(userId) AND recipient_email IS NULL AND status = 'failed'
+            WHERE recipient_id = ANY(\(learnt)) AND recipient_email IS NULL AND status = 'failed'
             """, logger: logger)
     }
 
