@@ -5,11 +5,11 @@
 ESCROWMARKET_ROOT="${ESCROWMARKET_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 ESCROWMARKET_CACHE="${ESCROWMARKET_CACHE:-$HOME/.cache/escrowmarket}"
 
-# Topics every environment gets: each with 3 partitions and a `.dlq` sibling.
+# Topics every environment gets: each with 3 partitions (ESCROWMARKET_TOPIC_PARTITIONS) and a `.dlq` sibling.
 # shellcheck disable=SC2034 # used by lib/infra.sh
 ESCROWMARKET_TOPICS=(orders.events payments.events escrow.events notifications.events)
 # shellcheck disable=SC2034 # used by lib/infra.sh
-ESCROWMARKET_TOPIC_PARTITIONS=3
+ESCROWMARKET_TOPIC_PARTITIONS=${ESCROWMARKET_TOPIC_PARTITIONS:-3}
 
 log() { printf '==> %s\n' "$*" >&2; }
 info() { printf '    %s\n' "$*" >&2; }
