@@ -62,7 +62,7 @@ struct ProjectionStore: Sendable {
         try await remember([(checkout.buyerId, checkout.buyerEmail)], on: connection)
     }
 
-    /// Records a user's latest known mail address (ig    /// Records a user's latest known mail address (ignores nil and malformed ones).
+    /// Records a user's latest known mail address (ignores nil and malformed ones).
     func remember(_ userId: String, email: String?, on connection: PostgresConnection) async throws {
         try await remember([(userId, email)], on: connection)
     }
@@ -76,8 +76,9 @@ struct ProjectionStore: Sendable {
             latest[userId] = email
         }
         guard !latest.isEmpty else { return }
-        let userIds = latest.keys.sorted()
-        let emails = userIds.map { latest[$0]! }
+        let ordered = latest.sorted { $0.key < $1.key }
+        let userIds = ordered.map(\.key)
+        let emails = ordered.map(\.value)
         let learnt = try await connection.query(prepared:
             """
             INSERT INTO contacts (user_id, email)
