@@ -256,6 +256,8 @@ def make_services(env: Env) -> dict[str, Service]:
             # Four services (and Postgres, the broker) share the machine's cores: one event loop
             # each (see ServiceConfiguration.eventLoopThreads).
             "EVENT_LOOP_THREADS": "1",
+            # As the image sets it (Dockerfile): two malloc arenas, so memory levels off.
+            "MALLOC_ARENA_MAX": "2",
             "JWT_SECRET": env.jwt_secret,
             "STRIPE_WEBHOOK_SECRET": env.webhook_secret,
             # Always the run's own simulator: without settings a service would call 127.0.0.1:12111,

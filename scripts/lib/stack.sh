@@ -339,6 +339,7 @@ stack_up() {
             KAFKA_BROKERS="127.0.0.1:$kafka_port" \
             KAFKA_CONSUMER_PROPERTIES="fetch.wait.max.ms=5" \
             EVENT_LOOP_THREADS=1 \
+            MALLOC_ARENA_MAX=2 \
             JWT_SECRET="$JWT_SECRET" \
             STRIPE_WEBHOOK_SECRET="$STRIPE_WEBHOOK_SECRET" \
             STRIPE_SECRET_KEY="$stripe_key" \
