@@ -1,4 +1,5 @@
 import CRdKafka
+import EventContracts
 import NIOPosix
 
 /// Topic administration, used by tests and tooling to create isolated topics.
@@ -10,7 +11,7 @@ public enum KafkaAdmin {
         let conf = try RdKafka.makeConfiguration(
             ["bootstrap.servers": configuration.brokers, "client.id": configuration.clientId])
         let handle = SendableOpaquePointer(pointer: try RdKafka.makeHandle(RD_KAFKA_PRODUCER, configuration: conf))
-        let milliseconds = Int32(timeout.components.seconds * 1000)
+        let milliseconds = Int32(clamping: timeout.inMilliseconds)
         try await NIOThreadPool.singleton.runIfActive {
             defer { rd_kafka_destroy(handle.pointer) }
             var errorText = [CChar](repeating: 0, count: 512)

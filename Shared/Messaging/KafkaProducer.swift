@@ -1,4 +1,5 @@
 import CRdKafka
+import EventContracts
 import Foundation
 import Logging
 import NIOPosix
@@ -100,7 +101,7 @@ public final class KafkaProducer: Service, Sendable {
     public func isBrokerReachable(timeout: Duration = .seconds(2)) async -> Bool {
         guard !closed.load(ordering: .acquiring) else { return false }
         let handle = self.handle
-        let milliseconds = Int32(timeout.components.seconds * 1000)
+        let milliseconds = Int32(clamping: timeout.inMilliseconds)
         return (try? await NIOThreadPool.singleton.runIfActive {
             var metadata: UnsafePointer<rd_kafka_metadata>?
             let error = rd_kafka_metadata(handle.pointer, 0, nil, &metadata, max(milliseconds, 100))
@@ -113,7 +114,7 @@ public final class KafkaProducer: Service, Sendable {
     /// Safe to call more than once.
     public func shutdown(flushTimeout: Duration = .seconds(5)) {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let milliseconds = Int32(flushTimeout.components.seconds * 1000)
+        let milliseconds = Int32(clamping: flushTimeout.inMilliseconds)
         _ = rd_kafka_flush(handle.pointer, milliseconds)
         poller.stop()
         rd_kafka_destroy(handle.pointer)

@@ -1,4 +1,5 @@
 import CRdKafka
+import EventContracts
 import NIOPosix
 
 /// Reads what a topic holds right now, every partition from its start to its high watermark,
@@ -7,7 +8,7 @@ public enum TopicScan {
     public static func read(
         _ topic: String, configuration: KafkaConfiguration, limit: Int = 1000, timeout: Duration = .seconds(10)
     ) async throws -> [ConsumedMessage] {
-        let milliseconds = Int32(timeout.components.seconds * 1000)
+        let milliseconds = Int32(clamping: timeout.inMilliseconds)
         return try await NIOThreadPool.singleton.runIfActive {
             var properties: [String: String] = [
                 "bootstrap.servers": configuration.brokers, "client.id": configuration.clientId + "-scan",

@@ -11,6 +11,10 @@ import Testing
         #expect(Duration.seconds(45).inSeconds == 45)
         #expect(Duration.zero.inMilliseconds == 0)
         #expect(Duration.milliseconds(-250).inSeconds == -0.25)
+        #expect(Duration.milliseconds(-250).inMilliseconds == -250)
+        // Too long to count in milliseconds: held at the ends, no trap.
+        #expect(Duration.seconds(Int64.max).inMilliseconds == Int64.max)
+        #expect(Duration.seconds(Int64.min).inMilliseconds == Int64.min)
     }
 
     @Test func bytesAreWrittenAsLowercaseHexTwoDigitsEach() {
