@@ -1,3 +1,4 @@
+import EventContracts
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -23,7 +24,7 @@ public struct RateLimitMiddleware: RouterMiddleware {
               let user = context.user
         else { return try await next(request, context) }
         guard let wait = limiter.acquire(user.id) else { return try await next(request, context) }
-        let seconds = max(1, wait.components.seconds + (wait.components.attoseconds > 0 ? 1 : 0))
+        let seconds = max(1, Int64(wait.inSeconds.rounded(.up)))
         context.logger.warning("rate limited", metadata: ["route": "\(route)", "retry_after": "\(seconds)"])
         var problem = Problem.tooManyRequests(
             "Too many requests: at most \(limiter.limit.perMinute) a minute (bursts of \(limiter.limit.burst)). Retry in \(seconds) s.")

@@ -54,9 +54,7 @@ public final class RateLimiter: Sendable {
         let perSecond = Double(limit.perMinute) / 60
         return state.withLock { state in
             var bucket = state.buckets[key] ?? Bucket(tokens: capacity, updated: now)
-            let elapsed = now - bucket.updated
-            let seconds = elapsed.inSeconds
-            bucket.tokens = min(capacity, bucket.tokens + max(0, seconds) * perSecond)
+            bucket.tokens = min(capacity, bucket.tokens + max(0, (now - bucket.updated).inSeconds) * perSecond)
             bucket.updated = max(bucket.updated, now)
             defer {
                 state.buckets[key] = bucket
@@ -77,8 +75,7 @@ public final class RateLimiter: Sendable {
 
     private static func prune(_ buckets: inout [String: Bucket], capacity: Double, perSecond: Double, now: ContinuousClock.Instant) {
         buckets = buckets.filter { _, bucket in
-            let idle = Double((now - bucket.updated).components.seconds)
-            return bucket.tokens + idle * perSecond < capacity
+            bucket.tokens + (now - bucket.updated).inSeconds * perSecond < capacity
         }
     }
 }

@@ -47,7 +47,7 @@ class Sink:
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or envelope.content
         if self.raw_only:
-            self.write(f"{time.time_ns()}-{os.getpid()}-{next(self.counter)}", ((".eml", raw),))
+            self.write(self.next_name(), ((".eml", raw),))
             return "250 2.0.0 Message accepted for delivery"
         message = email.message_from_bytes(raw, policy=policy.default)
         parts = []
@@ -74,9 +74,11 @@ class Sink:
             "peer": f"{session.peer[0]}:{session.peer[1]}" if session.peer else None,
             "authenticatedAs": session.auth_data.login.decode() if session.authenticated else None,
         }
-        name = f"{time.time_ns()}-{os.getpid()}-{next(self.counter)}"
-        self.write(name, ((".eml", raw), (".json", json.dumps(document, indent=1).encode())))
+        self.write(self.next_name(), ((".eml", raw), (".json", json.dumps(document, indent=1).encode())))
         return "250 2.0.0 Message accepted for delivery"
+
+    def next_name(self):
+        return f"{time.time_ns()}-{os.getpid()}-{next(self.counter)}"
 
     def write(self, name, files):
         for suffix, data in files:

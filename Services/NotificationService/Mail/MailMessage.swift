@@ -91,9 +91,7 @@ struct MailMessage: Sendable {
     /// cost more than the rest of the headers.
     static func rfc5322(_ date: Date) -> String {
         let time = UTCTime(date)
-        let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        return "\(weekdays[time.weekday]), \(UTCTime.twoDigits(time.day)) \(months[time.month - 1]) \(UTCTime.fourDigits(time.year)) "
+        return "\(UTCTime.weekdays[time.weekday]), \(UTCTime.twoDigits(time.day)) \(UTCTime.months[time.month - 1]) \(UTCTime.fourDigits(time.year)) "
             + "\(UTCTime.twoDigits(time.hour)):\(UTCTime.twoDigits(time.minute)):\(UTCTime.twoDigits(time.second)) +0000"
     }
 }
@@ -129,6 +127,9 @@ struct UTCTime: Equatable {
         month = Int(shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9)
         year = Int(yearOfEra + era * 400) + (month <= 2 ? 1 : 0)
     }
+
+    static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     static func twoDigits(_ value: Int) -> String {
         value < 10 ? "0\(value)" : "\(value)"
