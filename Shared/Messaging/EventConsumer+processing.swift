@@ -47,10 +47,17 @@ extension EventConsumer {
                 let afterCommit = try await client.inTransaction(logger: logger) { connection in
                     let afterCommit = AfterCommit()
                     let beforeCommit = BeforeCommit()
-                    for (message, envelope, handler) in planned {
-                        try await apply(
-                            envelope, message: message, handler: handler, logger: logger(for: envelope), on: connection,
-                            afterCommit: afterCommit, beforeCommit: beforeCommit)
+                    var fresh = try await claim(planned.map { ($0.0, $0.1) }, on: connection)
+                    for (_, envelope, handler) in planned {
+                        let logger = logger(for: envelope)
+                        // Each event once: one handled before, or a second copy in this batch, is skipped.
+                        guard fresh.remove(envelope.id) != nil else {
+                            logger.debug("duplicate event ignored")
+                            continue
+                        }
+                        try await handle(
+                            envelope, handler: handler, logger: logger, on: connection, afterCommit: afterCommit,
+                            beforeCommit: beforeCommit)
                     }
                     try await beforeCommit.run(on: connection, logger: logger)
                     return afterCommit
@@ -143,17 +150,49 @@ extension EventConsumer {
         _ envelope: EventEnvelope, message: ConsumedMessage, handler: EventHandler, logger: Logger,
         on connection: PostgresConnection, afterCommit: AfterCommit, beforeCommit: BeforeCommit
     ) async throws {
-        let inserted = try await connection.query(prepared:
-            """
-            INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)
-            VALUES (\(name), \(envelope.id), \(envelope.type), \(message.topic), \(message.partition), \(message.offset))
-            ON CONFLICT DO NOTHING RETURNING 1
-            """, logger: logger
-        ).collect()
-        guard !inserted.isEmpty else {
+        guard try await !claim([(message, envelope)], on: connection).isEmpty else {
             logger.debug("duplicate event ignored")
             return
         }
+        try await handle(
+            envelope, handler: handler, logger: logger, on: connection, afterCommit: afterCommit, beforeCommit: beforeCommit)
+    }
+
+    /// Writes the inbox rows of events in one statement, on the caller's transaction; returns the
+    /// ids of those not handled before. Only an event's first copy in the list is written (the
+    /// relay may have published one twice), so a second copy is not among them either.
+    func claim(_ events: [(ConsumedMessage, EventEnvelope)], on connection: PostgresConnection) async throws -> Set<UUID> {
+        var seen: Set<UUID> = []
+        var ids: [UUID] = []
+        var types: [String] = []
+        var topics: [String] = []
+        var partitions: [Int32] = []
+        var offsets: [Int64] = []
+        for (message, envelope) in events where seen.insert(envelope.id).inserted {
+            ids.append(envelope.id)
+            types.append(envelope.type)
+            topics.append(message.topic)
+            partitions.append(message.partition)
+            offsets.append(message.offset)
+        }
+        let inserted = try await connection.query(prepared:
+            """
+            INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)
+            SELECT \(name), event_id, event_type, topic, kafka_partition, kafka_offset
+            FROM unnest(\(ids)::uuid[], \(types)::text[], \(topics)::text[], \(partitions)::integer[], \(offsets)::bigint[])
+                WITH ORDINALITY AS e(event_id, event_type, topic, kafka_partition, kafka_offset, position)
+            ORDER BY position
+            ON CONFLICT DO NOTHING RETURNING event_id
+            """, logger: logger
+        ).decode(UUID.self).all()
+        return Set(inserted)
+    }
+
+    /// The handler's effect, on the caller's transaction, once the event's inbox row is written.
+    private func handle(
+        _ envelope: EventEnvelope, handler: EventHandler, logger: Logger, on connection: PostgresConnection,
+        afterCommit: AfterCommit, beforeCommit: BeforeCommit
+    ) async throws {
         let handlers = self.handlers
         let dispatch: EventContext.Dispatch = { parked, context in
             // A parked event's handler may be gone (a type no longer handled): nothing to apply.

@@ -68,29 +68,21 @@ public struct EventConsumer: Service {
             let waitLimit: Duration = queues.ready(at: now, limit: 1).isEmpty
                 ? min(.milliseconds(100), max(.zero, (queues.nextRetry ?? now + .seconds(1)) - now)) : .zero
             do {
-                if let first = try await consumer.poll(timeout: waitLimit) {
-                    queues.enqueue(first)
-                    var polled = 1
-                    while polled < settings.batchSize, let next = try await consumer.poll(timeout: .zero) {
-                        queues.enqueue(next)
-                        polled += 1
-                    }
+                for message in try await consumer.poll(maximum: settings.batchSize, timeout: waitLimit) {
+                    queues.enqueue(message)
                 }
             } catch {
                 logger.debug("consumer poll error", metadata: ["error": "\(error)"])
             }
             let ready = queues.ready(at: .now, limit: settings.batchSize)
             guard !ready.isEmpty else { continue }
+            var done: [ConsumedMessage] = []
             for outcome in await processBounded(ready, queues: queues) {
                 switch outcome {
                 case .finished(let message):
                     queues.finished(message)
                     monitor?.finished(topic: message.topic)
-                    do {
-                        try consumer.markDone(message)
-                    } catch {
-                        logger.warning("could not store offset; the message will be redelivered", metadata: ["error": "\(error)"])
-                    }
+                    done.append(message)
                 case .failed(let message, let kind, let error):
                     let attempts = queues.attempts(for: message) + 1
                     let delay = backoff(kind: kind, attempt: attempts)
@@ -98,6 +90,11 @@ public struct EventConsumer: Service {
                     monitor?.retried(topic: message.topic, kind: kind)
                     logFailure(message, failure: failure, retryIn: delay)
                 }
+            }
+            do {
+                try consumer.markDone(done)
+            } catch {
+                logger.warning("could not store offsets; those messages will be redelivered", metadata: ["error": "\(error)"])
             }
             let changes = queues.pauseChanges
             for key in changes.pause where (try? await consumer.pause(key)) != nil { queues.setPaused(key, true) }

@@ -66,28 +66,52 @@ public final class KafkaConsumer: Sendable {
 
     /// Waits up to `timeout` for the next message; nil when none arrived.
     public func poll(timeout: Duration = .milliseconds(100)) async throws -> ConsumedMessage? {
+        try await poll(maximum: 1, timeout: timeout).first
+    }
+
+    /// Waits up to `timeout` for a message, then takes what else is already fetched without
+    /// waiting, up to `maximum` messages in all; empty when none arrived. One trip to the
+    /// consumer's thread for the lot (a trip per message was two thread wake-ups each). An error
+    /// report behind some messages ends the batch early (the messages are returned; the report,
+    /// like any other, is only informational); one in first place is thrown.
+    public func poll(maximum: Int, timeout: Duration) async throws -> [ConsumedMessage] {
         let handle = self.handle
         let milliseconds = Int32(clamping: timeout.inMilliseconds)
-        return try await thread.runIfActive { () throws -> ConsumedMessage? in
-            guard let message = rd_kafka_consumer_poll(handle.pointer, milliseconds) else { return nil }
-            defer { rd_kafka_message_destroy(message) }
-            let error = message.pointee.err
-            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                throw KafkaError(error, context: "consume")
+        return try await thread.runIfActive { () throws -> [ConsumedMessage] in
+            var messages: [ConsumedMessage] = []
+            while messages.count < maximum,
+                  let message = rd_kafka_consumer_poll(handle.pointer, messages.isEmpty ? milliseconds : 0)
+            {
+                defer { rd_kafka_message_destroy(message) }
+                let error = message.pointee.err
+                guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    if messages.isEmpty { throw KafkaError(error, context: "consume") }
+                    break
+                }
+                messages.append(ConsumedMessage(copying: message))
             }
-            return ConsumedMessage(copying: message)
+            return messages
         }
     }
 
-    /// Records that a message is finished; the next background commit includes it.
-    public func markDone(_ message: ConsumedMessage) throws {
-        let list = rd_kafka_topic_partition_list_new(1)
+    /// Records that messages are finished, in one call: per partition, the offset after the
+    /// highest of them (the caller finishes a partition's messages in order). The next background
+    /// commit includes them.
+    public func markDone(_ messages: [ConsumedMessage]) throws {
+        var next: [TopicPartition: Int64] = [:]
+        for message in messages {
+            let key = TopicPartition(topic: message.topic, partition: message.partition)
+            next[key] = max(next[key] ?? 0, message.offset + 1)
+        }
+        guard !next.isEmpty else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(clamping: next.count))
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        let entry = rd_kafka_topic_partition_list_add(list, message.topic, message.partition)!
-        entry.pointee.offset = message.offset + 1
+        for (key, offset) in next {
+            rd_kafka_topic_partition_list_add(list, key.topic, key.partition)!.pointee.offset = offset
+        }
         let error = rd_kafka_offsets_store(handle.pointer, list)
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(error, context: "store offset \(message.topic)/\(message.partition)@\(message.offset)")
+            throw KafkaError(error, context: "store offsets \(next.map { "\($0.key)@\($0.value - 1)" }.sorted())")
         }
     }
 

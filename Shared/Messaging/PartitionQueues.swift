@@ -1,3 +1,5 @@
+import NIOCore
+
 /// A topic partition, the unit of order for a consumer.
 public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
     public var topic: String
@@ -9,6 +11,11 @@ public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(topic)/\(partition)" }
+
+    /// The one order in which a consumer takes its partitions (by topic, then partition number).
+    static func < (left: TopicPartition, right: TopicPartition) -> Bool {
+        (left.topic, left.partition) < (right.topic, right.partition)
+    }
 }
 
 /// Why a message could not be finished yet.
@@ -27,6 +34,8 @@ public enum FailureKind: String, Sendable {
 /// The consumer's messages in hand, one FIFO per partition, and the failure holding each
 /// partition back. Pure state: the loop in `EventConsumer` does the I/O. A failed message
 /// stays at the head of its partition, so nothing behind it is applied or marked before it.
+/// Partitions are changed in place (through the dictionary's subscript), never copied out and
+/// back: a copy of a partition would copy its whole queue on every message added or finished.
 struct PartitionQueues {
     struct Failure: Equatable {
         var offset: Int64
@@ -38,7 +47,7 @@ struct PartitionQueues {
     }
 
     struct Partition {
-        var messages: [ConsumedMessage] = []
+        var messages = CircularBuffer<ConsumedMessage>()
         /// The highest offset ever enqueued: a rebalance may hand the same messages out again.
         var lastOffset: Int64 = -1
         var failure: Failure?
@@ -51,11 +60,9 @@ struct PartitionQueues {
     @discardableResult
     mutating func enqueue(_ message: ConsumedMessage) -> Bool {
         let key = TopicPartition(topic: message.topic, partition: message.partition)
-        var partition = partitions[key, default: Partition()]
-        guard message.offset > partition.lastOffset else { return false }
-        partition.messages.append(message)
-        partition.lastOffset = message.offset
-        partitions[key] = partition
+        guard message.offset > partitions[key]?.lastOffset ?? -1 else { return false }
+        partitions[key, default: Partition()].messages.append(message)
+        partitions[key]!.lastOffset = message.offset
         return true
     }
 
@@ -63,7 +70,7 @@ struct PartitionQueues {
     /// queue unless its head failed and is not due again yet. At most `limit`.
     func ready(at now: ContinuousClock.Instant, limit: Int) -> [ConsumedMessage] {
         var result: [ConsumedMessage] = []
-        for (_, partition) in partitions.sorted(by: { $0.key.description < $1.key.description }) {
+        for (_, partition) in partitions.sorted(by: { $0.key < $1.key }) {
             if let failure = partition.failure, failure.retryAt > now { continue }
             for message in partition.messages {
                 guard result.count < limit else { return result }
@@ -76,10 +83,9 @@ struct PartitionQueues {
     /// The head of its partition is finished (applied, skipped or dead-lettered).
     mutating func finished(_ message: ConsumedMessage) {
         let key = TopicPartition(topic: message.topic, partition: message.partition)
-        guard var partition = partitions[key], partition.messages.first?.offset == message.offset else { return }
-        partition.messages.removeFirst()
-        if partition.failure?.offset == message.offset { partition.failure = nil }
-        partitions[key] = partition
+        guard partitions[key]?.messages.first?.offset == message.offset else { return }
+        partitions[key]!.messages.removeFirst()
+        if partitions[key]!.failure?.offset == message.offset { partitions[key]!.failure = nil }
     }
 
     /// Attempts made so far at the message (0 before its first failure).
@@ -94,16 +100,14 @@ struct PartitionQueues {
         _ message: ConsumedMessage, kind: FailureKind, error: String, at now: ContinuousClock.Instant, retryIn delay: Duration
     ) -> Failure {
         let key = TopicPartition(topic: message.topic, partition: message.partition)
-        var partition = partitions[key, default: Partition()]
         var failure =
-            partition.failure.flatMap { $0.offset == message.offset ? $0 : nil }
+            partitions[key]?.failure.flatMap { $0.offset == message.offset ? $0 : nil }
             ?? Failure(offset: message.offset, attempts: 0, kind: kind, error: error, firstFailedAt: now, retryAt: now)
         failure.attempts += 1
         failure.kind = kind
         failure.error = error
         failure.retryAt = now + delay
-        partition.failure = failure
-        partitions[key] = partition
+        partitions[key, default: Partition()].failure = failure
         return failure
     }
 

@@ -35,6 +35,15 @@ import Testing
         #expect(added == [true, false, false, true])
     }
 
+    @Test func partitionsAreTakenInOneOrderByTopicThenPartitionNumber() {
+        var queues = PartitionQueues()
+        for (topic, partition) in [("b", 0), ("a", 10), ("a", 2)] {
+            queues.enqueue(ConsumedMessage(topic: topic, partition: Int32(partition), offset: 0, key: nil, value: [], headers: [:]))
+        }
+        #expect(queues.ready(at: .now, limit: 10).map { "\($0.topic)/\($0.partition)" } == ["a/2", "a/10", "b/0"])
+        #expect(queues.ready(at: .now, limit: 2).count == 2)
+    }
+
     @Test func poisonIsOnlyWhatNoRetryCanFix() {
         #expect(EventConsumer.classify(EventRejected("no")) == .poison)
         #expect(EventConsumer.classify(DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "x"))) == .poison)
