@@ -62,7 +62,7 @@ struct PartitionQueues {
         let key = TopicPartition(topic: message.topic, partition: message.partition)
         guard message.offset > partitions[key]?.lastOffset ?? -1 else { return false }
         partitions[key, default: Partition()].messages.append(message)
-        partitions[key]!.lastOffset = message.offset
+        partitions[key]?.lastOffset = message.offset
         return true
     }
 
@@ -84,14 +84,16 @@ struct PartitionQueues {
     mutating func finished(_ message: ConsumedMessage) {
         let key = TopicPartition(topic: message.topic, partition: message.partition)
         guard partitions[key]?.messages.first?.offset == message.offset else { return }
-        partitions[key]!.messages.removeFirst()
-        if partitions[key]!.failure?.offset == message.offset { partitions[key]!.failure = nil }
+        _ = partitions[key]?.messages.removeFirst()
+        if partitions[key]?.failure?.offset == message.offset { partitions[key]?.failure = nil }
     }
 
     /// Attempts made so far at the message (0 before its first failure).
     func attempts(for message: ConsumedMessage) -> Int {
-        let failure = partitions[TopicPartition(topic: message.topic, partition: message.partition)]?.failure
-        return failure?.offset == message.offset ? failure!.attempts : 0
+        guard let failure = partitions[TopicPartition(topic: message.topic, partition: message.partition)]?.failure,
+              failure.offset == message.offset
+        else { return 0 }
+        return failure.attempts
     }
 
     /// Records a failed attempt at the head of a partition and when to try it again.

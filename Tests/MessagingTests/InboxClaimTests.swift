@@ -1,6 +1,5 @@
 import EventContracts
 import Foundation
-import Messaging
 import Persistence
 import PostgresNIO
 import Testing

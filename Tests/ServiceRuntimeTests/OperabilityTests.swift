@@ -24,9 +24,12 @@ import TestSupport
             try await producer.send([OutgoingMessage(topic: topic, key: "k", value: Array("not an envelope".utf8))])[0].get()
 
             var text = ""
+            // Counted twice, a moment apart: dead-lettered when the message is parked, consumed when
+            // the consumer's loop then finishes it. A scrape may fall between the two.
             let deadLettered = try await service.eventually {
                 text = try await service.client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
                 return text.contains("events_dead_lettered_total{topic=\"\(topic)\"} 1")
+                    && text.contains("events_consumed_total{topic=\"\(topic)\"} 1")
             }
             #expect(deadLettered, "\(text)")
             #expect(text.contains(#"http_requests_total{method="GET",route="/api/v1/payments/{id}",status="404"} 1"#))
