@@ -71,7 +71,7 @@ extension EventConsumer {
         var outcomes: [Outcome] = []
         var stopped: Set<TopicPartition> = []
         for message in ready {
-            let key = TopicPartition(topic: message.topic, partition: message.partition)
+            let key = message.topicPartition
             guard !stopped.contains(key) else { continue }
             let outcome = await process(message, previousAttempts: queues.attempts(for: message))
             if case .failed = outcome { stopped.insert(key) }

@@ -138,7 +138,7 @@ public struct EventConsumer: Service {
                 metadata: ["events": "\(ready.count)", "error": "\(error)"])
             var seen: Set<TopicPartition> = []
             return ready.compactMap { message in
-                seen.insert(TopicPartition(topic: message.topic, partition: message.partition)).inserted
+                seen.insert(message.topicPartition).inserted
                     ? .failed(message, .transient, "abandoned: \(error)") : nil
             }
         }

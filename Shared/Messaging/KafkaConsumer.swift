@@ -100,7 +100,7 @@ public final class KafkaConsumer: Sendable {
     public func markDone(_ messages: [ConsumedMessage]) throws {
         var next: [TopicPartition: Int64] = [:]
         for message in messages {
-            let key = TopicPartition(topic: message.topic, partition: message.partition)
+            let key = message.topicPartition
             next[key] = max(next[key] ?? 0, message.offset + 1)
         }
         guard !next.isEmpty else { return }
@@ -153,6 +153,9 @@ public final class KafkaConsumer: Sendable {
 }
 
 extension ConsumedMessage {
+    /// The partition the message came from, the unit of its order.
+    var topicPartition: TopicPartition { TopicPartition(topic: topic, partition: partition) }
+
     init(copying message: UnsafeMutablePointer<rd_kafka_message_t>) {
         let raw = message.pointee
         topic = String(cString: rd_kafka_topic_name(raw.rkt))

@@ -52,6 +52,21 @@ struct PartitionQueues {
         var lastOffset: Int64 = -1
         var failure: Failure?
         var paused = false
+
+        /// Adds a message behind the others unless it is not past the highest offset seen.
+        mutating func append(_ message: ConsumedMessage) -> Bool {
+            guard message.offset > lastOffset else { return false }
+            messages.append(message)
+            lastOffset = message.offset
+            return true
+        }
+
+        /// Removes the head if it is `offset`, and the failure that held it.
+        mutating func finish(_ offset: Int64) {
+            guard messages.first?.offset == offset else { return }
+            messages.removeFirst()
+            if failure?.offset == offset { failure = nil }
+        }
     }
 
     private(set) var partitions: [TopicPartition: Partition] = [:]
@@ -59,11 +74,7 @@ struct PartitionQueues {
     /// Adds a polled message behind its partition's others; false for one already in hand or done.
     @discardableResult
     mutating func enqueue(_ message: ConsumedMessage) -> Bool {
-        let key = TopicPartition(topic: message.topic, partition: message.partition)
-        guard message.offset > partitions[key]?.lastOffset ?? -1 else { return false }
-        partitions[key, default: Partition()].messages.append(message)
-        partitions[key]?.lastOffset = message.offset
-        return true
+        partitions[message.topicPartition, default: Partition()].append(message)
     }
 
     /// Messages that may be applied now, in order within each partition: every partition's
@@ -82,15 +93,12 @@ struct PartitionQueues {
 
     /// The head of its partition is finished (applied, skipped or dead-lettered).
     mutating func finished(_ message: ConsumedMessage) {
-        let key = TopicPartition(topic: message.topic, partition: message.partition)
-        guard partitions[key]?.messages.first?.offset == message.offset else { return }
-        _ = partitions[key]?.messages.removeFirst()
-        if partitions[key]?.failure?.offset == message.offset { partitions[key]?.failure = nil }
+        partitions[message.topicPartition]?.finish(message.offset)
     }
 
     /// Attempts made so far at the message (0 before its first failure).
     func attempts(for message: ConsumedMessage) -> Int {
-        guard let failure = partitions[TopicPartition(topic: message.topic, partition: message.partition)]?.failure,
+        guard let failure = partitions[message.topicPartition]?.failure,
               failure.offset == message.offset
         else { return 0 }
         return failure.attempts
@@ -101,7 +109,7 @@ struct PartitionQueues {
     mutating func failed(
         _ message: ConsumedMessage, kind: FailureKind, error: String, at now: ContinuousClock.Instant, retryIn delay: Duration
     ) -> Failure {
-        let key = TopicPartition(topic: message.topic, partition: message.partition)
+        let key = message.topicPartition
         var failure =
             partitions[key]?.failure.flatMap { $0.offset == message.offset ? $0 : nil }
             ?? Failure(offset: message.offset, attempts: 0, kind: kind, error: error, firstFailedAt: now, retryAt: now)
