@@ -13,6 +13,21 @@ ESCROWMARKET_TOPIC_PARTITIONS=${ESCROWMARKET_TOPIC_PARTITIONS:-3}
 
 log() { printf '==> %s\n' "$*" >&2; }
 info() { printf '    %s\n' "$*" >&2; }
+
+# The tests and suites a Swift Testing log shows started and never ended (passed, failed or
+# skipped): what a run cut off by a timeout was waiting for. Parameterized cases are not listed
+# (their test is).
+unfinished_tests() {
+    sed 's/\x1b\[[0-9;]*m//g' "$1" | awk '
+        / (Test|Suite) / && !/ Test (case|run) / {
+            line = $0
+            if (!match(line, / (Test|Suite) /)) next
+            name = substr(line, RSTART + 1)
+            if (name ~ / started\.$/) { sub(/ started\.$/, "", name); open[name]++; next }
+            if (sub(/ (with [0-9]+ test cases? )?(passed|failed|skipped).*$/, "", name)) open[name]--
+        }
+        END { for (name in open) if (open[name] > 0) print "    " name }' | sort
+}
 warn() { printf 'warning: %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
