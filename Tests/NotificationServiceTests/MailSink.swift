@@ -25,6 +25,8 @@ struct ReceivedMail: Decodable, Sendable {
     var authenticatedAs: String?
     /// The client's address and port: which connection brought it.
     var peer: String?
+    /// The client sent RCPT (and DATA) before the server answered MAIL (RFC 2920 pipelining).
+    var pipelined: Bool?
 
     var kind: String? { headers["X-Notification-Kind"] }
 

@@ -5,7 +5,8 @@ import Testing
 @testable import NotificationService
 
 /// A sender's mails go over one SMTP connection, and a connection the server dropped while it
-/// was idle is replaced without failing the next mail (aiosmtpd, which notes each mail's peer).
+/// was idle is replaced without failing the next mail (aiosmtpd, which notes each mail's peer);
+/// with a server that offers PIPELINING, and with one that does not.
 @Suite struct SMTPSessionTests {
     func message(to recipient: String, _ index: Int) -> MailMessage {
         MailMessage(
@@ -13,8 +14,9 @@ import Testing
             text: "Mail \(index)", html: "<p>Mail \(index)</p>", messageId: "\(UUID().uuidString)@escrowmarket.test", date: Date())
     }
 
-    @Test func mailsShareAConnectionAndADroppedOneIsReplacedUnseen() async throws {
-        let own = try OwnMailSink(arguments: ["--reject", "^refused@"])
+    @Test(arguments: [true, false])
+    func mailsShareAConnectionAndADroppedOneIsReplacedUnseen(pipelining: Bool) async throws {
+        let own = try OwnMailSink(arguments: ["--reject", "^refused@"] + (pipelining ? [] : ["--no-pipelining"]))
         defer { own.stop() }
         let client = SMTPClient(
             settings: SMTPSettings(host: own.sink.host, port: own.sink.port, startTLS: false, timeout: .seconds(5)),
@@ -38,10 +40,16 @@ import Testing
         #expect(Set(mails.compactMap(\.peer)).count == 2)
 
         // A refusal of the message itself is the caller's (permanent), and closes the connection.
-        await #expect(throws: SMTPError.self) { try await client.send(message(to: "refused@example.test", 4), over: &session) }
+        let refusal = await #expect(throws: SMTPError.self) { try await client.send(message(to: "refused@example.test", 4), over: &session) }
+        // The recipient's refusal, not the refused DATA behind it.
+        #expect(refusal?.replyCode == 550)
+        #expect(refusal?.isPermanent == true)
         #expect(session.connection == nil)
         try await client.send(message(to: recipient, 5), over: &session)
-        #expect(try own.sink.messages(to: recipient).count == 5)
+        mails = try own.sink.messages(to: recipient)
+        #expect(mails.count == 5)
+        // MAIL, RCPT and DATA went in one write exactly when the server offered it.
+        #expect(mails.map(\.pipelined) == Array(repeating: pipelining, count: 5))
         await session.close()
     }
 }

@@ -22,7 +22,7 @@ struct SMTPSettings: Sendable {
 }
 
 /// A small SMTP client (RFC 5321) on SwiftNIO: EHLO, optional STARTTLS and AUTH PLAIN,
-/// MAIL/RCPT/DATA with dot-stuffing. `send` returns once the server accepted the DATA, which is
+/// MAIL/RCPT/DATA with dot-stuffing, pipelined when the server offers it. `send` returns once the server accepted the DATA, which is
 /// the moment the caller must record the message as sent. A sender keeps its connection for the
 /// next message (an `SMTPSession`), as mail servers expect of bulk senders.
 struct SMTPClient: Sendable {
@@ -54,9 +54,16 @@ struct SMTPClient: Sendable {
             connection = try await open()
             session = SMTPSession(connection: connection)
         }
+        // A server that offers PIPELINING (RFC 2920; mail servers do) gets MAIL, RCPT and DATA in
+        // one write, and its three replies are read in order: one round trip instead of three.
+        // Any refusal closes the connection, so replies left unread do not matter.
+        let envelope = ["MAIL FROM:<\(message.from.email)>", "RCPT TO:<\(message.to.email)>", "DATA"]
+        let pipelined = connection.pipelining
         do {
             do {
-                try await connection.expect(connection.command("MAIL FROM:<\(message.from.email)>"), 250, "MAIL FROM")
+                if pipelined { try await connection.write(envelope.map { $0 + "\r\n" }.joined()) }
+                try connection.expect(
+                    try await pipelined ? connection.reply() : connection.command(envelope[0]), 250, "MAIL FROM")
             } catch let error as SMTPError where reused && (error.code == .connection || error.code == .timeout || error.replyCode == 421) {
                 logger.debug("reused SMTP connection failed before the message; opening a new one", metadata: ["error": "\(error)"])
                 await connection.close()
@@ -64,9 +71,10 @@ struct SMTPClient: Sendable {
                 try await send(message, over: &session)
                 return
             }
-            let rcpt = try await connection.command("RCPT TO:<\(message.to.email)>")
+            let rcpt = try await pipelined ? connection.reply() : connection.command(envelope[1])
             guard rcpt.code == 250 || rcpt.code == 251 else { throw connection.refused(rcpt, "RCPT TO", aboutMessage: true) }
-            try await connection.expect(connection.command("DATA"), 354, "DATA", aboutMessage: true)
+            try connection.expect(
+                try await pipelined ? connection.reply() : connection.command(envelope[2]), 354, "DATA", aboutMessage: true)
             try await connection.expect(connection.data(Self.dotStuffed(message.rendered())), 250, "message", aboutMessage: true)
             session.sent += 1
         } catch {
@@ -77,7 +85,7 @@ struct SMTPClient: Sendable {
 
     /// A connection past its greeting, EHLO, STARTTLS and AUTH as configured.
     private func open() async throws -> SMTPConnection {
-        let connection = try await SMTPConnection.open(settings: settings, group: MultiThreadedEventLoopGroup.singleton)
+        var connection = try await SMTPConnection.open(settings: settings, group: MultiThreadedEventLoopGroup.singleton)
         do {
             try await connection.expect(connection.reply(), 220, "greeting")
             var capabilities = try await connection.ehlo(settings.heloName)
@@ -96,6 +104,7 @@ struct SMTPClient: Sendable {
                 let credentials = Data("\0\(username)\0\(settings.password ?? "")".utf8).base64EncodedString()
                 try await connection.expect(connection.command("AUTH PLAIN \(credentials)"), 235, "AUTH")
             }
+            connection.pipelining = capabilities.contains("PIPELINING")
             return connection
         } catch {
             await connection.close()
@@ -148,11 +157,13 @@ struct SMTPSession: Sendable {
     }
 }
 
-/// One open SMTP conversation. Commands are strictly sequential, so one waiting reply at a time.
+/// One open SMTP conversation. Replies are taken in the order the commands went out.
 struct SMTPConnection: Sendable {
     let channel: any Channel
     let handler: NIOLoopBound<SMTPReplyHandler>
     let timeout: Duration
+    /// The server offered PIPELINING in its (last) EHLO reply.
+    var pipelining = false
 
     static func open(settings: SMTPSettings, group: any EventLoopGroup) async throws -> SMTPConnection {
         let installed = Mutex<NIOLoopBound<SMTPReplyHandler>?>(nil)
@@ -277,7 +288,7 @@ struct SMTPConnection: Sendable {
         try? await channel.close()
     }
 
-    private func write(_ text: String) async throws {
+    func write(_ text: String) async throws {
         do {
             try await channel.writeAndFlush(ByteBuffer(string: text))
         } catch {
