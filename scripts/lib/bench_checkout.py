@@ -271,19 +271,22 @@ def statements(db: Database, before: dict, held: int) -> dict:
     }
 
 
+def email_counts(db: Database) -> tuple[int, int]:
+    """Mails sent, and mails queued or being sent (or waiting to be retried)."""
+    row = db.rows("SELECT count(*) FILTER (WHERE status = 'sent') AS sent, "
+                  "count(*) FILTER (WHERE status IN ('queued', 'sending', 'failed')) AS pending "
+                  "FROM notifications.notifications")[0]
+    return int(row["sent"]), int(row["pending"])
+
+
 def email_drain(db: Database, timeout: float) -> dict:
     """Emails delivered per second from the end of the load until the queue is empty."""
-    def counts():
-        row = db.rows("SELECT count(*) FILTER (WHERE status = 'sent') AS sent, "
-                      "count(*) FILTER (WHERE status IN ('queued', 'sending', 'failed')) AS pending "
-                      "FROM notifications.notifications")[0]
-        return int(row["sent"]), int(row["pending"])
-    sent0, pending0 = counts()
+    sent0, pending0 = email_counts(db)
     started = time.monotonic()
     sent, pending = sent0, pending0
     while pending and time.monotonic() - started < timeout:
         time.sleep(1)
-        sent, pending = counts()
+        sent, pending = email_counts(db)
     seconds = time.monotonic() - started
     return {"backlogAtLoadEnd": pending0, "sentWhileDraining": sent - sent0, "drainSeconds": round(seconds, 1),
             "left": pending, "perSecond": round((sent - sent0) / seconds, 1) if seconds > 0 and sent > sent0 else None,
@@ -402,6 +405,9 @@ def main(argv: list[str]) -> int:
     # that time: what the load's checkouts cost in all.
     at_rest = settle(processes, idle)
     cpu_settled = processes.cpu()
+    # The drain above ends when no mail is waiting, which can be before NotificationService has
+    # made the mail of the events still queued; once every process is at rest, all of it is made.
+    drain_result["sentAtRest"], drain_result["pendingAtRest"] = email_counts(db)
     after_load = time.monotonic() - load_ended
     settled = {name: max(0.0, seconds - idle.get(name, 0.0) * after_load)
                for name, seconds in Processes.used(cpu_after, cpu_settled).items()}
@@ -507,7 +513,8 @@ def print_table(r: dict) -> None:
         say(f"    {t['role']:<14}{t['callsPerCheckout'] or 0:>9.2f}{float(t['total_ms']):>10.0f}{float(t['mean_ms']):>9.3f}  {t['query']}")
     e = r["emails"]
     say(f"emails: {e.get('backlogAtLoadEnd')} queued at the load's end, {e.get('sentWhileDraining')} sent in "
-        f"{e.get('drainSeconds')} s = {e.get('perSecond')}/s ({e.get('left')} left)")
+        f"{e.get('drainSeconds')} s = {e.get('perSecond')}/s ({e.get('left')} left); "
+        f"{e.get('sentAtRest')} sent in all once at rest ({e.get('pendingAtRest')} pending)")
     say("")
 
 
