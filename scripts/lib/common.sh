@@ -13,6 +13,8 @@ ESCROWMARKET_TOPIC_PARTITIONS=${ESCROWMARKET_TOPIC_PARTITIONS:-3}
 
 log() { printf '==> %s\n' "$*" >&2; }
 info() { printf '    %s\n' "$*" >&2; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # The tests and suites a Swift Testing log shows started and never ended (passed, failed or
 # skipped): what a run cut off by a timeout was waiting for. Parameterized cases are not listed
@@ -28,8 +30,6 @@ unfinished_tests() {
         }
         END { for (name in open) if (open[name] > 0) print "    " name }' | sort
 }
-warn() { printf 'warning: %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 is_root() { [[ "$(id -u)" -eq 0 ]]; }
 

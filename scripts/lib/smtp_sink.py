@@ -49,8 +49,10 @@ class Sink:
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
-        # Whether the client sent what follows MAIL before this reply (it pipelined).
-        envelope.pipelined = bool(server._reader._buffer)
+        # Whether the client sent what follows MAIL before this reply (it pipelined): read from
+        # aiosmtpd's stream buffer (private; None if a later aiosmtpd has no such buffer).
+        buffer = getattr(getattr(server, "_reader", None), "_buffer", None)
+        envelope.pipelined = None if buffer is None else bool(buffer)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"

@@ -22,9 +22,10 @@ struct SMTPSettings: Sendable {
 }
 
 /// A small SMTP client (RFC 5321) on SwiftNIO: EHLO, optional STARTTLS and AUTH PLAIN,
-/// MAIL/RCPT/DATA with dot-stuffing, pipelined when the server offers it. `send` returns once the server accepted the DATA, which is
-/// the moment the caller must record the message as sent. A sender keeps its connection for the
-/// next message (an `SMTPSession`), as mail servers expect of bulk senders.
+/// MAIL/RCPT/DATA with dot-stuffing, pipelined when the server offers it (RFC 2920). `send`
+/// returns once the server accepted the DATA, which is the moment the caller must record the
+/// message as sent. A sender keeps its connection for the next message (an `SMTPSession`), as
+/// mail servers expect of bulk senders.
 struct SMTPClient: Sendable {
     let settings: SMTPSettings
     let logger: Logger
