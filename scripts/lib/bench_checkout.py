@@ -138,20 +138,27 @@ class MemorySampler(threading.Thread):
                 "byTenth": tenths(samples), "anonByTenth": tenths(self.anon[name])}
 
 
+def cores_over(processes: "Processes", seconds: float) -> dict[str, float]:
+    """Each process's CPU use over the next `seconds`, in cores."""
+    before = processes.cpu()
+    time.sleep(seconds)
+    return {k: v / seconds for k, v in Processes.used(before, processes.cpu()).items()}
+
+
 def settle(processes: "Processes", idle: dict[str, float], timeout: float = 120.0, margin: float = 0.05,
            sample: float = 2.0) -> bool:
     """Waits until every process is back within `margin` cores of its idle rate over a `sample`-s
     window (the consumers caught up, the mail sent); false when that did not happen in `timeout`."""
     started = time.monotonic()
-    before = processes.cpu()
     while time.monotonic() - started < timeout:
-        time.sleep(sample)
-        after = processes.cpu()
-        rates = {k: v / sample for k, v in Processes.used(before, after).items()}
-        if all(rate <= idle.get(name, 0.0) + margin for name, rate in rates.items()):
+        if all(rate <= idle.get(name, 0.0) + margin for name, rate in cores_over(processes, sample).items()):
             return True
-        before = after
     return False
+
+
+def ms_per_checkout(seconds: float, held: int) -> float | None:
+    """CPU seconds as ms per held checkout."""
+    return round(seconds / held * 1000, 2) if held else None
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -359,9 +366,7 @@ def main(argv: list[str]) -> int:
 
     processes = Processes(env, services)
     say("==> idle CPU, 5 s with no load")
-    idle_before = processes.cpu()
-    time.sleep(5)
-    idle = {k: round(v / 5, 3) for k, v in Processes.used(idle_before, processes.cpu()).items()}
+    idle = {k: round(v, 3) for k, v in cores_over(processes, 5).items()}
     say("    " + ", ".join(f"{k} {v:.3f}" for k, v in idle.items()) + f" cores; total {sum(idle.values()):.3f}")
 
     if a.warmup:
@@ -414,9 +419,9 @@ def main(argv: list[str]) -> int:
 
     cpu = Processes.used(cpu_before, cpu_after)
     cpu["CheckoutBench"] = bench_cpu
-    per_checkout = {name: round(seconds / held * 1000, 2) if held else None for name, seconds in cpu.items()}
+    per_checkout = {name: ms_per_checkout(seconds, held) for name, seconds in cpu.items()}
     with_tail = {name: cpu[name] + settled.get(name, 0.0) for name in cpu}
-    per_checkout_settled = {name: round(seconds / held * 1000, 2) if held else None for name, seconds in with_tail.items()}
+    per_checkout_settled = {name: ms_per_checkout(seconds, held) for name, seconds in with_tail.items()}
     errors: dict[str, int] = {}
     for call, c in report["calls"].items():
         for status, n in c["statuses"].items():
@@ -437,12 +442,12 @@ def main(argv: list[str]) -> int:
         "cpuSeconds": {k: round(v, 1) for k, v in cpu.items()},
         "idleCores": idle,
         "cpuMsPerCheckout": per_checkout,
-        "cpuMsPerCheckoutTotal": round(sum(cpu.values()) / held * 1000, 2) if held else None,
+        "cpuMsPerCheckoutTotal": ms_per_checkout(sum(cpu.values()), held),
         # The load window's CPU plus what the processes did above their idle rate until they were
         # at rest again, settleSeconds after the load (atRest false: still busy after waiting 120 s
         # past the drain, so the figures are short of the whole).
         "cpuMsPerCheckoutSettled": per_checkout_settled,
-        "cpuMsPerCheckoutSettledTotal": round(sum(with_tail.values()) / held * 1000, 2) if held else None,
+        "cpuMsPerCheckoutSettledTotal": ms_per_checkout(sum(with_tail.values()), held),
         "settleSeconds": round(after_load, 1),
         "atRest": at_rest,
         "rssMb": {name: {"rest": rest_rss[name], "peak": round(sampler.peak[name], 1), "after": after_rss[name],

@@ -59,12 +59,14 @@ struct SMTPClient: Sendable {
         // one write, and its three replies are read in order: one round trip instead of three.
         // Any refusal closes the connection, so replies left unread do not matter.
         let envelope = ["MAIL FROM:<\(message.from.email)>", "RCPT TO:<\(message.to.email)>", "DATA"]
-        let pipelined = connection.pipelining
+        /// The server's answer to `envelope[step]`: sent with the others already, or sent now.
+        func answer(_ step: Int) async throws -> SMTPReply {
+            connection.pipelining ? try await connection.reply() : try await connection.command(envelope[step])
+        }
         do {
             do {
-                if pipelined { try await connection.write(envelope.map { $0 + "\r\n" }.joined()) }
-                try connection.expect(
-                    try await pipelined ? connection.reply() : connection.command(envelope[0]), 250, "MAIL FROM")
+                if connection.pipelining { try await connection.write(envelope.map { $0 + "\r\n" }.joined()) }
+                try connection.expect(try await answer(0), 250, "MAIL FROM")
             } catch let error as SMTPError where reused && (error.code == .connection || error.code == .timeout || error.replyCode == 421) {
                 logger.debug("reused SMTP connection failed before the message; opening a new one", metadata: ["error": "\(error)"])
                 await connection.close()
@@ -72,10 +74,9 @@ struct SMTPClient: Sendable {
                 try await send(message, over: &session)
                 return
             }
-            let rcpt = try await pipelined ? connection.reply() : connection.command(envelope[1])
+            let rcpt = try await answer(1)
             guard rcpt.code == 250 || rcpt.code == 251 else { throw connection.refused(rcpt, "RCPT TO", aboutMessage: true) }
-            try connection.expect(
-                try await pipelined ? connection.reply() : connection.command(envelope[2]), 354, "DATA", aboutMessage: true)
+            try connection.expect(try await answer(2), 354, "DATA", aboutMessage: true)
             try await connection.expect(connection.data(Self.dotStuffed(message.rendered())), 250, "message", aboutMessage: true)
             session.sent += 1
         } catch {
