@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import EventContracts
 import Foundation
 import NIOCore
+import PostgresNIO
 import StripeClient
 import Testing
 import TestSupport
@@ -62,7 +63,10 @@ import TestSupport
             let stored: CheckoutSession = try await stripe.client().get("/v1/checkout/sessions/\(session)")
             let intentId = try #require(stored.payment_intent?.id)
             #expect(try await service.database.count("SELECT count(*) FROM payments WHERE intent_id = \(intentId) AND charge_id IS NOT NULL") == 1)
-            #expect(try await service.database.count("SELECT count(*) FROM payment_trail WHERE kind = 'checkout_session_completed'") == 1)
+            // checkout.session.completed is a webhook of its own, which may come after the payment's.
+            let completed: PostgresQuery = "SELECT count(*) FROM payment_trail WHERE kind = 'checkout_session_completed'"
+            #expect(try await service.eventually { try await service.database.count(completed) >= 1 })
+            #expect(try await service.database.count(completed) == 1)
             #expect(try await stripe.state("paymentIntents", "count")?.integer == 1)
             #expect(try await openSession(service, checkout, buyer: "buyer-cs").status == .conflict)
         }
