@@ -33,7 +33,6 @@ extension ServiceDefinition {
             let (commandWakeups, wakeCommands) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
             let secrets = try WebhookSecrets.parse(
                 configuration.stringSetting("STRIPE_WEBHOOK_SECRET"), production: configuration.mode == .production)
-            let receiver = WebhookReceiver(postgres: dependencies.postgres, secrets: secrets, logger: logger) { wake.yield() }
 
             let gateway: any PaymentGateway = StripeGateway(
                 client: StripeClient(configuration: try GatewaySettings.stripe(configuration, logger: logger), logger: logger),
@@ -53,6 +52,12 @@ extension ServiceDefinition {
             let arrivalWait = Duration.milliseconds(min(30_000, try configuration.setting("CREATE_INTENT_WAIT_MS", default: 5000)))
 
             let metrics = PaymentMetrics(factory: dependencies.metrics)
+            let processor = WebhookProcessor(
+                postgres: dependencies.postgres, store: store, refunds: refunds, topUps: topUps, logger: logger, wakeups: wakeups,
+                interval: .seconds(1), metrics: metrics)
+            let receiver = WebhookReceiver(postgres: dependencies.postgres, secrets: secrets, processor: processor, logger: logger) {
+                wake.yield()
+            }
 
             var parts = ServiceParts()
             parts.handlers = PaymentEventHandlers(
@@ -89,10 +94,7 @@ extension ServiceDefinition {
                 { try await commands.gauges() },
             ]
             parts.services = [
-                WebhookProcessor(
-                    postgres: dependencies.postgres, store: store, refunds: refunds, topUps: topUps, logger: logger, wakeups: wakeups,
-                    interval: .seconds(1),
-                    metrics: metrics),
+                processor,
                 GatewayCommandWorker(runner: commands, wakeups: commandWakeups),
                 arrivals,
             ]

@@ -82,6 +82,38 @@ import TestSupport
         }
     }
 
+    /// A webhook is stored and applied in one transaction before Stripe gets its 200 (one commit,
+    /// no wait for the processor's next pass: its `processed_at` is the transaction's time, the
+    /// same as its `received_at`). One that cannot be applied now is still stored, and the
+    /// processor records its failures.
+    @Test func aWebhookIsAppliedBeforeItIsAcknowledgedAndOneThatFailsIsStoredForTheProcessor() async throws {
+        try await ServiceHarness.payments { service in
+            let (checkout, _) = try await service.announceCheckout(buyer: "buyer-inline")
+            try await service.database.client.query(
+                "UPDATE payments SET intent_id = 'pi_sim_inline', status = 'processing' WHERE checkout_id = \(checkout)",
+                logger: TestEnvironment.logger)
+            let payload = Self.event(id: "evt_inline", type: "payment_intent.succeeded", intent: "pi_sim_inline", status: "succeeded")
+            #expect(try await deliver(payload, service).status == .ok)
+            #expect(try await service.paymentStatus(checkout: checkout) == "succeeded")
+            #expect(try await service.database.count(
+                "SELECT count(*) FROM stripe_events WHERE id = 'evt_inline' AND processed_at = received_at AND attempts = 0") == 1)
+            #expect(try await service.outboxCount("payment.succeeded") == 1)
+
+            // Its object does not decode (no amount, currency or metadata): stored, then failed by the processor.
+            let broken: JSONValue = [
+                "id": "evt_broken", "object": "event", "type": "payment_intent.succeeded",
+                "created": .integer(Int64(Date().timeIntervalSince1970)), "livemode": false,
+                "data": ["object": ["id": "pi_sim_inline", "object": "payment_intent", "status": "succeeded"]],
+            ]
+            #expect(try await deliver(Array(try JSONEncoder().encode(broken)), service).status == .ok)
+            #expect(try await service.eventually {
+                try await service.database.count(
+                    "SELECT count(*) FROM stripe_events WHERE id = 'evt_broken' AND processed_at IS NULL AND failures >= 1") == 1
+            })
+            #expect(try await service.outboxCount("payment.succeeded") == 1)
+        }
+    }
+
     @Test func aWebhookBeforeItsPaymentIsAppliedWhenThePaymentAppearsAndStaleOnesNeverGoBack() async throws {
         try await ServiceHarness.payments { service in
             let (checkout, _) = try await service.announceCheckout(buyer: "buyer-early")

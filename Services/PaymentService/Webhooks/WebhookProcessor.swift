@@ -142,6 +142,29 @@ struct WebhookProcessor: Service, CustomStringConvertible {
             logger: logger
         ).decode(Data.self).all()
         guard let payload = rows.first else { return .notApplied }
+        return try await apply(id: id, payload: payload, on: connection)
+    }
+
+    /// A webhook just received, stored and applied in one transaction: one commit where storing
+    /// it and a later pass applying it take two, and no wait for that pass. nil when Stripe sent
+    /// it before. Throws, having stored nothing, when it cannot be applied now; the receiver then
+    /// stores it for the passes, which retry it and park it if it keeps failing.
+    func storeAndApply(id: String, type: String, created: Int64, payload: Data) async throws -> Bool? {
+        let step = try await postgres.inTransaction(logger: logger) { connection -> Step? in
+            let inserted = try await connection.query(prepared:
+                """
+                INSERT INTO stripe_events (id, type, created, payload) VALUES (\(id), \(type), \(created), \(payload))
+                ON CONFLICT (id) DO NOTHING RETURNING 1
+                """, logger: logger
+            ).collect()
+            if inserted.isEmpty { return nil }
+            return try await apply(id: id, payload: payload, on: connection)
+        }
+        metrics.committed(step?.outcome.map { [$0] } ?? [])
+        return step?.applied
+    }
+
+    private func apply(id: String, payload: Data, on connection: PostgresConnection) async throws -> Step {
         let event = try JSONDecoder().decode(StripeEvent.self, from: payload)
         switch try await apply(event, on: connection) {
         case .waiting(let waitingFor):
