@@ -83,41 +83,47 @@ struct NotificationStore: Sendable {
     /// before any byte goes to the SMTP server (one commit for them all rather than one each); the
     /// address is taken from contacts if it was unknown.
     func claim(limit: Int, postgres: PostgresClient) async throws -> [ClaimedNotification] {
-        try await postgres.query(
-            """
-            UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1, sending_since = now(),
-                recipient_email = COALESCE(n.recipient_email, (SELECT email FROM contacts c WHERE c.user_id = n.recipient_id))
-            WHERE n.id IN (
-                SELECT id FROM notifications WHERE status IN ('queued', 'failed') AND next_attempt_at <= now()
-                ORDER BY next_attempt_at LIMIT \(max(1, limit)) FOR UPDATE SKIP LOCKED)
-            RETURNING n.id, n.kind, n.recipient_email, n.subject, n.text_body, n.html_body, n.message_id, n.attempts
-            """, logger: logger
-        ).decode((UUID, String, String?, String, String, String, String, Int).self).all().map {
-            ClaimedNotification(
-                id: $0.0, kind: $0.1, email: $0.2, subject: $0.3, text: $0.4, html: $0.5, messageId: $0.6, attempts: $0.7)
+        try await postgres.withConnection { connection in
+            try await connection.query(prepared:
+                """
+                UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1, sending_since = now(),
+                    recipient_email = COALESCE(n.recipient_email, (SELECT email FROM contacts c WHERE c.user_id = n.recipient_id))
+                WHERE n.id IN (
+                    SELECT id FROM notifications WHERE status IN ('queued', 'failed') AND next_attempt_at <= now()
+                    ORDER BY next_attempt_at LIMIT \(max(1, limit)) FOR UPDATE SKIP LOCKED)
+                RETURNING n.id, n.kind, n.recipient_email, n.subject, n.text_body, n.html_body, n.message_id, n.attempts
+                """, logger: logger
+            ).decode((UUID, String, String?, String, String, String, String, Int).self).all().map {
+                ClaimedNotification(
+                    id: $0.0, kind: $0.1, email: $0.2, subject: $0.3, text: $0.4, html: $0.5, messageId: $0.6, attempts: $0.7)
+            }
         }
     }
 
     /// Records the claim's outcome; `attempts` identifies the claim, so a sender whose claim
     /// was taken back (and claimed again elsewhere) records nothing.
     func markSent(_ claim: ClaimedNotification, postgres: PostgresClient) async throws {
-        try await postgres.query(
-            """
-            UPDATE notifications SET status = 'sent', sent_at = now(), sending_since = NULL, last_error = NULL
-            WHERE id = \(claim.id) AND status = 'sending' AND attempts = \(claim.attempts)
-            """, logger: logger)
+        try await postgres.withConnection { connection in
+            _ = try await connection.query(prepared:
+                """
+                UPDATE notifications SET status = 'sent', sent_at = now(), sending_since = NULL, last_error = NULL
+                WHERE id = \(claim.id) AND status = 'sending' AND attempts = \(claim.attempts)
+                """, logger: logger)
+        }
     }
 
     /// `failed` with the next attempt after `retryIn`, or `dead` when retrying cannot help or
     /// the attempts are used up.
     func markFailed(_ claim: ClaimedNotification, error: String, dead: Bool, retryIn: TimeInterval, postgres: PostgresClient) async throws {
         let status = dead ? "dead" : "failed"
-        try await postgres.query(
-            """
-            UPDATE notifications SET status = \(status), last_error = \(String(error.prefix(1000))), sending_since = NULL,
-                next_attempt_at = now() + make_interval(secs => \(retryIn))
-            WHERE id = \(claim.id) AND status = 'sending' AND attempts = \(claim.attempts)
-            """, logger: logger)
+        try await postgres.withConnection { connection in
+            _ = try await connection.query(prepared:
+                """
+                UPDATE notifications SET status = \(status), last_error = \(String(error.prefix(1000))), sending_since = NULL,
+                    next_attempt_at = now() + make_interval(secs => \(retryIn))
+                WHERE id = \(claim.id) AND status = 'sending' AND attempts = \(claim.attempts)
+                """, logger: logger)
+        }
     }
 
     /// Notifications left `sending` longer than `timeout` (the instance died mid-send) go back
@@ -125,13 +131,15 @@ struct NotificationStore: Sendable {
     /// sender every time must not be retried forever). Their Message-ID is unchanged, so a
     /// resend is recognisable.
     func requeueInterrupted(olderThan timeout: TimeInterval, maximumAttempts: Int, postgres: PostgresClient) async throws -> Int {
-        try await postgres.query(
-            """
-            UPDATE notifications SET status = CASE WHEN attempts >= \(maximumAttempts) THEN 'dead' ELSE 'failed' END,
-                sending_since = NULL, next_attempt_at = now(), last_error = 'interrupted while sending'
-            WHERE status = 'sending' AND sending_since < now() - make_interval(secs => \(timeout))
-            RETURNING id
-            """, logger: logger
-        ).decode(UUID.self).all().count
+        try await postgres.withConnection { connection in
+            try await connection.query(prepared:
+                """
+                UPDATE notifications SET status = CASE WHEN attempts >= \(maximumAttempts) THEN 'dead' ELSE 'failed' END,
+                    sending_since = NULL, next_attempt_at = now(), last_error = 'interrupted while sending'
+                WHERE status = 'sending' AND sending_since < now() - make_interval(secs => \(timeout))
+                RETURNING id
+                """, logger: logger
+            ).decode(UUID.self).all().count
+        }
     }
 }
