@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+import TestSupport
 
 @testable import NotificationService
 
@@ -51,5 +52,30 @@ import Testing
         // MAIL, RCPT and DATA went in one write exactly when the server offered it.
         #expect(mails.map(\.pipelined) == Array(repeating: pipelining, count: 5))
         await session.close()
+    }
+}
+
+/// The delivery loop keeps each sender's connection from one pass to the next while it is in
+/// use, and closes it once it has sent nothing for `SMTP_IDLE_SECONDS`.
+@Suite struct DeliveryConnectionTests {
+    @Test(arguments: [(idleSeconds: 30, connections: 1), (idleSeconds: 1, connections: 3), (idleSeconds: 0, connections: 3)])
+    func aSenderKeepsItsConnectionAcrossPassesUntilIdle(idleSeconds: Int, connections: Int) async throws {
+        let own = try OwnMailSink()
+        defer { own.stop() }
+        let environment = ["NOTIFY_SENDERS": "1", "SMTP_IDLE_SECONDS": "\(idleSeconds)"]
+        try await ServiceHarness.notifications(sink: own.sink, environment: environment) { service in
+            let fixture = Fixture()
+            // Three mails, each in a pass of its own (the loop runs every 100 ms), 1.5 s apart.
+            for sent in 1...3 {
+                try await service.publishOrder("order.placed", fixture.order())
+                #expect(try await service.eventually {
+                    try await service.notificationStatuses("order_confirmation") == Array(repeating: "sent", count: sent)
+                })
+                if sent < 3 { try await Task.sleep(for: .milliseconds(1500)) }
+            }
+            let mails = try own.sink.messages(to: fixture.buyerEmail)
+            #expect(mails.count == 3)
+            #expect(Set(mails.compactMap(\.peer)).count == connections)
+        }
     }
 }

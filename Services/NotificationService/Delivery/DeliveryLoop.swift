@@ -15,13 +15,34 @@ struct DeliveryLoop: Service, CustomStringConvertible {
     let settings: NotificationSettings
     let postgres: PostgresClient
     let logger: Logger
+    /// Each sender's SMTP connection, kept from one pass to the next.
+    let idle: IdleSMTPSessions
+
+    init(
+        store: NotificationStore, reminders: ReminderFiring, client: SMTPClient, settings: NotificationSettings,
+        postgres: PostgresClient, logger: Logger
+    ) {
+        self.store = store
+        self.reminders = reminders
+        self.client = client
+        self.settings = settings
+        self.postgres = postgres
+        self.logger = logger
+        idle = IdleSMTPSessions(idleLimit: settings.smtpIdle)
+    }
 
     var description: String { "DeliveryLoop" }
 
     func run() async throws {
-        try await runPeriodically(every: settings.loopInterval, logger: logger, failure: "delivery loop failed; retrying") {
-            try await runDue()
+        do {
+            try await runPeriodically(every: settings.loopInterval, logger: logger, failure: "delivery loop failed; retrying") {
+                try await runDue()
+            }
+        } catch {
+            await idle.closeAll()
+            throw error
         }
+        await idle.closeAll()
     }
 
     /// One pass: reminders, interrupted sends, then the due notifications, sent by
@@ -35,11 +56,13 @@ struct DeliveryLoop: Service, CustomStringConvertible {
             olderThan: settings.sendingTimeout, maximumAttempts: settings.maximumAttempts, postgres: postgres)
         if requeued > 0 { logger.warning("notifications interrupted while sending are retried", metadata: ["count": "\(requeued)"]) }
         let deadline = ContinuousClock.now + budget
+        await idle.closeStale()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<settings.senders {
                 group.addTask {
-                    // Each sender keeps one SMTP connection for the pass.
-                    var session = SMTPSession()
+                    // Each sender keeps one SMTP connection for the pass, and for the next pass
+                    // unless the pass failed.
+                    var session = idle.take()
                     do {
                         while !Task.isCancelled, ContinuousClock.now < deadline {
                             let claimed = try await store.claim(limit: settings.claimBatch, postgres: postgres)
@@ -50,7 +73,7 @@ struct DeliveryLoop: Service, CustomStringConvertible {
                         await session.close()
                         throw error
                     }
-                    await session.close()
+                    if settings.smtpIdle > .zero { idle.put(session) } else { await session.close() }
                 }
             }
             try await group.waitForAll()

@@ -29,6 +29,9 @@ struct NotificationSettings: Sendable {
     var sendingTimeout: TimeInterval
     /// How many emails are sent at once (each its own SMTP connection), NOTIFY_SENDERS.
     var senders: Int
+    /// A sender's SMTP connection is kept for the next pass until it has sent nothing for this
+    /// long, SMTP_IDLE_SECONDS (0-300, default 30; 0 closes it at the end of each pass).
+    var smtpIdle: Duration
     /// How many due emails a sender claims in one statement, NOTIFY_CLAIM_BATCH (1-50, default 5).
     var claimBatch: Int
 
@@ -64,6 +67,7 @@ struct NotificationSettings: Sendable {
         sendingTimeout = TimeInterval(try configuration.setting("NOTIFY_SENDING_TIMEOUT_SECONDS", default: 300))
         senders = min(64, max(1, try configuration.setting("NOTIFY_SENDERS", default: 8)))
         claimBatch = min(50, max(1, try configuration.setting("NOTIFY_CLAIM_BATCH", default: 5)))
+        smtpIdle = .seconds(min(300, max(0, try configuration.setting("SMTP_IDLE_SECONDS", default: 30))))
     }
 
     /// Seconds to wait before the next attempt after `attempts` failures.

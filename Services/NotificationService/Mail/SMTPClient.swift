@@ -79,6 +79,7 @@ struct SMTPClient: Sendable {
             try connection.expect(try await answer(2), 354, "DATA", aboutMessage: true)
             try await connection.expect(connection.data(Self.dotStuffed(message.rendered())), 250, "message", aboutMessage: true)
             session.sent += 1
+            session.lastSent = .now
         } catch {
             await session.close()
             throw error
@@ -150,12 +151,15 @@ struct SMTPSession: Sendable {
     var connection: SMTPConnection?
     /// Messages the server accepted over it.
     var sent = 0
+    /// When the server last accepted a message over it.
+    var lastSent: ContinuousClock.Instant?
 
     /// Says QUIT (its answer is not waited for) and closes.
     mutating func close() async {
         await connection?.quit()
         connection = nil
         sent = 0
+        lastSent = nil
     }
 }
 
