@@ -53,7 +53,7 @@ struct NotificationEventHandlers: Sendable {
         let event = try context.envelope.decodePayload(as: OrderEvent.self)
         let connection = context.connection
         try await receipts.lockCheckout(event.order.checkoutId, on: connection)
-        try await projection.apply(event, occurredAt: context.envelope.occurredAt, on: connection)
+        let first = try await projection.apply(event, occurredAt: context.envelope.occurredAt, on: connection)
         // The email describes the order as this event saw it, even if a newer event came first.
         let order = ProjectedOrder(event.order, autoConfirmAt: event.autoConfirmAt)
         let source = context.envelope.id
@@ -85,6 +85,10 @@ struct NotificationEventHandlers: Sendable {
         default:
             break
         }
+        // What waits for the order waits for its first event here: once the order is in the
+        // projection, nothing is deferred for it (`deferUnless` finds it) and its receipt, if
+        // any, is no longer missing it. So a later event of the order has nothing to release.
+        guard first else { return }
         try await context.resumeDeferred(Self.order(order.id))
         // A receipt waiting for this order's lines can go out now.
         for receipt in try await receipts.awaitingEmail(checkoutId: order.checkoutId, on: connection) {

@@ -31,12 +31,14 @@ struct ProjectionStore: Sendable {
         items::text, shipping_address::text, carrier, tracking_number, auto_confirm_at
         """
 
-    /// Takes the order's snapshot unless a newer event already did.
-    func apply(_ event: OrderEvent, occurredAt: Date, on connection: PostgresConnection) async throws {
+    /// Takes the order's snapshot unless a newer event already did; true when this event is the
+    /// first of the order here (its row was inserted, not updated or left alone).
+    @discardableResult
+    func apply(_ event: OrderEvent, occurredAt: Date, on connection: PostgresConnection) async throws -> Bool {
         let order = event.order
         let items = String(decoding: try EventCoding.encoder.encode(order.items), as: UTF8.self)
         let address = String(decoding: try EventCoding.encoder.encode(order.shippingAddress), as: UTF8.self)
-        try await connection.query(prepared:
+        let inserted = try await connection.query(prepared:
             """
             INSERT INTO orders (id, order_number, checkout_id, buyer_id, seller_id, status, currency, subtotal_amount,
                                 total_amount, items, shipping_address, carrier, tracking_number, auto_confirm_at, as_of)
@@ -48,8 +50,11 @@ struct ProjectionStore: Sendable {
                 carrier = EXCLUDED.carrier, tracking_number = EXCLUDED.tracking_number,
                 auto_confirm_at = EXCLUDED.auto_confirm_at, as_of = EXCLUDED.as_of
             WHERE orders.as_of <= EXCLUDED.as_of
-            """, logger: logger)
+            RETURNING xmax = 0
+            """, logger: logger
+        ).decode(Bool.self).all().first ?? false
         try await remember([(order.buyerId, order.buyerEmail), (order.sellerId, order.sellerEmail)], on: connection)
+        return inserted
     }
 
     func apply(_ checkout: CheckoutCreated, on connection: PostgresConnection) async throws {
