@@ -47,7 +47,4 @@ final class IdleSMTPSessions: Sendable {
         }
         for var session in all { await session.close() }
     }
-
-    /// How many sessions are kept.
-    var count: Int { shelf.withLock { $0.count } }
 }

@@ -145,9 +145,9 @@ struct WebhookProcessor: Service, CustomStringConvertible {
         return try await apply(id: id, payload: payload, on: connection)
     }
 
-    /// A webhook just received, stored and applied in one transaction: one commit where storing
-    /// it and a later pass applying it take two, and no wait for that pass. nil when Stripe sent
-    /// it before. Throws, having stored nothing, when it cannot be applied now; the receiver then
+    /// A webhook just received, stored and applied in one transaction of its own, before Stripe
+    /// has its answer: no wait for the next pass, and no second commit (under load a pass applies
+    /// a page of events in one, so the saving there is the wait). nil when Stripe sent it before. Throws, having stored nothing, when it cannot be applied now; the receiver then
     /// stores it for the passes, which retry it and park it if it keeps failing.
     func storeAndApply(id: String, type: String, created: Int64, payload: Data) async throws -> Bool? {
         let step = try await postgres.inTransaction(logger: logger) { connection -> Step? in
