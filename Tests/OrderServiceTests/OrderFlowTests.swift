@@ -95,6 +95,43 @@ import TestSupport
         }
     }
 
+    /// An order of several lines is written with its lines and its first history row in one
+    /// statement: every line, numbered from 0, and one history row.
+    @Test func anOrderOfSeveralLinesKeepsEveryLineAndItsFirstHistoryRow() async throws {
+        try await OrderServiceHarness.run { service in
+            let mug = try await service.createListing(seller: "seller-lines", price: 1250)
+            let lamp = try await service.createListing(seller: "seller-lines", price: 4999)
+            let reply = try await service.call(
+                .post, "/api/v1/checkouts", as: "buyer-lines", roles: ["buyer"],
+                body: [
+                    "items": [["listingId": .string(mug.uuidString), "quantity": 2], ["listingId": .string(lamp.uuidString), "quantity": 3]],
+                    "shippingAddress": OrderServiceHarness.address,
+                ] as JSONValue, idempotencyKey: "lines-1")
+            #expect(reply.status == .created)
+            let orders = try (reply.json()["orders"] as? [[String: Any]]).orThrow("orders")
+            let order = try (orders.first?["id"] as? String).flatMap(UUID.init(uuidString:)).orThrow("order id")
+            #expect(orders.count == 1)
+            let lines = try await service.database.client.query(
+                """
+                SELECT position, listing_id, title, quantity, unit_price_amount, line_total_amount FROM order_items
+                WHERE order_id = \(order) ORDER BY position
+                """, logger: TestEnvironment.logger
+            ).decode((Int, UUID, String, Int, Int64, Int64).self).all()
+            #expect(lines.map(\.0) == [0, 1])
+            #expect(Set(lines.map { "\($0.1) \($0.2) \($0.3) \($0.4) \($0.5)" }) == [
+                "\(mug) Item of seller-lines 2 1250 2500", "\(lamp) Item of seller-lines 3 4999 14997",
+            ])
+            let history = try await service.database.client.query(
+                "SELECT from_status, to_status FROM order_history WHERE order_id = \(order)", logger: TestEnvironment.logger
+            ).decode((String?, String).self).all()
+            #expect(history.count == 1 && history[0].0 == nil && history[0].1 == "pending_payment")
+            let detail = try await service.call(.get, "/api/v1/orders/\(order.uuidString)", as: "buyer-lines", roles: ["buyer"]).json()
+            let items = try (detail["items"] as? [[String: Any]]).orThrow("items")
+            #expect(items.compactMap { $0["listingId"] as? String }.map { $0.lowercased() } == lines.map { $0.1.uuidString.lowercased() })
+            #expect(items.compactMap { $0["quantity"] as? Int } == lines.map(\.3))
+        }
+    }
+
     @Test func theWholeLifecycleFromPaymentToCompletion() async throws {
         try await OrderServiceHarness.run { service in
             let listing = try await service.createListing(seller: "seller-life", stock: 3)
