@@ -98,11 +98,18 @@ import TestSupport
 
             try await withServices([producer, relay, consumer]) {
                 // 8 writers, each touching every aggregate, so writes to one aggregate interleave.
+                // Half of them write two aggregates per transaction, appended in one statement.
                 try await withThrowingTaskGroup(of: Void.self) { writers in
                     for writer in 0..<8 {
                         writers.addTask {
-                            for step in 0..<125 {
-                                try await database.appendVersioned(topic: topic, aggregateId: "agg-\((writer * 13 + step) % 100)")
+                            let aggregates = (0..<125).map { step in "agg-\((writer * 13 + step) % 100)" }
+                            if writer < 4 {
+                                for aggregate in aggregates { try await database.appendVersioned(topic: topic, aggregateId: aggregate) }
+                            } else {
+                                for start in stride(from: 0, to: aggregates.count, by: 2) {
+                                    try await database.appendVersioned(
+                                        topic: topic, aggregateIds: Array(aggregates[start..<min(start + 2, aggregates.count)]))
+                                }
                             }
                         }
                     }

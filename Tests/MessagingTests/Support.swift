@@ -61,6 +61,29 @@ extension TestDatabase {
         }
     }
 
+    /// The same for several aggregates in one transaction, their events appended in one
+    /// statement (`Outbox.append(_:on:logger:)`); rows locked in id order.
+    func appendVersioned(topic: String, aggregateIds: [String]) async throws {
+        try await client.inTransaction(logger: logger) { connection in
+            var events: [(envelope: EventEnvelope, topic: String)] = []
+            for aggregateId in aggregateIds.sorted() {
+                let version = try await connection.query(
+                    """
+                    INSERT INTO aggregates (id, version) VALUES (\(aggregateId), 1)
+                    ON CONFLICT (id) DO UPDATE SET version = aggregates.version + 1 RETURNING version
+                    """, logger: logger
+                ).decode(Int.self).all()[0]
+                events.append((
+                    try EventEnvelope(
+                        payload: ProbeRecorded(version: version), aggregateId: aggregateId, correlationId: "order-test",
+                        producer: "tests"),
+                    topic
+                ))
+            }
+            try await Outbox.append(events, on: connection, logger: logger)
+        }
+    }
+
     func unpublishedCount() async throws -> Int {
         try await count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
     }

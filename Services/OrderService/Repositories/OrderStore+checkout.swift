@@ -22,6 +22,7 @@ extension OrderStore {
             """, logger: logger)
         let address = String(decoding: try JSONEncoder().encode(shippingAddress), as: UTF8.self)
         var orders: [Order] = []
+        var events: [(envelope: EventEnvelope, topic: String)] = []
         for sellerOrder in plan.orders {
             let id = UUID.version7()
             let lines = sellerOrder.lines
@@ -53,7 +54,7 @@ extension OrderStore {
             ).collect()
             var order = try Self.decode(rows[0])
             order.items = lines
-            try await publish(order, type: OrderStatus.pendingPayment.eventType, from: nil, cause: cause, on: connection)
+            events.append((try event(order, type: OrderStatus.pendingPayment.eventType, from: nil, cause: cause), topic))
             orders.append(order)
         }
 
@@ -65,7 +66,9 @@ extension OrderStore {
         let envelope = try EventEnvelope(
             payload: created, aggregateId: checkoutId.uuidString.lowercased(), correlationId: cause.correlationId,
             causationId: cause.causationId, producer: Self.producer)
-        try await Outbox.append(envelope, topic: topic, on: connection, logger: logger)
+        events.append((envelope, topic))
+        // Every order.placed, then checkout.created, in one statement.
+        try await Outbox.append(events, on: connection, logger: logger)
 
         // Stock last: the listings are the rows every checkout and payment of an item contends
         // for, so they are locked only for the commit. In listing-id order, the global order of

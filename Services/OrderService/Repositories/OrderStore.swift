@@ -87,14 +87,19 @@ struct OrderStore: Sendable {
         _ order: Order, type: String, from: OrderStatus?, cause: Cause, refundRequired: Bool = false,
         on connection: PostgresConnection
     ) async throws {
+        let envelope = try event(order, type: type, from: from, cause: cause, refundRequired: refundRequired)
+        try await Outbox.append(envelope, topic: topic, on: connection, logger: logger)
+    }
+
+    /// The order's event of `type`, as `publish` appends it.
+    func event(_ order: Order, type: String, from: OrderStatus?, cause: Cause, refundRequired: Bool = false) throws -> EventEnvelope {
         let payload = OrderEvent(
             order: order.snapshot(), fromStatus: from?.rawValue, actor: cause.actor, reason: cause.reason,
             refundRequired: refundRequired, autoConfirmAt: order.autoConfirmAt)
-        let envelope = EventEnvelope(
+        return EventEnvelope(
             type: type, aggregateType: OrderEvent.aggregateType, aggregateId: order.id.uuidString.lowercased(),
             correlationId: cause.correlationId, causationId: cause.causationId, producer: Self.producer,
             payload: try JSONValue(encoding: payload))
-        try await Outbox.append(envelope, topic: topic, on: connection, logger: logger)
     }
 
     /// Attaches the items of every order with one query.
