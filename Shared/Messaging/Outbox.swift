@@ -13,7 +13,7 @@ public enum Outbox {
     public static func append(
         _ envelope: EventEnvelope, topic: String, on connection: PostgresConnection, logger: Logger
     ) async throws {
-        let aggregateKey = "\(envelope.aggregateType):\(envelope.aggregateId)"
+        let aggregateKey = lockKey(envelope)
         let body = try envelope.encoded()
         // One round trip: the row is formed (and its id drawn) only after the lock is held. The
         // notification is delivered on commit, collapsed per transaction, and wakes the relay.
@@ -41,7 +41,7 @@ public enum Outbox {
             for event in events { try await append(event.envelope, topic: event.topic, on: connection, logger: logger) }
             return
         }
-        let keys = Set(events.map { "\($0.envelope.aggregateType):\($0.envelope.aggregateId)" }).sorted()
+        let keys = Set(events.map { lockKey($0.envelope) }).sorted()
         // The envelope is JSON, so valid UTF-8 with no NUL byte: it travels as text and is stored
         // as the same bytes.
         let bodies = try events.map { String(decoding: try $0.envelope.encoded(), as: UTF8.self) }
@@ -64,7 +64,14 @@ public enum Outbox {
             ORDER BY e.position
             """,
             logger: logger)
-        logger.debug("events appended to outbox", metadata: ["count": "\(events.count)"])
+        logger.debug(
+            "events appended to outbox",
+            metadata: ["count": "\(events.count)", "event_ids": "\(events.map { $0.envelope.id.uuidString.lowercased() }.joined(separator: ","))"])
+    }
+
+    /// What the advisory lock of an event's aggregate is taken on.
+    private static func lockKey(_ envelope: EventEnvelope) -> String {
+        "\(envelope.aggregateType):\(envelope.aggregateId)"
     }
 
     /// The LISTEN/NOTIFY channel the relay of a schema waits on.
