@@ -132,6 +132,27 @@ import TestSupport
         }
     }
 
+    @Test func aCartWithOneListingShortReservesNothingAndNamesThatListing() async throws {
+        try await OrderServiceHarness.run { service in
+            let plenty = try await service.createListing(seller: "seller-short-a", stock: 10)
+            let short = try await service.createListing(seller: "seller-short-b", stock: 1)
+            for (attempt, listings) in [[plenty, short], [short, plenty]].enumerated() {
+                let reply = try await service.call(
+                    .post, "/api/v1/checkouts", as: "buyer-short", roles: ["buyer"],
+                    body: [
+                        "items": .array(listings.map { ["listingId": .string($0.uuidString), "quantity": 2] }),
+                        "shippingAddress": OrderServiceHarness.address,
+                    ] as JSONValue, idempotencyKey: "short-\(attempt)")
+                #expect(reply.status == .conflict)
+                #expect((try reply.json()["listingId"] as? String) == short.uuidString.lowercased())
+            }
+            #expect(try await service.stock(of: plenty) == (stock: 10, reserved: 0, sold: 0))
+            #expect(try await service.stock(of: short) == (stock: 1, reserved: 0, sold: 0))
+            #expect(try await service.database.count("SELECT count(*) FROM orders") == 0)
+            #expect(try await service.database.count("SELECT count(*) FROM outbox") == 0)
+        }
+    }
+
     @Test func theWholeLifecycleFromPaymentToCompletion() async throws {
         try await OrderServiceHarness.run { service in
             let listing = try await service.createListing(seller: "seller-life", stock: 3)

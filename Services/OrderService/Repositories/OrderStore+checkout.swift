@@ -15,7 +15,7 @@ extension OrderStore {
         cause: Cause, on connection: PostgresConnection
     ) async throws -> (checkoutId: UUID, orders: [Order]) {
         let checkoutId = UUID.version7()
-        try await connection.query(
+        try await connection.query(prepared:
             """
             INSERT INTO checkouts (id, buyer_id, currency, total_amount)
             VALUES (\(checkoutId), \(buyer.id), \(plan.currency), \(plan.totalAmount))
@@ -71,23 +71,34 @@ extension OrderStore {
         try await Outbox.append(events, on: connection, logger: logger)
 
         // Stock last: the listings are the rows every checkout and payment of an item contends
-        // for, so they are locked only for the commit. In listing-id order, the global order of
-        // StockMoves, so concurrent checkouts and payments cannot deadlock each other. Not enough
-        // stock rolls the whole checkout back.
+        // for, so they are locked only for the commit, all in one statement. In listing-id order
+        // (the `ORDER BY` under the lock clause locks them as it reads them; `NO KEY UPDATE`, as
+        // an `UPDATE` takes, so that the foreign-key checks of other checkouts' order lines,
+        // which share-lock the listing's key, do not wait on it), the global order of
+        // StockMoves, so concurrent checkouts and payments cannot deadlock each other. A listing
+        // without enough stock (checked on its locked row) is missing from the answer, and rolls
+        // the whole checkout back.
         var quantities: [UUID: Int] = [:]
         for line in plan.orders.flatMap(\.lines) { quantities[line.listingId, default: 0] += line.quantity }
-        for (listingId, quantity) in quantities.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
-            let reserved = try await connection.query(prepared:
-                """
-                UPDATE listings SET stock = stock - \(quantity), reserved = reserved + \(quantity), updated_at = now()
-                WHERE id = \(listingId) AND active AND stock >= \(quantity) RETURNING 1
-                """, logger: logger
-            ).collect()
-            guard !reserved.isEmpty else {
-                throw Problem.conflict(
-                    "Not enough stock left for listing \(listingId.uuidString.lowercased()).",
-                    extensions: ["listingId": listingId.uuidString.lowercased()])
-            }
+        let wanted = quantities.sorted { $0.key.uuidString < $1.key.uuidString }
+        let reserved = try await connection.query(prepared:
+            """
+            WITH wanted AS (
+                SELECT * FROM unnest(\(wanted.map(\.key))::uuid[], \(wanted.map(\.value))::bigint[]) AS w(id, quantity)
+            ), locked AS (
+                SELECT l.id, w.quantity FROM listings l JOIN wanted w ON w.id = l.id
+                WHERE l.active AND l.stock >= w.quantity
+                ORDER BY l.id FOR NO KEY UPDATE OF l
+            )
+            UPDATE listings l SET stock = l.stock - locked.quantity, reserved = l.reserved + locked.quantity, updated_at = now()
+            FROM locked WHERE l.id = locked.id
+            RETURNING l.id
+            """, logger: logger
+        ).decode(UUID.self).all()
+        if let short = wanted.first(where: { !reserved.contains($0.key) }) {
+            throw Problem.conflict(
+                "Not enough stock left for listing \(short.key.uuidString.lowercased()).",
+                extensions: ["listingId": short.key.uuidString.lowercased()])
         }
         return (checkoutId, orders)
     }
