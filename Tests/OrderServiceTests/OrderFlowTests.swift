@@ -153,6 +153,57 @@ import TestSupport
         }
     }
 
+    @Test func aPaymentMovesEveryUnpaidOrderOfItsCheckoutOnceAndAsksARefundForACancelledOne() async throws {
+        try await OrderServiceHarness.run { service in
+            let sellers = ["seller-pay-a", "seller-pay-b", "seller-pay-c"]
+            var listings: [UUID] = []
+            for seller in sellers { listings.append(try await service.createListing(seller: seller, price: 1000, stock: 5)) }
+            let reply = try await service.call(
+                .post, "/api/v1/checkouts", as: "buyer-pay", roles: ["buyer"],
+                body: [
+                    "items": .array(listings.map { ["listingId": .string($0.uuidString), "quantity": 1] }),
+                    "shippingAddress": OrderServiceHarness.address,
+                ] as JSONValue, idempotencyKey: "pay-all")
+            #expect(reply.status == .created)
+            let checkout = try UUID(uuidString: reply.json()["checkoutId"] as? String ?? "").orThrow("checkout id")
+            let orders = try await service.database.client.query(
+                "SELECT id, seller_id FROM orders WHERE checkout_id = \(checkout) ORDER BY seller_id", logger: TestEnvironment.logger
+            ).decode((UUID, String).self).all()
+            #expect(orders.map(\.1) == sellers)
+            let cancelled = orders[2].0
+            #expect(try await service.call(.post, "/api/v1/orders/\(cancelled.uuidString)/cancel", as: "buyer-pay", roles: ["buyer"]).status == .ok)
+
+            let payment = PaymentSucceeded(
+                paymentId: UUID(), checkoutId: checkout, chargeId: "ch_pay", amount: 3000, currency: "usd",
+                orders: orders.map { .init(orderId: $0.0, sellerId: $0.1, amount: 1000) })
+            // The same payment twice, under two event ids (a producer that published it again).
+            for _ in 0..<2 { try await service.publish(payment, topic: Topic.payments, aggregateId: checkout.uuidString) }
+            #expect(try await service.eventually {
+                try await service.database.count("SELECT count(*) FROM inbox WHERE event_type = 'payment.succeeded'") == 2
+            })
+            for (order, _) in orders.prefix(2) { #expect(try await service.status(of: order) == "paid") }
+            #expect(try await service.status(of: cancelled) == "cancelled")
+            #expect(try await service.stock(of: listings[0]) == (stock: 4, reserved: 0, sold: 1))
+            #expect(try await service.stock(of: listings[1]) == (stock: 4, reserved: 0, sold: 1))
+            #expect(try await service.stock(of: listings[2]) == (stock: 5, reserved: 0, sold: 0))
+            // One history row per paid order, from its unpaid state, by the payment's event.
+            let paid = try await service.database.client.query(
+                """
+                SELECT order_id, from_status, actor FROM order_history WHERE to_status = 'paid' ORDER BY order_id
+                """, logger: TestEnvironment.logger
+            ).decode((UUID, String?, String).self).all()
+            #expect(paid.map(\.0) == orders.prefix(2).map(\.0).sorted { $0.uuidString < $1.uuidString })
+            #expect(paid.allSatisfy { $0.1 == "pending_payment" && $0.2 == "event:payment.succeeded" })
+            // Their events: order.paid once for each paid order; the cancelled one asks for its money back.
+            let events = try await service.database.client.query(
+                "SELECT event_type, message_key FROM outbox WHERE event_type IN ('order.paid', 'order.refund_required') ORDER BY id",
+                logger: TestEnvironment.logger
+            ).decode((String, String).self).all()
+            #expect(events.filter { $0.0 == "order.paid" }.map(\.1).sorted() == orders.prefix(2).map { $0.0.uuidString.lowercased() }.sorted())
+            #expect(Set(events.filter { $0.0 == "order.refund_required" }.map(\.1)) == [cancelled.uuidString.lowercased()])
+        }
+    }
+
     @Test func theWholeLifecycleFromPaymentToCompletion() async throws {
         try await OrderServiceHarness.run { service in
             let listing = try await service.createListing(seller: "seller-life", stock: 3)

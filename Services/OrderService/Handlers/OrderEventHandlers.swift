@@ -26,32 +26,28 @@ struct OrderEventHandlers: Sendable {
     }
 
     func paymentSucceeded(_ event: PaymentSucceeded, _ context: EventContext) async throws {
-        let checkoutOrders = try await orders(ofCheckout: event.checkoutId, context)
-        stockMoves(context).add(.sell, of: checkoutOrders.filter { $0.status == .pendingPayment })
-        for order in checkoutOrders {
-            switch order.status {
-            case .pendingPayment:
-                try await store.transition(order, to: .paid, cause: cause(context, "payment succeeded"), on: context.connection)
-            case .cancelled:
+        let checkoutOrders = try await store.lock(checkoutId: event.checkoutId, on: context.connection)
+        let unpaid = checkoutOrders.filter { $0.status == .pendingPayment }
+        stockMoves(context).add(.sell, of: unpaid)
+        try await store.transition(unpaid, to: .paid, cause: cause(context, "payment succeeded"), on: context.connection)
+        for order in checkoutOrders where order.status != .pendingPayment {
+            if order.status == .cancelled {
                 // Paid after it expired or was cancelled: the buyer must get the money back.
                 context.logger.warning("payment arrived for a cancelled order", metadata: ["order_id": "\(order.id)"])
                 try await store.publish(
                     order, type: "order.refund_required", from: order.status,
                     cause: cause(context, "payment arrived after the order was cancelled"), refundRequired: true,
                     on: context.connection)
-            default:
+            } else {
                 context.logger.info("payment already applied", metadata: ["order_id": "\(order.id)"])
             }
         }
     }
 
     func paymentFailed(_ event: PaymentFailed, _ context: EventContext) async throws {
-        let unpaid = try await orders(ofCheckout: event.checkoutId, context).filter { $0.status == .pendingPayment }
+        let unpaid = try await store.lock(checkoutId: event.checkoutId, on: context.connection).filter { $0.status == .pendingPayment }
         stockMoves(context).add(.release, of: unpaid)
-        for order in unpaid {
-            try await store.transition(
-                order, to: .cancelled, cause: cause(context, "payment failed: \(event.reason)"), on: context.connection)
-        }
+        try await store.transition(unpaid, to: .cancelled, cause: cause(context, "payment failed: \(event.reason)"), on: context.connection)
     }
 
     func escrowReleased(_ event: EscrowReleased, _ context: EventContext) async throws {
@@ -91,15 +87,6 @@ struct OrderEventHandlers: Sendable {
             return
         }
         try await store.transition(order, to: next, cause: cause(context, reason), on: context.connection)
-    }
-
-    private func orders(ofCheckout checkoutId: UUID, _ context: EventContext) async throws -> [Order] {
-        let ids = try await context.connection.query(prepared:
-            "SELECT id FROM orders WHERE checkout_id = \(checkoutId) ORDER BY id", logger: context.logger
-        ).decode(UUID.self).all()
-        var orders: [Order] = []
-        for id in ids { if let order = try await store.lock(id, on: context.connection) { orders.append(order) } }
-        return orders
     }
 
     private func cause(_ context: EventContext, _ reason: String) -> Cause {

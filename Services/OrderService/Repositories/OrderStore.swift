@@ -30,6 +30,14 @@ struct OrderStore: Sendable {
         return try await withItems([try Self.decode(row)], on: connection)[0]
     }
 
+    /// A checkout's orders, locked in id order for the rest of the transaction.
+    func lock(checkoutId: UUID, on connection: PostgresConnection) async throws -> [Order] {
+        let rows = try await connection.query(prepared:
+            "SELECT \(unescaped: Self.columns) FROM orders WHERE checkout_id = \(checkoutId) ORDER BY id FOR UPDATE", logger: logger
+        ).collect()
+        return try await withItems(try rows.map(Self.decode), on: connection)
+    }
+
     func load(_ id: UUID, on connection: PostgresConnection) async throws -> Order? {
         let rows = try await connection.query(prepared:
             "SELECT \(unescaped: Self.columns) FROM orders WHERE id = \(id)", logger: logger
@@ -73,6 +81,51 @@ struct OrderStore: Sendable {
         return updated
     }
 
+    /// Moves several orders to `next` as `transition` moves one, in two statements whatever their
+    /// number: the rows and their history in one, their events (in the orders' order) in the
+    /// other. Their other columns do not change.
+    @discardableResult
+    func transition(_ orders: [Order], to next: OrderStatus, cause: Cause, on connection: PostgresConnection) async throws -> [Order] {
+        if orders.isEmpty { return [] }
+        if orders.count == 1 { return [try await transition(orders[0], to: next, cause: cause, on: connection)] }
+        for order in orders {
+            guard (try? order.status.moving(to: next)) != nil else {
+                throw Problem.conflict(
+                    "An order in state \(order.status.rawValue) cannot become \(next.rawValue).",
+                    extensions: ["currentState": order.status.rawValue])
+            }
+        }
+        try await connection.query(prepared:
+            """
+            WITH moved AS (
+                UPDATE orders SET status = \(next.rawValue), updated_at = now() WHERE id = ANY(\(orders.map(\.id)))
+            )
+            INSERT INTO order_history (order_id, from_status, to_status, actor, reason)
+            SELECT h.order_id, h.from_status, \(next.rawValue), \(cause.actor), \(cause.reason)
+            FROM unnest(\(orders.map(\.id))::uuid[], \(orders.map(\.status.rawValue))::text[])
+                 WITH ORDINALITY AS h(order_id, from_status, position)
+            ORDER BY h.position
+            """, logger: logger)
+        let updated = orders.map { order in
+            var updated = order
+            updated.status = next
+            return updated
+        }
+        let events = try zip(orders, updated).map { order, updated in
+            (envelope: try event(updated, type: next.eventType, from: order.status, cause: cause), topic: topic)
+        }
+        try await Outbox.append(events, on: connection, logger: logger)
+        for order in orders {
+            logger.info(
+                "order transitioned",
+                metadata: [
+                    "order_id": "\(order.id)", "from": "\(order.status.rawValue)", "to": "\(next.rawValue)",
+                    "actor": "\(cause.actor)", "correlation_id": "\(cause.correlationId)",
+                ])
+        }
+        return updated
+    }
+
     func recordHistory(
         _ orderId: UUID, from: OrderStatus?, to: OrderStatus, cause: Cause, on connection: PostgresConnection
     ) async throws {
@@ -105,7 +158,7 @@ struct OrderStore: Sendable {
     /// Attaches the items of every order with one query.
     func withItems(_ orders: [Order], on connection: PostgresConnection) async throws -> [Order] {
         guard !orders.isEmpty else { return [] }
-        let rows = try await connection.query(
+        let rows = try await connection.query(prepared:
             """
             SELECT order_id, listing_id, title, quantity, unit_price_amount, line_total_amount FROM order_items
             WHERE order_id = ANY(\(orders.map(\.id))) ORDER BY order_id, position
