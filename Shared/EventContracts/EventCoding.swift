@@ -8,7 +8,7 @@ public enum EventCoding {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(iso8601))
+            try container.encode(format(date))
         }
         return encoder
     }
@@ -18,8 +18,7 @@ public enum EventCoding {
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
-            if let date = try? iso8601.parse(text) { return date }
-            if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+            if let date = parseDate(text) { return date }
             throw DecodingError.dataCorruptedError(
                 in: container, debugDescription: "Expected an ISO 8601 date, got \(text)")
         }
@@ -27,4 +26,13 @@ public enum EventCoding {
     }
 
     static let iso8601 = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
+    /// A date as events carry it: ISO 8601 in UTC with milliseconds.
+    static func format(_ date: Date) -> String { date.formatted(iso8601) }
+
+    /// An ISO 8601 date, with or without fractional seconds.
+    static func parseDate(_ text: String) -> Date? {
+        if let date = try? iso8601.parse(text) { return date }
+        return try? Date.ISO8601FormatStyle().parse(text)
+    }
 }

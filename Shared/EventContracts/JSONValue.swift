@@ -46,15 +46,14 @@ public enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 
-    /// Converts any encodable value into its JSON form.
+    /// Converts any encodable value into its JSON form, as `EventCoding` would write it.
     public init<Value: Encodable>(encoding value: Value) throws {
-        let data = try EventCoding.encoder.encode(value)
-        self = try EventCoding.decoder.decode(JSONValue.self, from: data)
+        self = try JSONValueCoding.encode(value)
     }
 
-    /// Reads this JSON as a decodable type.
+    /// Reads this JSON as a decodable type, as `EventCoding` would read its text.
     public func decode<Value: Decodable>(as type: Value.Type = Value.self) throws -> Value {
-        try EventCoding.decoder.decode(type, from: EventCoding.encoder.encode(self))
+        try JSONValueCoding.decode(type, from: self)
     }
 
     public subscript(key: String) -> JSONValue? {
