@@ -142,20 +142,23 @@ struct EscrowStore: Sendable {
     @discardableResult
     func post(_ journal: Journal, source: String, on connection: PostgresConnection) async throws -> Bool {
         let valid = try journal.validated()
-        let id = UUID()
+        // The transaction and its entries in one statement; a source posted before inserts neither.
         let inserted = try await connection.query(prepared:
-            "INSERT INTO journal_transactions (id, memo, source) VALUES (\(id), \(valid.memo), \(source)) ON CONFLICT (source) DO NOTHING RETURNING 1",
-            logger: logger
-        ).collect()
-        guard !inserted.isEmpty else { return false }
-        for entry in valid.entries {
-            try await connection.query(prepared:
-                """
+            """
+            WITH posted AS (
+                INSERT INTO journal_transactions (id, memo, source) VALUES (\(UUID()), \(valid.memo), \(source))
+                ON CONFLICT (source) DO NOTHING RETURNING id
+            ), entries AS (
                 INSERT INTO journal_entries (transaction_id, account, amount, currency)
-                VALUES (\(id), \(entry.account.description), \(entry.amount), \(entry.currency))
-                """, logger: logger)
-        }
-        return true
+                SELECT posted.id, e.account, e.amount, e.currency
+                FROM posted, unnest(\(valid.entries.map(\.account.description))::text[], \(valid.entries.map(\.amount))::int8[],
+                                    \(valid.entries.map(\.currency))::text[]) WITH ORDINALITY AS e(account, amount, currency, position)
+                ORDER BY e.position
+            )
+            SELECT count(*)::int4 FROM posted
+            """, logger: logger
+        ).decode(Int32.self).first { _ in true } ?? 0
+        return inserted == 1
     }
 
     /// Appends an event about the escrow's order to the outbox, in the caller's transaction.
