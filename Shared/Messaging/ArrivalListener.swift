@@ -29,8 +29,11 @@ public final class ArrivalListener: Service, Sendable {
     /// Sends the keys (joined by commas; none may contain one) to the listeners when `connection`'s
     /// transaction commits.
     public static func notify(channel: String, keys: [String], on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query(prepared: "SELECT pg_notify(\(channel), \(keys.joined(separator: ",")))", logger: logger)
+        try await connection.query(prepared: "SELECT pg_notify(\(channel), \(payload(keys)))", logger: logger)
     }
+
+    /// The notification's payload for `keys`, for a statement that notifies itself.
+    public static func payload(_ keys: [String]) -> String { keys.joined(separator: ",") }
 
     /// Runs `check` until it returns a value or `timeout` passes (then nil), checking again when a
     /// notification names one of `keys`. Registers before the first check, so a row committed

@@ -69,29 +69,31 @@ struct PaymentStore: Sendable {
     /// create-intent requests that wait for it (`ArrivalListener`).
     static let arrivals = "payment_created"
 
-    /// Creates the payment for a new checkout (once; a replayed event finds it already there).
+    /// Creates the payment for a new checkout (once; a replayed event finds it already there):
+    /// the payment, its orders, its first trail entry and the announcement to waiting
+    /// create-intent requests (sent at commit) in one statement.
     func create(from checkout: CheckoutCreated, on connection: PostgresConnection) async throws {
-        let id = UUID()
-        let inserted = try await connection.query(prepared:
+        let orders = checkout.orders
+        let announced = ([checkout.checkoutId] + orders.map(\.orderId)).map { $0.uuidString.lowercased() }
+        try await connection.query(prepared:
             """
-            INSERT INTO payments (id, checkout_id, buyer_id, buyer_email, currency, amount, status, expires_at)
-            VALUES (\(id), \(checkout.checkoutId), \(checkout.buyerId), \(checkout.buyerEmail), \(checkout.currency),
-                \(checkout.totalAmount), \(PaymentStatus.requiresPayment.rawValue), \(checkout.expiresAt))
-            ON CONFLICT (checkout_id) DO NOTHING RETURNING 1
-            """, logger: logger
-        ).collect()
-        guard !inserted.isEmpty else { return }
-        for part in checkout.orders {
-            try await connection.query(prepared:
-                """
+            WITH created AS (
+                INSERT INTO payments (id, checkout_id, buyer_id, buyer_email, currency, amount, status, expires_at)
+                VALUES (\(UUID()), \(checkout.checkoutId), \(checkout.buyerId), \(checkout.buyerEmail), \(checkout.currency),
+                    \(checkout.totalAmount), \(PaymentStatus.requiresPayment.rawValue), \(checkout.expiresAt))
+                ON CONFLICT (checkout_id) DO NOTHING RETURNING id
+            ), parts AS (
                 INSERT INTO payment_orders (order_id, payment_id, order_number, seller_id, amount)
-                VALUES (\(part.orderId), \(id), \(part.orderNumber), \(part.sellerId), \(part.totalAmount))
-                """, logger: logger)
-        }
-        try await trail(id, "created", "checkout \(checkout.checkoutId.uuidString.lowercased())", on: connection)
-        try await ArrivalListener.notify(
-            channel: Self.arrivals, keys: ([checkout.checkoutId] + checkout.orders.map(\.orderId)).map { $0.uuidString.lowercased() },
-            on: connection, logger: logger)
+                SELECT part.order_id, created.id, part.order_number, part.seller_id, part.amount
+                FROM created, unnest(\(orders.map(\.orderId))::uuid[], \(orders.map(\.orderNumber))::text[],
+                                     \(orders.map(\.sellerId))::text[], \(orders.map(\.totalAmount))::int8[])
+                    AS part(order_id, order_number, seller_id, amount)
+            ), trail AS (
+                INSERT INTO payment_trail (payment_id, kind, detail)
+                SELECT id, 'created', \("checkout \(checkout.checkoutId.uuidString.lowercased())") FROM created
+            )
+            SELECT pg_notify(\(Self.arrivals), \(ArrivalListener.payload(announced))) FROM created
+            """, logger: logger)
     }
 
     func lock(where condition: PreparedSQL, on connection: PostgresConnection) async throws -> Payment? {
@@ -126,11 +128,13 @@ struct PaymentStore: Sendable {
     func setIntent(_ paymentId: UUID, intentId: String, clientSecret: String?, on connection: PostgresConnection) async throws {
         try await connection.query(prepared:
             """
-            UPDATE payments SET intent_id = \(intentId), client_secret = \(clientSecret),
-                status = CASE WHEN status = 'requires_payment' THEN 'processing' ELSE status END, updated_at = now()
-            WHERE id = \(paymentId)
+            WITH updated AS (
+                UPDATE payments SET intent_id = \(intentId), client_secret = \(clientSecret),
+                    status = CASE WHEN status = 'requires_payment' THEN 'processing' ELSE status END, updated_at = now()
+                WHERE id = \(paymentId) RETURNING id
+            )
+            INSERT INTO payment_trail (payment_id, kind, detail) SELECT id, 'intent_created', \(intentId) FROM updated
             """, logger: logger)
-        try await trail(paymentId, "intent_created", intentId, on: connection)
     }
 
     /// The payment's Checkout Session, once Stripe made it (a later one replaces an expired one).
@@ -189,11 +193,13 @@ struct PaymentStore: Sendable {
         }
         try await connection.query(prepared:
             """
-            UPDATE payments SET status = \(next.rawValue), charge_id = COALESCE(\(chargeId), charge_id),
-                failure_reason = \(failureReason), updated_at = now()
-            WHERE id = \(payment.id)
+            WITH moved AS (
+                UPDATE payments SET status = \(next.rawValue), charge_id = COALESCE(\(chargeId), charge_id),
+                    failure_reason = \(failureReason), updated_at = now()
+                WHERE id = \(payment.id) RETURNING id
+            )
+            INSERT INTO payment_trail (payment_id, kind, detail) SELECT id, \(next.rawValue), \(detail) FROM moved
             """, logger: logger)
-        try await trail(payment.id, next.rawValue, detail, on: connection)
         switch next {
         case .succeeded:
             try await publish(
