@@ -52,7 +52,6 @@ struct NotificationEventHandlers: Sendable {
     func orderChanged(_ context: EventContext) async throws {
         let event = try context.envelope.decodePayload(as: OrderEvent.self)
         let connection = context.connection
-        try await receipts.lockCheckout(event.order.checkoutId, on: connection)
         let first = try await projection.apply(event, occurredAt: context.envelope.occurredAt, on: connection)
         // The email describes the order as this event saw it, even if a newer event came first.
         let order = ProjectedOrder(event.order, autoConfirmAt: event.autoConfirmAt)
@@ -89,6 +88,10 @@ struct NotificationEventHandlers: Sendable {
         // projection, nothing is deferred for it (`deferUnless` finds it) and its receipt, if
         // any, is no longer missing it. So a later event of the order has nothing to release.
         guard first else { return }
+        // Taken after the order is written and before anything is read: a payment handled at the
+        // same time either commits its receipt before this lock is granted (and `awaitingEmail`
+        // below finds it), or takes the lock after this transaction commits (and finds the order).
+        try await receipts.lockCheckout(order.checkoutId, on: connection)
         try await context.resumeDeferred(Self.order(order.id))
         // A receipt waiting for this order's lines can go out now.
         for receipt in try await receipts.awaitingEmail(checkoutId: order.checkoutId, on: connection) {
