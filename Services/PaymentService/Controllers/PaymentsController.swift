@@ -122,8 +122,8 @@ struct PaymentsController: Sendable {
         switch command.status {
         case .succeeded:
             let response = try await postgres.withConnection { connection -> IntentResponse? in
-                guard let payment = try await store.find(id: paymentId, on: connection) else { return nil }
-                return try await existing(payment, on: connection)
+                guard let found = try await store.findWithClientSecret(id: paymentId, on: connection) else { return nil }
+                return try await existing(found.payment, knownClientSecret: found.clientSecret, on: connection)
             }
             guard let response else { throw Self.unavailable }
             return response
@@ -184,13 +184,17 @@ struct PaymentsController: Sendable {
     }
 
     /// The payment's intent as the buyer sees it, once it has one.
-    private func existing(_ payment: Payment, on connection: PostgresConnection) async throws -> IntentResponse? {
+    private func existing(
+        _ payment: Payment, knownClientSecret: String? = nil, on connection: PostgresConnection
+    ) async throws -> IntentResponse? {
         let wallet = payment.walletAmount ?? 0
         guard payment.intentId != nil || (payment.walletRequested && wallet == payment.amount && payment.status.rank >= PaymentStatus.succeeded.rank)
         else { return nil }
+        var clientSecret = knownClientSecret
+        if payment.intentId != nil, clientSecret == nil { clientSecret = try await store.clientSecret(payment.id, on: connection) }
         return IntentResponse(
             paymentId: payment.id, intentId: payment.intentId,
-            clientSecret: payment.intentId == nil ? nil : try await store.clientSecret(payment.id, on: connection),
+            clientSecret: payment.intentId == nil ? nil : clientSecret,
             amount: payment.amount, currency: payment.currency, status: payment.status.rawValue, walletAmount: wallet,
             cardAmount: payment.cardAmount)
     }

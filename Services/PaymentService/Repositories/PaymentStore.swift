@@ -174,6 +174,14 @@ struct PaymentStore: Sendable {
         return rows.first
     }
 
+    /// A payment with its intent's client secret, in one read (create-intent's answer).
+    func findWithClientSecret(id: UUID, on connection: PostgresConnection) async throws -> (payment: Payment, clientSecret: String?)? {
+        guard let row = try await connection.query(prepared:
+            "SELECT \(unescaped: Self.columnsWithOrders), client_secret FROM payments WHERE id = \(id)", logger: logger
+        ).collect().first else { return nil }
+        return (try Self.decodeWithOrders(row), try row.makeRandomAccess()[18].decode(String?.self))
+    }
+
     func clientSecret(_ paymentId: UUID, on connection: PostgresConnection) async throws -> String? {
         try await connection.query(prepared: "SELECT client_secret FROM payments WHERE id = \(paymentId)", logger: logger)
             .decode(String?.self).all().first ?? nil
