@@ -36,6 +36,8 @@ private enum Slot {
     case value(JSONValue)
     case object(ObjectBox)
     case array(ArrayBox)
+    /// A super encoder's value, whatever it turns out to be.
+    case encoder(ValueEncoder)
 
     var resolved: JSONValue {
         switch self {
@@ -43,6 +45,7 @@ private enum Slot {
         case .value(let value): return value
         case .object(let box): return .object(box.entries.mapValues(\.resolved))
         case .array(let box): return .array(box.items.map(\.resolved))
+        case .encoder(let encoder): return encoder.slot.resolved
         }
     }
 }
@@ -177,9 +180,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
 
     private func superEncoder(named name: String) -> any Encoder {
         let encoder = ValueEncoder(codingPath: codingPath + [IndexOrNameKey(name)])
-        let box = ObjectBox()
-        encoder.slot = .object(box)
-        object.entries[name] = .object(box)
+        object.entries[name] = .encoder(encoder)
         return encoder
     }
 }
@@ -227,9 +228,7 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
 
     mutating func superEncoder() -> any Encoder {
         let encoder = ValueEncoder(codingPath: nextPath)
-        let box = ObjectBox()
-        encoder.slot = .object(box)
-        array.items.append(.object(box))
+        array.items.append(.encoder(encoder))
         return encoder
     }
 }

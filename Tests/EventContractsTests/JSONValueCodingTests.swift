@@ -203,6 +203,39 @@ import Testing
         }
     }
 
+    /// A super encoder may hold any value, not only an object.
+    struct WithSuper: Codable, Equatable {
+        var base: String
+        var own: Int
+        enum CodingKeys: String, CodingKey { case own, base }
+
+        init(base: String, own: Int) {
+            self.base = base
+            self.own = own
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            own = try container.decode(Int.self, forKey: .own)
+            base = try container.superDecoder(forKey: .base).singleValueContainer().decode(String.self)
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(own, forKey: .own)
+            var base = container.superEncoder(forKey: .base).singleValueContainer()
+            try base.encode(self.base)
+        }
+    }
+
+    @Test func aSuperEncoderKeepsWhatItWasGiven() throws {
+        let value = WithSuper(base: "b", own: 1)
+        let json = try JSONValue(encoding: value)
+        #expect(json == (try Self.throughText(value)))
+        #expect(json["base"] == .string("b"))
+        #expect(try json.decode(as: WithSuper.self) == value)
+    }
+
     @Test func nonFiniteNumbersAreAnErrorAsInText() {
         struct Ratio: Encodable { var value: Double }
         #expect(throws: EncodingError.self) { try JSONValue(encoding: Ratio(value: .nan)) }
