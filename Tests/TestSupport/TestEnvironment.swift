@@ -9,6 +9,8 @@ import PostgresNIO
 public enum TestEnvironment {
     public static var databaseURL: String { require("TEST_DATABASE_URL") }
     public static var brokers: String { require("TEST_KAFKA_BROKERS") }
+    /// The directory of the test Postgres's Unix-domain socket.
+    public static var databaseSocketDirectory: String { require("TEST_DATABASE_SOCKET_DIR") }
     /// The broker binary, for tests that run a broker of their own.
     public static var tansuBinary: String { require("TANSU_BIN") }
     /// The fake Stripe server (localstripe).

@@ -47,6 +47,9 @@ class Env:
         self.pg_data = e["CHAOS_PG_DATA"]
         self.pg_log = e["CHAOS_PG_LOG"]
         self.pg_port = int(e["CHAOS_PG_PORT"])
+        # The services reach Postgres through its Unix-domain socket (as `scripts/dev up` runs
+        # them): cheaper round trips than TCP on one machine.
+        self.pg_socket_dir = e.get("CHAOS_PG_SOCKET_DIR", "")
         self.pg_owner = e.get("CHAOS_PG_OWNER", "postgres")
         self.kafka_port = int(e["CHAOS_KAFKA_PORT"])
         self.broker_pidfile = Path(e["CHAOS_BROKER_PIDFILE"])
@@ -249,7 +252,8 @@ def make_services(env: Env) -> dict[str, Service]:
             "APP_ENV": "development",
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": str(port),
-            "DATABASE_URL": f"postgres://{role}:{role}@127.0.0.1:{env.pg_port}/escrowmarket",
+            "DATABASE_URL": f"postgres://{role}:{role}@127.0.0.1:{env.pg_port}/escrowmarket"
+                            + (f"?host={env.pg_socket_dir}" if env.pg_socket_dir else ""),
             "DATABASE_SCHEMA": role,
             "KAFKA_BROKERS": f"127.0.0.1:{env.kafka_port}",
             "KAFKA_CONSUMER_PROPERTIES": "fetch.wait.max.ms=5",

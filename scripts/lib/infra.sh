@@ -179,7 +179,8 @@ create_topics() {
 # --- throwaway environments (test, bench) ----------------------------------------------------
 
 # start_throwaway_infra: a temp dir under /tmp with its own Postgres and broker on free ports.
-# Sets and exports TEST_DATABASE_URL, TEST_KAFKA_BROKERS, TANSU_BIN; sets THROWAWAY_DIR.
+# Sets and exports TEST_DATABASE_URL (and its socket's TEST_DATABASE_SOCKET_DIR), TEST_KAFKA_BROKERS,
+# TANSU_BIN; sets THROWAWAY_DIR.
 # Install the cleanup trap first: trap stop_throwaway_infra EXIT.
 THROWAWAY_DIR=""
 start_throwaway_infra() {
@@ -203,6 +204,7 @@ start_throwaway_infra() {
     log "starting SMTP sink on 127.0.0.1:$smtp_port ($THROWAWAY_DIR/smtp)"
     start_smtp_sink "$THROWAWAY_DIR/smtp" "$smtp_port"
     export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
+    export TEST_DATABASE_SOCKET_DIR="$THROWAWAY_DIR/pg/run"
     export TEST_KAFKA_BROKERS="127.0.0.1:$kafka_port"
     export TEST_LOCALSTRIPE_URL="http://127.0.0.1:$stripe_port"
     export TEST_SMTP_HOST=127.0.0.1

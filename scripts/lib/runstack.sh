@@ -89,6 +89,7 @@ run_stack_start() {
         CHAOS_PG_DATA="$RUN_STACK_DIR/pg/data" \
         CHAOS_PG_LOG="$RUN_STACK_DIR/pg/postgres.log" \
         CHAOS_PG_PORT="$pg_port" \
+        CHAOS_PG_SOCKET_DIR="$RUN_STACK_DIR/pg/run" \
         CHAOS_PG_OWNER="$(pg_owner)" \
         CHAOS_KAFKA_PORT="$kafka_port" \
         CHAOS_BROKER_PIDFILE="$RUN_STACK_DIR/broker/broker.pid" \
