@@ -103,13 +103,19 @@ public struct GatewayCommandStore: Sendable {
         ).collect().first.map(GatewayCommand.init(row:))
     }
 
-    func complete(_ id: UUID, as status: GatewayCommand.Status, resultId: String?, error: String?, on connection: PostgresConnection) async throws {
+    /// Records the command's final outcome and returns it as it now stands.
+    @discardableResult
+    func complete(
+        _ id: UUID, as status: GatewayCommand.Status, resultId: String?, error: String?, on connection: PostgresConnection
+    ) async throws -> GatewayCommand? {
         try await connection.query(prepared:
             """
             UPDATE gateway_commands SET status = \(status.rawValue), result_id = \(resultId), last_error = \(error),
                 completed_at = now(), claimed_by = NULL
             WHERE id = \(id)
-            """, logger: logger)
+            RETURNING \(unescaped: GatewayCommand.columns)
+            """, logger: logger
+        ).collect().first.map(GatewayCommand.init(row:))
     }
 
     /// No usable answer: due again after `delay`, same key.

@@ -72,7 +72,7 @@ public struct GatewayCommandRunner: Sendable {
                     let claimed = try await Detached.run(timeout: Self.statementTimeout) { [store, lease, claimer, postgres] in
                         try await store.claimDue(limit: limit, lease: lease, claimer: claimer, on: postgres)
                     }
-                    for command in claimed { group.addTask { await process(command) } }
+                    for command in claimed { group.addTask { _ = await process(command) } }
                     running += claimed.count
                     executed += claimed.count
                 }
@@ -116,9 +116,10 @@ public struct GatewayCommandRunner: Sendable {
         return try await execute(claim.command)
     }
 
-    /// Executes a command this runner holds, and returns it as it then stands.
+    /// Executes a command this runner holds, and returns it as it then stands: as its outcome
+    /// was recorded, or read again when it was not (an unknown outcome, a failed record).
     private func execute(_ command: GatewayCommand) async throws -> GatewayCommand? {
-        await process(command)
+        if let completed = await process(command) { return completed }
         return try await postgres.withConnection { try await store.find(command.id, on: $0) }
     }
 
@@ -133,7 +134,9 @@ public struct GatewayCommandRunner: Sendable {
         try await store.releaseClaims(of: claimer, on: postgres)
     }
 
-    private func process(_ command: GatewayCommand) async {
+    /// Calls the gateway and records the outcome; returns the command as recorded when it
+    /// completed (succeeded or refused) in this call.
+    private func process(_ command: GatewayCommand) async -> GatewayCommand? {
         var logger = self.logger
         logger[metadataKey: "correlation_id"] = "\(command.correlationId)"
         logger[metadataKey: "command_id"] = "\(command.id)"
@@ -142,7 +145,7 @@ public struct GatewayCommandRunner: Sendable {
             // Written by a newer version: left for it.
             logger.error("no handler for this gateway command kind; left pending")
             try? await store.retryLater(command.id, claimer: claimer, error: "no handler", delay: .seconds(60), on: postgres)
-            return
+            return nil
         }
         let outcome: GatewayOutcome
         do {
@@ -152,16 +155,21 @@ public struct GatewayCommandRunner: Sendable {
         }
         Counter(label: "gateway_commands_executed", dimensions: [("kind", command.kind), ("outcome", outcome.label)]).increment()
         do {
-            try await Detached.run(timeout: Self.statementTimeout) { [self, logger] in
+            return try await Detached.run(timeout: Self.statementTimeout) { [self, logger] in
                 try await record(outcome, of: command, handler: handler, logger: logger)
             }
         } catch {
             // The lease runs out and the command is tried again: the same key finds the same object.
             logger.warning("gateway outcome not recorded yet; the command will run again", metadata: ["error": "\(error)"])
+            return nil
         }
     }
 
-    private func record(_ outcome: GatewayOutcome, of command: GatewayCommand, handler: any GatewayCommandHandler, logger: Logger) async throws {
+    /// Records the outcome; returns the command as completed here, or nil when it stays pending
+    /// (unknown outcome) or another runner had completed it already.
+    private func record(
+        _ outcome: GatewayOutcome, of command: GatewayCommand, handler: any GatewayCommandHandler, logger: Logger
+    ) async throws -> GatewayCommand? {
         switch outcome {
         case .unknown(let error):
             let delay = Self.backoff(afterAttempt: command.attempts)
@@ -169,20 +177,25 @@ public struct GatewayCommandRunner: Sendable {
                 "gateway outcome unknown; retrying with the same key",
                 metadata: ["attempt": "\(command.attempts)", "retry_in": "\(delay)", "error": "\(error)"])
             try await store.retryLater(command.id, claimer: claimer, error: error, delay: delay, on: postgres)
+            return nil
         case .succeeded(let objectId, let attributes):
-            try await postgres.inTransaction(logger: logger) { connection in
-                guard let current = try await store.lock(command.id, on: connection), current.status == .pending else { return }
-                try await store.complete(command.id, as: .succeeded, resultId: objectId, error: nil, on: connection)
+            let completed = try await postgres.inTransaction(logger: logger) { connection -> GatewayCommand? in
+                guard let current = try await store.lock(command.id, on: connection), current.status == .pending else { return nil }
+                let completed = try await store.complete(command.id, as: .succeeded, resultId: objectId, error: nil, on: connection)
                 try await handler.succeeded(current, objectId: objectId, attributes: attributes, on: connection)
+                return completed
             }
             logger.info("gateway command succeeded", metadata: ["object": "\(objectId)"])
+            return completed
         case .refused(let code, let reason):
-            try await postgres.inTransaction(logger: logger) { connection in
-                guard let current = try await store.lock(command.id, on: connection), current.status == .pending else { return }
-                try await store.complete(command.id, as: .refused, resultId: code, error: reason, on: connection)
+            let completed = try await postgres.inTransaction(logger: logger) { connection -> GatewayCommand? in
+                guard let current = try await store.lock(command.id, on: connection), current.status == .pending else { return nil }
+                let completed = try await store.complete(command.id, as: .refused, resultId: code, error: reason, on: connection)
                 try await handler.refused(current, code: code, reason: reason, on: connection)
+                return completed
             }
             logger.warning("gateway command refused", metadata: ["code": "\(code)", "reason": "\(reason)"])
+            return completed
         }
     }
 }
