@@ -144,11 +144,11 @@ struct PaymentsController: Sendable {
         _ paymentId: UUID, buyer: String, spendWallet: Bool, _ context: AppRequestContext
     ) async throws -> CreateIntentDecision {
         try await postgres.inTransaction(logger: context.logger) { connection -> CreateIntentDecision in
-            guard let payment = try await store.lock(id: paymentId, on: connection), payment.buyerId == buyer
+            guard let (payment, session) = try await store.lockWithCheckoutSession(id: paymentId, on: connection), payment.buyerId == buyer
             else { throw Problem.notFound("No payment for that order or checkout.") }
             if let response = try await existing(payment, on: connection) { return .existing(response) }
             // Two ways to pay one payment would be two charges: an open Checkout Session excludes this one.
-            if let session = try await store.checkoutSession(payment.id, on: connection), session.expiresAt > Date() {
+            if let session, session.expiresAt > Date() {
                 throw Problem.conflict("This payment is being paid on Stripe Checkout (session \(session.id)); continue there.", extensions: ["currentState": payment.status.rawValue])
             }
             guard payment.status.isPayable else {

@@ -150,6 +150,23 @@ struct PaymentStore: Sendable {
     }
 
     /// The payment's current Checkout Session (id, url, expiry), if it has one.
+    /// The payment locked, with its current Checkout Session if it has one, in one statement
+    /// (create-intent's decision).
+    func lockWithCheckoutSession(
+        id: UUID, on connection: PostgresConnection
+    ) async throws -> (payment: Payment, session: (id: String, url: String, expiresAt: Date)?)? {
+        guard let row = try await connection.query(prepared:
+            """
+            SELECT \(unescaped: Self.columnsWithOrders), checkout_session_id, checkout_session_url, checkout_session_expires_at
+            FROM payments WHERE id = \(id) FOR UPDATE OF payments
+            """, logger: logger
+        ).collect().first else { return nil }
+        let cells = row.makeRandomAccess()
+        let (sessionId, url, expiresAt) = (try cells[18].decode(String?.self), try cells[19].decode(String?.self), try cells[20].decode(Date?.self))
+        let session = sessionId.flatMap { id in url.flatMap { url in expiresAt.map { (id: id, url: url, expiresAt: $0) } } }
+        return (try Self.decodeWithOrders(row), session)
+    }
+
     func checkoutSession(_ paymentId: UUID, on connection: PostgresConnection) async throws -> (id: String, url: String, expiresAt: Date)? {
         try await connection.query(prepared:
             """
