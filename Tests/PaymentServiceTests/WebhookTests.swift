@@ -62,6 +62,15 @@ import TestSupport
         }
     }
 
+    /// The simulator of `scripts/dev up`, the bench and chaos, and of compose, sends the types
+    /// listed in deploy/stripe/webhook-events.txt, as a real endpoint is registered for them: the
+    /// list must be what PaymentService acts on, no more and no less.
+    @Test func theRegisteredWebhookTypesAreTheTypesActedOn() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let listed = try String(contentsOf: root.appendingPathComponent("deploy/stripe/webhook-events.txt"), encoding: .utf8)
+        #expect(Set(listed.split(whereSeparator: \.isWhitespace).map(String.init)) == WebhookProcessor.handledTypes)
+    }
+
     @Test func theSameWebhookTwiceAndConcurrentlyHasOneEffect() async throws {
         try await ServiceHarness.payments { service in
             let (checkout, _) = try await service.announceCheckout(buyer: "buyer-dupe")

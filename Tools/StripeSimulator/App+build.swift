@@ -8,7 +8,7 @@ func buildApplication(_ configuration: SimulatorConfiguration) -> some Applicati
     let logger = Logger(label: "StripeSimulator")
     let faults = FaultInjector()
     let idempotency = IdempotencyStore(ttl: configuration.idempotencyTTL)
-    let outbox = WebhookOutbox(endpoint: WebhookEndpoint(url: configuration.webhookURL, secret: configuration.webhookSecret), faults: faults)
+    let outbox = WebhookOutbox(endpoint: WebhookEndpoint(url: configuration.webhookURL, secret: configuration.webhookSecret, enabledEvents: configuration.webhookEvents), faults: faults)
     let timers = DueQueue<TimedAction>()
     let state = SimulatorState(
         outbox: outbox, timers: timers, faults: faults, payoutDelay: configuration.payoutDelay, baseURL: configuration.baseURL)
@@ -36,6 +36,7 @@ func buildApplication(_ configuration: SimulatorConfiguration) -> some Applicati
         "stripe simulator listening",
         metadata: [
             "address": "\(configuration.host):\(configuration.port)", "webhook_url": "\(configuration.webhookURL ?? "-")",
+            "webhook_events": "\(configuration.webhookEvents.map { $0.sorted().joined(separator: ",") } ?? "*")",
         ])
     return Application(
         router: router,

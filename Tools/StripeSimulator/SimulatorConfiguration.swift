@@ -10,6 +10,8 @@ struct SimulatorConfiguration: Sendable {
     /// Where webhooks go (changeable at run time through `PUT /_sim/config`).
     var webhookURL: String?
     var webhookSecret = "whsec_stripe_simulator"
+    /// The event types the endpoint gets, as a Stripe endpoint's `enabled_events`; nil for all.
+    var webhookEvents: Set<String>?
     /// First retry delay of a refused webhook; it doubles per attempt up to `webhookRetryCap`.
     var webhookRetryBase: Duration = .milliseconds(1000)
     var webhookRetryCap: Duration = .seconds(60)
@@ -37,6 +39,13 @@ struct SimulatorConfiguration: Sendable {
         publicBaseURL = value("SIM_PUBLIC_URL")
         webhookURL = value("SIM_WEBHOOK_URL")
         if let secret = value("SIM_WEBHOOK_SECRET") { webhookSecret = secret }
+        if let events = value("SIM_WEBHOOK_EVENTS") {
+            do {
+                webhookEvents = try WebhookEndpoint.enabledEvents(events.split(separator: ",").map(String.init))
+            } catch {
+                throw ConfigurationError("SIM_WEBHOOK_EVENTS: \(error)")
+            }
+        }
         if let base = try milliseconds("SIM_WEBHOOK_RETRY_BASE_MS") { webhookRetryBase = base }
         if let cap = try milliseconds("SIM_WEBHOOK_RETRY_CAP_MS") { webhookRetryCap = cap }
         if let attempts = value("SIM_WEBHOOK_MAX_ATTEMPTS") { webhookMaxAttempts = try Self.integer(attempts, "SIM_WEBHOOK_MAX_ATTEMPTS") }

@@ -111,6 +111,10 @@ def check_simulator(services):
           env.get("SIM_WEBHOOK_URL") == f"http://payment-service:{payment_port}/api/v1/stripe/webhook")
     check(f"{SIMULATOR} signs them with PaymentService's STRIPE_WEBHOOK_SECRET",
           env.get("SIM_WEBHOOK_SECRET") is not None and env.get("SIM_WEBHOOK_SECRET") == payment.get("STRIPE_WEBHOOK_SECRET"))
+    with open(os.path.join(ROOT, "deploy", "stripe", "webhook-events.txt")) as events_file:
+        events = sorted(events_file.read().split())
+    check(f"{SIMULATOR} sends the event types of deploy/stripe/webhook-events.txt",
+          sorted(str(env.get("SIM_WEBHOOK_EVENTS", "")).split(",")) == events)
     for name in GATEWAY_SERVICES:
         service = services.get(name, {})
         environment = service.get("environment", {})

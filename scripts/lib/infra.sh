@@ -240,7 +240,8 @@ stop_smtp_sink() {
 
 # start_stripe_simulator PIDFILE LOGFILE BINARY PORT WEBHOOK_URL WEBHOOK_SECRET [VAR=VALUE ...]: the Stripe
 # simulator (Tools/StripeSimulator, built as `StripeSimulator`) on 127.0.0.1:PORT, sending its signed
-# webhooks to WEBHOOK_URL. VAR=VALUE pairs add SIM_* settings (see Tools/StripeSimulator/README.md).
+# webhooks to WEBHOOK_URL, of the types PaymentService acts on (deploy/stripe/webhook-events.txt, as a
+# real endpoint is registered). VAR=VALUE pairs add SIM_* settings (see Tools/StripeSimulator/README.md).
 # Waits until GET /_sim/health answers. Idempotent: a simulator that is already running is kept.
 start_stripe_simulator() {
     local pidfile="$1" logfile="$2" binary="$3" port="$4" url="$5" secret="$6" pid
@@ -248,8 +249,10 @@ start_stripe_simulator() {
     [[ -x "$binary" ]] || die "$binary not found (build it: scripts/dev build --product StripeSimulator)"
     pid_alive "$pidfile" StripeSimulator && return 0
     mkdir -p "$(dirname "$pidfile")" "$(dirname "$logfile")"
+    local events
+    events="$(paste -sd, "$ESCROWMARKET_ROOT/deploy/stripe/webhook-events.txt")"
     pid="$(spawn_detached "$pidfile" "$logfile" env SIM_HOST=127.0.0.1 SIM_PORT="$port" \
-        SIM_WEBHOOK_URL="$url" SIM_WEBHOOK_SECRET="$secret" "$@" "$binary")"
+        SIM_WEBHOOK_URL="$url" SIM_WEBHOOK_SECRET="$secret" SIM_WEBHOOK_EVENTS="$events" "$@" "$binary")"
     local deadline=$((SECONDS + 30))
     until [[ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$port/_sim/health" 2>/dev/null)" == 200 ]]; do
         if ! proc_running "$pid" || ((SECONDS >= deadline)); then

@@ -15,6 +15,8 @@ struct ControlRoutes: Sendable {
         /// An empty string stops webhook delivery.
         var webhookUrl: String?
         var webhookSecret: String?
+        /// As a Stripe endpoint's `enabled_events`: `["*"]` for every type.
+        var enabledEvents: [String]?
     }
 
     struct DisputeRequest: Decodable {
@@ -54,6 +56,13 @@ struct ControlRoutes: Sendable {
                 if let secret = update.webhookSecret {
                     guard !secret.isEmpty else { throw StripeAPIError.invalidRequest("webhookSecret must not be empty") }
                     endpoint.secret = secret
+                }
+                if let events = update.enabledEvents {
+                    do {
+                        endpoint.enabledEvents = try WebhookEndpoint.enabledEvents(events)
+                    } catch {
+                        throw StripeAPIError.invalidRequest("enabledEvents: \(error)", param: "enabledEvents")
+                    }
                 }
                 outbox.endpoint = endpoint
                 return configJSON
@@ -107,7 +116,10 @@ struct ControlRoutes: Sendable {
 
     private var configJSON: JSONValue {
         let endpoint = outbox.endpoint
-        return ["webhookUrl": endpoint.url.json, "webhookSecretSet": .bool(!endpoint.secret.isEmpty)]
+        return [
+            "webhookUrl": endpoint.url.json, "webhookSecretSet": .bool(!endpoint.secret.isEmpty),
+            "enabledEvents": .array((endpoint.enabledEvents.map { $0.sorted() } ?? ["*"]).map { .string($0) }),
+        ]
     }
 
     /// Runs a control action; Stripe-shaped errors keep their status, bad JSON is a 400.

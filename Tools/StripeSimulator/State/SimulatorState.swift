@@ -46,7 +46,7 @@ actor SimulatorState {
     func emit(_ type: String, _ object: JSONValue, account: String? = nil) {
         let event = EventRecord(
             id: Identifiers.make("evt"), type: type, created: Identifiers.now(), account: account, object: object,
-            origin: RequestOrigin.current, pendingWebhooks: outbox.endpoint.url == nil ? 0 : 1)
+            origin: RequestOrigin.current, pendingWebhooks: outbox.endpoint.wants(type) ? 1 : 0)
         events.append(event)
         outbox.enqueue(event)
     }

@@ -1,9 +1,43 @@
+import Foundation
 import Synchronization
 
 /// Where webhooks go, changeable at run time (`PUT /_sim/config`).
 struct WebhookEndpoint: Sendable, Equatable {
     var url: String?
     var secret: String
+    /// The event types sent, as a Stripe endpoint's `enabled_events`; nil is `["*"]`, every type.
+    var enabledEvents: Set<String>? = nil
+
+    /// Whether an event of this type goes to the endpoint.
+    func wants(_ type: String) -> Bool {
+        url != nil && (enabledEvents?.contains(type) ?? true)
+    }
+
+    /// Reads an `enabled_events` list: `*` alone for every type (nil), else event type names
+    /// such as `payment_intent.succeeded`. Throws a sentence saying what is wrong.
+    static func enabledEvents(_ names: [String]) throws(InvalidEnabledEvents) -> Set<String>? {
+        let names = names.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !names.isEmpty else { throw InvalidEnabledEvents("enabled events must name at least one type, or *") }
+        if names == ["*"] { return nil }
+        for name in names where !isEventType(name) {
+            throw InvalidEnabledEvents("'\(name.prefix(100))' is not an event type (such as payment_intent.succeeded), and * stands alone")
+        }
+        return Set(names)
+    }
+
+    /// Lower-case words of letters and underscores joined by dots, at least two.
+    private static func isEventType(_ name: String) -> Bool {
+        let words = name.split(separator: ".", omittingEmptySubsequences: false)
+        return name.utf8.count <= 100 && words.count >= 2
+            && words.allSatisfy { word in
+                !word.isEmpty && word.utf8.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || $0 == UInt8(ascii: "_") }
+            }
+    }
+}
+
+struct InvalidEnabledEvents: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// When a refused webhook is tried again: Stripe's exponential schedule, compressed.
@@ -51,10 +85,11 @@ final class WebhookOutbox: Sendable {
         set { endpointState.withLock { $0 = newValue } }
     }
 
-    /// Queues an event for delivery (twice when the duplicate fault fires); without an endpoint
-    /// there is nowhere to send it, as with Stripe, and it is only listed in `/v1/events`.
+    /// Queues an event for delivery (twice when the duplicate fault fires); without an endpoint,
+    /// or of a type it is not enabled for, there is nowhere to send it, as with Stripe, and it is
+    /// only listed in `/v1/events`.
     func enqueue(_ event: EventRecord) {
-        guard endpoint.url != nil else { return }
+        guard endpoint.wants(event.type) else { return }
         let (copies, delay) = faults.webhookCopies()
         let delivery = Delivery(eventId: event.id, eventType: event.type, payload: JSON.bytes(event.json))
         for _ in 0..<copies { queue.add(delivery, after: delay) }
