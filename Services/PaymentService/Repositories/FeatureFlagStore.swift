@@ -1,6 +1,7 @@
 import Foundation
 import HTTPSupport
 import Logging
+import Persistence
 import PostgresNIO
 
 /// Feature flags in Postgres, read at each request (one indexed row), so every instance follows
@@ -32,8 +33,11 @@ struct FeatureFlagStore: Sendable {
     }
 
     func isEnabled(_ flag: FeatureFlag) async throws -> Bool {
-        try await postgres.query("SELECT enabled FROM feature_flags WHERE name = \(flag.rawValue)", logger: logger)
-            .decode(Bool.self).all().first ?? flag.defaultValue
+        // Asked by every create-intent: prepared, as the hot statements are.
+        try await postgres.withConnection { connection in
+            try await connection.query(prepared: "SELECT enabled FROM feature_flags WHERE name = \(flag.rawValue)", logger: logger)
+                .decode(Bool.self).all().first ?? flag.defaultValue
+        }
     }
 
     /// 404 with the flag's message when its flow is off (as if the route were not there).
