@@ -61,7 +61,14 @@ struct CheckoutBench {
     }
 
     static func main() async throws {
-        let options = try Options(Array(CommandLine.arguments.dropFirst()))
+        let options: Options
+        do {
+            options = try Options(Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            // A usage mistake: say so, without a crash report.
+            FileHandle.standardError.write(Data("CheckoutBench: \(error)\n".utf8))
+            exit(2)
+        }
         let listings = try JSONDecoder().decode([Listing].self, from: Data(contentsOf: URL(fileURLWithPath: options.listingsFile)))
         let bySeller = Dictionary(grouping: listings, by: \.seller).values.map(Array.init)
         guard bySeller.count >= options.sellers else {

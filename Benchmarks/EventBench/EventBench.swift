@@ -21,16 +21,19 @@ struct EventBench {
 
         init(_ arguments: [String]) throws {
             var iterator = arguments.makeIterator()
+            let known = ["--rate", "--seconds", "--writers", "--aggregates"]
             while let flag = iterator.next() {
-                guard let text = iterator.next(), let value = Int(text), value >= 0 else {
-                    throw BenchError("\(flag) needs a whole number")
+                guard known.contains(flag) else {
+                    throw BenchError("unknown option \(flag); use \(known.joined(separator: ", "))")
+                }
+                guard let text = iterator.next(), let value = Int(text), (0...1_000_000).contains(value) else {
+                    throw BenchError("\(flag) needs a whole number 0...1000000")
                 }
                 switch flag {
                 case "--rate": rate = value
                 case "--seconds": seconds = max(1, value)
                 case "--writers": writers = max(1, value)
-                case "--aggregates": aggregates = max(1, value)
-                default: throw BenchError("unknown option \(flag); use --rate, --seconds, --writers, --aggregates")
+                default: aggregates = max(1, value)
                 }
             }
         }
@@ -54,7 +57,14 @@ struct EventBench {
     }
 
     static func main() async throws {
-        let options = try Options(Array(CommandLine.arguments.dropFirst()))
+        let options: Options
+        do {
+            options = try Options(Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            // A usage mistake: say so, without a crash report.
+            FileHandle.standardError.write(Data("EventBench: \(error)\n".utf8))
+            exit(2)
+        }
         let topic = try await TestEnvironment.makeTopics(["bench"])[0]
         let recorder = Recorder()
         let report = try await TestDatabase.withSchema(prefix: "bench") { database -> Report in
