@@ -132,7 +132,10 @@ public struct EventHandler: Sendable {
     ) {
         self.eventType = eventType
         self.maximumSchemaVersion = maximumSchemaVersion
-        self.handle = handle
+        self.handle = { context in
+            try await handle(context)
+            if context.runsOwnEnd { try await context.beforeCommit.run(on: context.connection, logger: context.logger) }
+        }
     }
 
     /// A handler for a typed payload.
@@ -141,7 +144,6 @@ public struct EventHandler: Sendable {
     ) -> EventHandler {
         EventHandler(eventType: Payload.eventType, maximumSchemaVersion: Payload.schemaVersion) { context in
             try await handle(try context.envelope.decodePayload(as: Payload.self), context)
-            if context.runsOwnEnd { try await context.beforeCommit.run(on: context.connection, logger: context.logger) }
         }
     }
 }

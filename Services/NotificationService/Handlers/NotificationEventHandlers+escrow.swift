@@ -34,7 +34,7 @@ extension NotificationEventHandlers {
     }
 
     func payoutChanged(_ event: PayoutChanged, paid: Bool, _ context: EventContext) async throws {
-        try await projection.remember(event.sellerId, email: event.sellerEmail, on: context.connection)
+        learn([(event.sellerId, event.sellerEmail)], context)
         var model: [String: Any] = [
             "amount": MoneyFormat.format(event.amount, event.currency), "payoutId": event.payoutId.uuidString.lowercased(),
             "link": models.link("/seller/payouts"),
@@ -47,7 +47,7 @@ extension NotificationEventHandlers {
 
     /// Mails the seller when their account cannot receive payouts, once per change of what is due.
     func sellerAccountUpdated(_ event: SellerAccountUpdated, _ context: EventContext) async throws {
-        try await projection.remember(event.sellerId, email: event.sellerEmail, on: context.connection)
+        learn([(event.sellerId, event.sellerEmail)], context)
         let changed = try await projection.sellerAccountChanged(
             event.sellerId, payoutsEnabled: event.payoutsEnabled, currentlyDue: event.currentlyDue, on: context.connection)
         guard changed, !event.payoutsEnabled || !event.currentlyDue.isEmpty else { return }

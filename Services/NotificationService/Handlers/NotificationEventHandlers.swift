@@ -38,6 +38,7 @@ struct NotificationEventHandlers: Sendable {
             + [
                 .on(CheckoutCreated.self) { event, context in
                     try await projection.apply(event, on: context.connection)
+                    learn([(event.buyerId, event.buyerEmail)], context)
                     try await context.resumeDeferred(Self.checkout(event.checkoutId))
                 },
                 .on(PaymentSucceeded.self) { event, context in try await paymentSucceeded(event, context) },
@@ -49,10 +50,16 @@ struct NotificationEventHandlers: Sendable {
             ] + escrowHandlers
     }
 
+    /// Leaves the users' addresses for the end of the transaction (`ContactUpdates`).
+    func learn(_ contacts: [(userId: String, email: String?)], _ context: EventContext) {
+        context.atTransactionEnd(ContactUpdates.self) { ContactUpdates(projection: projection) }.add(contacts)
+    }
+
     func orderChanged(_ context: EventContext) async throws {
         let event = try context.envelope.decodePayload(as: OrderEvent.self)
         let connection = context.connection
         let first = try await projection.apply(event, occurredAt: context.envelope.occurredAt, on: connection)
+        learn([(event.order.buyerId, event.order.buyerEmail), (event.order.sellerId, event.order.sellerEmail)], context)
         // The email describes the order as this event saw it, even if a newer event came first.
         let order = ProjectedOrder(event.order, autoConfirmAt: event.autoConfirmAt)
         let source = context.envelope.id

@@ -2,7 +2,9 @@ import EventContracts
 import Foundation
 import Logging
 import Persistence
+import Messaging
 import PostgresNIO
+import Synchronization
 
 /// An order as NotificationService last heard of it.
 struct ProjectedOrder: Sendable, Equatable {
@@ -53,7 +55,6 @@ struct ProjectionStore: Sendable {
             RETURNING xmax = 0
             """, logger: logger
         ).decode(Bool.self).all().first ?? false
-        try await remember([(order.buyerId, order.buyerEmail), (order.sellerId, order.sellerEmail)], on: connection)
         return inserted
     }
 
@@ -64,16 +65,13 @@ struct ProjectionStore: Sendable {
             VALUES (\(checkout.checkoutId), \(checkout.buyerId), \(checkout.currency), \(checkout.totalAmount))
             ON CONFLICT (id) DO NOTHING
             """, logger: logger)
-        try await remember([(checkout.buyerId, checkout.buyerEmail)], on: connection)
-    }
-
-    /// Records a user's latest known mail address (ignores nil and malformed ones).
-    func remember(_ userId: String, email: String?, on connection: PostgresConnection) async throws {
-        try await remember([(userId, email)], on: connection)
     }
 
     /// Records users' latest known mail addresses in one statement, rows taken in user-id order
     /// (the global order of contacts' row locks); for a user named twice, the last address counts.
+    /// A user whose address is already the one given is left alone, unlocked: most events name
+    /// users we know (a listing's seller in every order), and two instances would otherwise queue
+    /// on those rows.
     func remember(_ contacts: [(userId: String, email: String?)], on connection: PostgresConnection) async throws {
         var latest: [String: String] = [:]
         for (userId, email) in contacts {
@@ -88,6 +86,7 @@ struct ProjectionStore: Sendable {
             """
             INSERT INTO contacts (user_id, email)
             SELECT user_id, email FROM unnest(\(userIds)::text[], \(emails)::text[]) WITH ORDINALITY AS c(user_id, email, position)
+            WHERE NOT EXISTS (SELECT 1 FROM contacts known WHERE known.user_id = c.user_id AND known.email = c.email)
             ORDER BY position
             ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, updated_at = now()
             WHERE contacts.email <> EXCLUDED.email
@@ -167,5 +166,32 @@ struct ProjectionStore: Sendable {
                 shippingAddress: try EventCoding.decoder.decode(ShippingAddress.self, from: Data(row.10.utf8)),
                 carrier: row.11, trackingNumber: row.12, autoConfirmAt: row.13)
         }
+    }
+}
+
+/// The addresses a consumer transaction's events name, written at its end
+/// (`EventContext.atTransactionEnd`) in one statement, rows in user-id order. Written per event,
+/// two instances' batches that named the same users in different orders (a buyer whose orders
+/// went to both, a seller in many orders) deadlocked on each other's rows; now each batch takes
+/// them in the one order, and holds them from that statement to its commit only. Mail queued
+/// earlier in the transaction for a user learnt here gets the address when it is claimed.
+final class ContactUpdates: TransactionEndWork {
+    let projection: ProjectionStore
+    private let learnt = Mutex<[(userId: String, email: String?)]>([])
+
+    init(projection: ProjectionStore) {
+        self.projection = projection
+    }
+
+    func add(_ contacts: [(userId: String, email: String?)]) {
+        learnt.withLock { $0.append(contentsOf: contacts) }
+    }
+
+    func run(on connection: PostgresConnection, logger: Logger) async throws {
+        let due = learnt.withLock { learnt in
+            defer { learnt = [] }
+            return learnt
+        }
+        try await projection.remember(due, on: connection)
     }
 }
