@@ -81,12 +81,15 @@ extension ServiceDefinition {
     )
 
     /// Money held in escrow per currency: the balance of every `escrow_held` ledger account
-    /// (credits are negative in the journal, so the held amount is minus their sum).
+    /// (credits are negative in the journal, so the held amount is minus their sum), read from
+    /// the balances the ledger keeps (`escrow_held_balances`), only those not zero: the work
+    /// follows the escrows holding money, not the history. A currency with nothing held has no
+    /// sample.
     static func heldGauges(postgres: PostgresClient, logger: Logger) async throws -> [GaugeFamily] {
         let rows = try await postgres.query(
             """
-            SELECT currency, (-sum(amount))::int8 FROM journal_entries
-            WHERE account LIKE \(LedgerAccount.Kind.escrowHeld.rawValue + ":%") GROUP BY currency ORDER BY currency
+            SELECT currency, (-sum(balance))::int8 FROM escrow_held_balances WHERE balance <> 0
+            GROUP BY currency ORDER BY currency
             """, logger: logger
         ).decode((String, Int64).self).all()
         return [

@@ -16,6 +16,7 @@ import TestSupport
             #expect(try await driver.waitFor(order, status: "parked"))
             #expect(try await service.outboxCount("escrow.released") == 0)
             #expect(try await service.outboxCount("escrow.release_parked") == 1)
+            #expect(try await service.eventuallyMetrics(show: #"escrow_held_minor_units{currency="usd"} 5000"#))
 
             // Onboarding creates the account (once, however often it is asked for) …
             let first = try await service.call(.post, "/api/v1/sellers/stripe-onboard", as: "seller-r", roles: ["seller"]).json()
@@ -57,6 +58,19 @@ import TestSupport
             #expect(try await driver.balance("platform_fees") == 250)
             #expect(try await driver.balance("seller_available:seller-r") == 4750)
             #expect(try await service.database.count("SELECT COALESCE(sum(amount), 0)::int FROM journal_entries WHERE account LIKE 'escrow_held:%'") == 0)
+            // Nothing held: the gauge has no sample for the currency.
+            #expect(try await service.eventually { try await !service.metrics().contains(#"escrow_held_minor_units{currency="usd"}"#) })
+            // Reconciliation holds the balance kept for the gauge against the entries.
+            let held = LedgerAccount.escrowHeld(try #require(try await service.database.client.query(
+                "SELECT id FROM escrows WHERE order_id = \(order)", logger: TestEnvironment.logger).decode(UUID.self).all().first)).description
+            try await service.database.client.query(
+                "UPDATE escrow_held_balances SET balance = balance + 1 WHERE account = \(held)", logger: TestEnvironment.logger)
+            let report = try await service.call(.post, "/api/v1/admin/reconciliation", as: "admin-1", roles: ["admin"]).json()
+            let ledger = (report["discrepancies"] as? [[String: Any]])?.filter { $0["kind"] as? String == "ledger" }
+            #expect(ledger?.count == 1 && ledger?.first?["expected"] as? String == "kept balance 0"
+                && ledger?.first?["actual"] as? String == "kept balance -1", "\(report)")
+            try await service.database.client.query(
+                "UPDATE escrow_held_balances SET balance = balance - 1 WHERE account = \(held)", logger: TestEnvironment.logger)
             let balance = try await service.call(.get, "/api/v1/sellers/me/balance", as: "seller-r", roles: ["seller"]).json()
             let usd = try #require((balance["balances"] as? [[String: Any]])?.first)
             #expect(usd["available"] as? Int == 4750)

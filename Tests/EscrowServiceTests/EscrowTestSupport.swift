@@ -119,6 +119,16 @@ struct EscrowDriver {
             try await service.database.count(
                 "SELECT count(*) FROM (SELECT 1 FROM journal_entries GROUP BY transaction_id, currency HAVING sum(amount) <> 0) x") == 0,
             sourceLocation: sourceLocation)
+        // The balances the ledger keeps for the held gauge are the entries' sums, account by account.
+        #expect(
+            try await service.database.count(
+                """
+                SELECT count(*) FROM escrow_held_balances b
+                FULL JOIN (SELECT account, currency, sum(amount) AS balance FROM journal_entries WHERE account LIKE 'escrow\\_held:%'
+                           GROUP BY account, currency) e USING (account, currency)
+                WHERE b.balance IS DISTINCT FROM e.balance
+                """) == 0,
+            sourceLocation: sourceLocation)
     }
 }
 

@@ -1,7 +1,8 @@
 """`scripts/bench checkout --preload N`: N historical checkouts, written straight into every
 service's tables as the services would have left them after a two-seller checkout was paid,
 delivered and released: checkouts, orders, items and history; payments with their orders and
-trail; escrows with their ledger transactions (charge and release) and entries; notifications
+trail; escrows with their ledger transactions (charge and release), entries and held balances (the
+trigger that keeps them is off while seeding); notifications
 (sent); and each service's outbox (published) and inbox rows. Set-based SQL through psql as the
 superuser, in batches, so a million takes minutes, not hours. Standard library only."""
 
@@ -65,7 +66,9 @@ INSERT INTO escrow.journal_entries (transaction_id, account, amount, currency)
   UNION ALL SELECT {jc}, 'escrow_held:' || {e}::text, -1000, 'usd' FROM g
   UNION ALL SELECT {jr}, 'escrow_held:' || {e}::text, 1000, 'usd' FROM g
   UNION ALL SELECT {jr}, 'seller_available:{l['seller']}', -900, 'usd' FROM g
-  UNION ALL SELECT {jr}, 'platform_fees', -100, 'usd' FROM g;""")
+  UNION ALL SELECT {jr}, 'platform_fees', -100, 'usd' FROM g;
+INSERT INTO escrow.escrow_held_balances (account, currency, balance)
+  SELECT 'escrow_held:' || {e}::text, 'usd', 0 FROM g;""")
     for schema, consumer, kinds in (("orders", "order-service", 3), ("payments", "payment-service", 1),
                                     ("escrow", "escrow-service", 4), ("notifications", "notification-service", 6)):
         parts.append(f"""

@@ -144,6 +144,13 @@ class Checks:
                SELECT transaction_id::text, currency, sum(amount)::bigint FROM escrow.journal_entries
                GROUP BY transaction_id, currency HAVING sum(amount) <> 0""",
             "SELECT count(*) FROM escrow.journal_transactions", "journal transactions")
+        self.none(
+            "the held balances the ledger keeps (the held gauge's) are its entries' sums",
+            """SELECT account, currency, b.balance AS kept, e.balance AS entries FROM escrow.escrow_held_balances b
+               FULL JOIN (SELECT account, currency, sum(amount)::bigint AS balance FROM escrow.journal_entries
+                          WHERE account LIKE 'escrow\\_held:%' GROUP BY account, currency) e USING (account, currency)
+               WHERE b.balance IS DISTINCT FROM e.balance""",
+            "SELECT count(*) FROM escrow.escrow_held_balances", "held accounts")
         # Where each escrow's gross went, from the ledger (held, and what came back after release) and
         # from the escrow row (released, refunded).
         flows = """

@@ -34,12 +34,16 @@ struct Reconciler: Sendable {
             "SELECT \(unescaped: Escrow.columns) FROM escrows ORDER BY created_at DESC LIMIT 5000", logger: logger
         ).collect().map(Escrow.init(row:))
         let (held, imbalance, accounts) = try await postgres.withConnection { connection in
+            // The checked escrows' held accounts only (one index lookup each), as the entries sum
+            // them and as the balances the ledger keeps for the held gauge have them.
             let held = try await connection.query(
                 """
-                SELECT substring(account FROM 13), COALESCE(-sum(amount), 0)::bigint FROM journal_entries
-                WHERE account LIKE 'escrow_held:%' GROUP BY account
+                SELECT substring(a.account FROM 13),
+                    COALESCE(-(SELECT sum(amount) FROM journal_entries e WHERE e.account = a.account), 0)::int8,
+                    COALESCE(-(SELECT sum(balance) FROM escrow_held_balances b WHERE b.account = a.account), 0)::int8
+                FROM unnest(\(escrowRows.map { LedgerAccount.escrowHeld($0.id).description })::text[]) AS a(account)
                 """, logger: logger
-            ).decode((String, Int64).self).all()
+            ).decode((String, Int64, Int64).self).all().map { ($0.0, (entries: $0.1, kept: $0.2)) }
             let accounts = try await connection.query("SELECT seller_id, account_id FROM seller_accounts", logger: logger)
                 .decode((String, String).self).all()
             return (Dictionary(uniqueKeysWithValues: held), try await escrows.imbalance(on: connection), Dictionary(uniqueKeysWithValues: accounts))
@@ -49,6 +53,11 @@ struct Reconciler: Sendable {
             found.append(.init(kind: "ledger", reference: currency, expected: "entries sum to 0", actual: "\(sum)"))
         }
         var checked = 1
+        // The kept balances agree with the entries.
+        for (escrow, balance) in held.sorted(by: { $0.key < $1.key }) where balance.kept != balance.entries {
+            found.append(.init(
+                kind: "ledger", reference: "escrow \(escrow)", expected: "kept balance \(balance.entries)", actual: "kept balance \(balance.kept)"))
+        }
         // Held funds per escrow, where the escrow's state says exactly what they must be.
         for escrow in escrowRows where escrow.refundRequested == 0 && escrow.chargebackAmount == 0 {
             let expected: Int64? =
@@ -61,7 +70,7 @@ struct Reconciler: Sendable {
                 }
             guard let expected else { continue }
             checked += 1
-            let actual = held[escrow.id.uuidString.lowercased()] ?? 0
+            let actual = held[escrow.id.uuidString.lowercased()]?.entries ?? 0
             if actual != expected {
                 found.append(.init(kind: "ledger", reference: "escrow \(escrow.id.uuidString.lowercased())", expected: "held \(expected)", actual: "held \(actual)"))
             }
