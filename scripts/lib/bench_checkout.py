@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -130,12 +131,43 @@ class MemorySampler(threading.Thread):
         end = samples[-1][0]
         first = [r for t, r in samples if t <= end * 0.1] or [samples[0][1]]
         last = [r for t, r in samples if t >= end * 0.9] or [samples[-1][1]]
-        # The peak of each tenth of the load: whether it levels off or keeps climbing.
-        def tenths(series: list[tuple[float, float]]) -> list[float]:
-            return [round(max((r for t, r in series if end * i / 10 <= t <= end * (i + 1) / 10), default=0.0), 1)
-                    for i in range(10)]
+        # The peak of each tenth of the load: whether it levels off or keeps climbing (None for a
+        # tenth without a sample, in a load of under 10 s).
+        def tenths(series: list[tuple[float, float]]) -> list[float | None]:
+            peaks = (max((r for t, r in series if end * i / 10 <= t <= end * (i + 1) / 10), default=None) for i in range(10))
+            return [None if peak is None else round(peak, 1) for peak in peaks]
         return {"firstTenth": round(max(first), 1), "lastTenth": round(max(last), 1),
                 "byTenth": tenths(samples), "anonByTenth": tenths(self.anon[name])}
+
+
+class Scraper(threading.Thread):
+    """Scrapes every instance's /metrics every `interval` seconds, as compose's Prometheus does
+    (15 s), so that what the gauges cost the services and Postgres is part of what is measured."""
+
+    def __init__(self, urls: dict[str, list[str]], interval: float):
+        super().__init__(daemon=True)
+        self.urls, self.interval = urls, interval
+        self.latencies: dict[str, list[float]] = {name: [] for name in urls}
+        self.failures: dict[str, int] = {name: 0 for name in urls}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(self.interval):
+            for name, urls in self.urls.items():
+                for url in urls:
+                    started = time.monotonic()
+                    try:
+                        with urllib.request.urlopen(f"{url}/metrics", timeout=30) as response:
+                            response.read()
+                        self.latencies[name].append((time.monotonic() - started) * 1000)
+                    except (OSError, ValueError):
+                        self.failures[name] += 1
+
+    def report(self) -> dict:
+        return {"intervalSeconds": self.interval,
+                "latencyMs": {name: {k: round(v, 1) for k, v in percentiles(values).items()} | {"count": len(values)}
+                              for name, values in self.latencies.items() if values},
+                "failures": {name: n for name, n in self.failures.items() if n}}
 
 
 def cores_over(processes: "Processes", seconds: float) -> dict[str, float]:
@@ -315,12 +347,16 @@ def main(argv: list[str]) -> int:
     p.add_argument("--event-loop-threads", type=int, default=1,
                    help="each service's NIO event loop threads, EVENT_LOOP_THREADS (default 1, as the dev stack; "
                         "2, one per core, is NIO's own default)")
+    p.add_argument("--scrape-seconds", type=float, default=15,
+                   help="scrape every instance's /metrics this often, as compose's Prometheus does (default 15; 0: never)")
     p.add_argument("--json", help="also write the JSON report to this file")
     p.add_argument("--bench-bin", required=True, help="the CheckoutBench binary")
     p.add_argument("--commit", default="", help="the commit measured (for the report)")
     a = p.parse_args(argv)
     if not 1 <= a.event_loop_threads <= 64:
         p.error("--event-loop-threads must be from 1 to 64")
+    if not (a.scrape_seconds == 0 or 1 <= a.scrape_seconds <= 3600):
+        p.error("--scrape-seconds must be 0 or from 1 to 3600")
     if a.concurrency < 1 or a.seconds < 1 or a.sellers < 1 or a.listings < a.sellers or a.preload < 0:
         p.error("--concurrency, --seconds and --sellers must be positive, --listings at least --sellers")
 
@@ -364,6 +400,10 @@ def main(argv: list[str]) -> int:
             raise SystemExit(f"CheckoutBench failed ({proc.returncode})")
         return json.loads(out)
 
+    # From here on, through the idle measurement too: a deployment is scraped at rest as well.
+    scraper = Scraper(urls, a.scrape_seconds)
+    if a.scrape_seconds:
+        scraper.start()
     processes = Processes(env, services)
     say("==> idle CPU, 5 s with no load")
     idle = {k: round(v, 3) for k, v in cores_over(processes, 5).items()}
@@ -410,6 +450,7 @@ def main(argv: list[str]) -> int:
     # that time: what the load's checkouts cost in all.
     at_rest = settle(processes, idle)
     cpu_settled = processes.cpu()
+    scraper.stop.set()
     # The drain above ends when no mail is waiting, which can be before NotificationService has
     # made the mail of the events still queued; once every process is at rest, all of it is made.
     drain_result["sentAtRest"], drain_result["pendingAtRest"] = email_counts(db)
@@ -454,6 +495,7 @@ def main(argv: list[str]) -> int:
                          **sampler.growth(name)} for name in services},
         "emails": drain_result,
         "database": database,
+        "scrapes": scraper.report(),
     }
     print_table(result)
     line = json.dumps(result, sort_keys=True)
@@ -506,8 +548,8 @@ def print_table(r: dict) -> None:
         say(f"{name:<24}{m['rest']:>8.1f}{m['peak']:>8.1f}{m['after']:>8.1f}{m.get('firstTenth', 0):>9.1f}{m.get('lastTenth', 0):>9.1f}")
     say("resident MB, the peak of each tenth of the load (all / allocated by the process, RssAnon):")
     for name, m in r["rssMb"].items():
-        say(f"    {name:<24}" + " ".join(f"{v:5.1f}" for v in m.get("byTenth", [])))
-        say(f"    {'':<24}" + " ".join(f"{v:5.1f}" for v in m.get("anonByTenth", [])))
+        say(f"    {name:<24}" + " ".join("    -" if v is None else f"{v:5.1f}" for v in m.get("byTenth", [])))
+        say(f"    {'':<24}" + " ".join("    -" if v is None else f"{v:5.1f}" for v in m.get("anonByTenth", [])))
     d = r["database"]
     say(f"database per held checkout: {d['commitsPerCheckout']} commits, {d['rollbacksPerCheckout']} rollbacks, "
         f"{d['statementsPerCheckout']} statements, {d['execMsPerCheckout']} ms executing")
@@ -520,6 +562,11 @@ def print_table(r: dict) -> None:
     say(f"emails: {e.get('backlogAtLoadEnd')} queued at the load's end, {e.get('sentWhileDraining')} sent in "
         f"{e.get('drainSeconds')} s = {e.get('perSecond')}/s ({e.get('left')} left); "
         f"{e.get('sentAtRest')} sent in all once at rest ({e.get('pendingAtRest')} pending)")
+    sc = r["scrapes"]
+    if sc["latencyMs"] or sc["failures"]:
+        say(f"/metrics scraped every {sc['intervalSeconds']:g} s, ms p50 / p99 / max: " + ", ".join(
+            f"{name} {m['p50']:.0f} / {m['p99']:.0f} / {m['max']:.0f} ({m['count']})" for name, m in sc["latencyMs"].items())
+            + (f"; failed: {sc['failures']}" if sc["failures"] else ""))
     say("")
 
 
