@@ -5,64 +5,17 @@ payouts, webhooks), the broker's DLQ topics and the running services."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 from chaos_stack import SCHEMAS, Database, Gateway, Kafka
+from chaos_checks_gateway import GatewayChecks, GatewayView, read_gateway, show  # noqa: F401 - read_gateway is used through this module
+from chaos_checks_money import PAID, MoneyChecks
 
-PAID = "('succeeded', 'partially_refunded', 'refunded')"
 SOLD = "('paid', 'shipped', 'delivered', 'completed', 'disputed', 'refunded')"
-# The Stripe event types PaymentService stores and acts on (WebhookProcessor.handledTypes, which a
-# test holds to this file); the simulator is set to send only these, as a real endpoint is registered.
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "stripe", "webhook-events.txt")) as _events:
-    HANDLED_WEBHOOKS = set(_events.read().split())
 
 
-def _show(rows: list[dict], limit: int = 5) -> str:
-    shown = "; ".join(json.dumps(r, separators=(",", ":"), default=str) for r in rows[:limit])
-    return shown + (f"; … {len(rows) - limit} more" if len(rows) > limit else "")
-
-
-@dataclass
-class GatewayView:
-    """What the Stripe simulator holds once the run is quiet: every transfer, refund and payout as it
-    stands now, and the late failures it injected (a refund that failed after it succeeded, a payout
-    returned after it was paid)."""
-    state: dict = field(default_factory=dict)
-    transfers: list = field(default_factory=list)
-    refunds: dict = field(default_factory=dict)     # id -> refund
-    payouts: dict = field(default_factory=dict)     # id -> payout, with "account"
-    returned_payouts: set = field(default_factory=set)
-    error: str | None = None
-
-    @property
-    def failed_refunds(self) -> dict:
-        return {i: r for i, r in self.refunds.items() if r.get("status") == "failed"}
-
-
-def read_gateway(gateway: Gateway) -> GatewayView:
-    view = GatewayView()
-    try:
-        view.state = gateway.control("GET", "state")
-        view.transfers = gateway.list_all("/v1/transfers")
-        for event in gateway.list_all("/v1/events", {"type": "refund.created"}):
-            refund = event["data"]["object"]["id"]
-            view.refunds[refund] = gateway.call("GET", f"/v1/refunds/{refund}")
-        for event in gateway.list_all("/v1/events", {"type": "payout.created"}):
-            account = event.get("account")
-            payout = gateway.call("GET", f"/v1/payouts/{event['data']['object']['id']}", account=account)
-            view.payouts[payout["id"]] = dict(payout, account=account)
-        paid = {e["data"]["object"]["id"] for e in gateway.list_all("/v1/events", {"type": "payout.paid"})}
-        failed = {e["data"]["object"]["id"] for e in gateway.list_all("/v1/events", {"type": "payout.failed"})}
-        view.returned_payouts = paid & failed
-    except Exception as e:  # noqa: BLE001 - the gateway checks then fail, saying why
-        view.error = f"{type(e).__name__}: {e}"
-    return view
-
-
-class Checks:
+class Checks(MoneyChecks, GatewayChecks):
     def __init__(self, db: Database, gateway: GatewayView | None = None):
         self.db = db
         self.gateway = gateway or GatewayView(error="not read")
@@ -82,7 +35,7 @@ class Checks:
             return
         scope = f"{checked} {what} checked" if checked is not None else ""
         if bad:
-            self.record(False, name, f"{len(bad)} violation(s): {_show(bad)}" + (f" ({scope})" if scope else ""))
+            self.record(False, name, f"{len(bad)} violation(s): {show(bad)}" + (f" ({scope})" if scope else ""))
         else:
             self.record(True, name, scope)
 
@@ -135,319 +88,6 @@ class Checks:
                 LEFT JOIN payments.payments p ON p.id = e.payment_id
                 WHERE coalesce(p.status, '-') NOT IN {PAID}""",
             "SELECT count(*) FROM orders.orders", "orders")
-
-    def ledger(self) -> None:
-        self.none(
-            "the ledger balances per currency (and per journal transaction)",
-            """SELECT 'ledger' AS scope, currency, sum(amount)::bigint AS sum FROM escrow.journal_entries GROUP BY currency HAVING sum(amount) <> 0
-               UNION ALL
-               SELECT transaction_id::text, currency, sum(amount)::bigint FROM escrow.journal_entries
-               GROUP BY transaction_id, currency HAVING sum(amount) <> 0""",
-            "SELECT count(*) FROM escrow.journal_transactions", "journal transactions")
-        self.none(
-            "the held balances the ledger keeps (the held gauge's) are its entries' sums",
-            """SELECT account, currency, b.balance AS kept, e.balance AS entries FROM escrow.escrow_held_balances b
-               FULL JOIN (SELECT account, currency, sum(amount)::bigint AS balance FROM escrow.journal_entries
-                          WHERE account LIKE 'escrow\\_held:%' GROUP BY account, currency) e USING (account, currency)
-               WHERE b.balance IS DISTINCT FROM e.balance""",
-            "SELECT count(*) FROM escrow.escrow_held_balances", "held accounts")
-        self.none(
-            "the payments' counts by status that the table keeps (the payments gauge's) are its counts",
-            """SELECT status, k.n AS kept, p.n AS counted
-               FROM (SELECT status, sum(count)::bigint AS n FROM payments.payment_status_counts GROUP BY status HAVING sum(count) <> 0) k
-               FULL JOIN (SELECT status, count(*)::bigint AS n FROM payments.payments GROUP BY status) p USING (status)
-               WHERE k.n IS DISTINCT FROM p.n""",
-            "SELECT count(*) FROM payments.payments", "payments")
-        # Where each escrow's gross went, from the ledger (held, and what came back after release) and
-        # from the escrow row (released, refunded).
-        flows = """
-            SELECT e.id, e.order_id, e.status, e.gross_amount AS gross, e.released_gross, e.refunded_amount, e.reversed_amount,
-                coalesce((SELECT -sum(j.amount) FROM escrow.journal_entries j WHERE j.account = 'escrow_held:' || e.id::text), 0) AS held,
-                coalesce((SELECT -sum(j.amount) FROM escrow.journal_entries j JOIN escrow.journal_transactions t ON t.id = j.transaction_id
-                          WHERE j.account = 'escrow_held:' || e.id::text AND t.source LIKE 'rehold:%'), 0) AS reheld,
-                coalesce((SELECT sum(j.amount) FROM escrow.journal_entries j JOIN escrow.journal_transactions t ON t.id = j.transaction_id
-                          WHERE j.account = 'escrow_held:' || e.id::text AND t.source LIKE 'chargeback-lost:%'), 0) AS charged_back,
-                coalesce((SELECT sum(j.amount) FROM escrow.journal_entries j JOIN escrow.journal_transactions t ON t.id = j.transaction_id
-                          WHERE j.account = 'refund_losses' AND t.source IN (
-                              SELECT r.source FROM escrow.journal_transactions r
-                              WHERE r.source LIKE 'refund:%' AND r.memo = 'escrow ' || e.id::text || ' refunded to the buyer'
-                              UNION ALL  -- a refund that failed after it succeeded is mirrored: what it had lost comes back
-                              SELECT 'refund-returned:' || substr(r.source, 8) FROM escrow.journal_transactions r
-                              WHERE r.source LIKE 'refund:%' AND r.memo = 'escrow ' || e.id::text || ' refunded to the buyer')), 0) AS uncovered,
-                coalesce((SELECT sum(j.amount) FROM escrow.journal_entries j JOIN escrow.journal_transactions t ON t.id = j.transaction_id
-                          WHERE j.account = 'seller_available:' || e.seller_id AND j.amount > 0
-                            AND (t.source LIKE 'rehold:' || e.id::text || ':%' OR t.source LIKE 'chargeback:%:' || e.id::text)), 0) AS ledger_reversed
-            FROM escrow.escrows e"""
-        self.none(
-            "per escrow: held + released + refunded = gross (+ what came back after release); held never negative",
-            f"""SELECT * FROM ({flows}) f
-                WHERE held + released_gross + refunded_amount + charged_back <> gross + reheld + uncovered OR held < 0""",
-            "SELECT count(*) FROM escrow.escrows", "escrows")
-        self.none(
-            "per escrow: transfer reversals in the ledger equal reversed_amount",
-            f"SELECT id, reversed_amount, ledger_reversed FROM ({flows}) f WHERE reversed_amount <> ledger_reversed",
-            "SELECT count(*) FROM escrow.escrows", "escrows")
-        self.none(
-            "each release booked once: held → fee + seller available, as the escrow says",
-            """SELECT e.id, e.status, e.released_gross, e.released_fee, e.released_net, count(t.id) AS release_transactions,
-                      sum(j.amount) FILTER (WHERE j.account = 'escrow_held:' || e.id::text) AS ledger_gross,
-                      -sum(j.amount) FILTER (WHERE j.account = 'platform_fees') AS ledger_fee,
-                      -sum(j.amount) FILTER (WHERE j.account = 'seller_available:' || e.seller_id) AS ledger_net
-               FROM escrow.escrows e
-               LEFT JOIN escrow.journal_transactions t ON t.source = 'release:' || e.id::text
-               LEFT JOIN escrow.journal_entries j ON j.transaction_id = t.id
-               GROUP BY e.id
-               HAVING (e.released_gross > 0) <> (count(DISTINCT t.id) = 1) OR e.released_fee + e.released_net <> e.released_gross
-                   OR (e.released_gross > 0 AND (sum(j.amount) FILTER (WHERE j.account = 'escrow_held:' || e.id::text) <> e.released_gross
-                       OR coalesce(-sum(j.amount) FILTER (WHERE j.account = 'platform_fees'), 0) <> e.released_fee
-                       OR coalesce(-sum(j.amount) FILTER (WHERE j.account = 'seller_available:' || e.seller_id), 0) <> e.released_net))""",
-            "SELECT count(*) FROM escrow.escrows WHERE released_gross > 0", "released escrows")
-        self.none(
-            "refunds never exceed the charge (per payment and per order), and both services agree on them",
-            """WITH r AS (SELECT order_id, sum(amount) FILTER (WHERE status = 'succeeded') AS ok,
-                                 sum(amount) FILTER (WHERE status <> 'failed') AS promised
-                          FROM payments.refunds GROUP BY order_id)
-               SELECT 'payment' AS scope, p.id::text AS ref, p.amount, p.amount_refunded, sum(rf.amount) AS refunds, NULL::bigint AS escrow_refunded
-               FROM payments.payments p JOIN payments.refunds rf ON rf.payment_id = p.id AND rf.status = 'succeeded'
-               GROUP BY p.id HAVING sum(rf.amount) > p.amount OR sum(rf.amount) <> p.amount_refunded
-               UNION ALL
-               SELECT 'order', po.order_id::text, po.amount, coalesce(r.ok, 0), coalesce(r.promised, 0), e.refunded_amount
-               FROM payments.payment_orders po LEFT JOIN r ON r.order_id = po.order_id
-               LEFT JOIN escrow.escrows e ON e.order_id = po.order_id
-               WHERE coalesce(r.promised, 0) > po.amount OR coalesce(e.refunded_amount, 0) <> coalesce(r.ok, 0)
-                  OR coalesce(e.refunded_amount, 0) > coalesce(e.gross_amount, 0)""",
-            "SELECT count(*) FROM payments.refunds", "refunds")
-        self.none(
-            "payouts never exceed what became available; in-transit and paid-out balances match the payouts",
-            """WITH s AS (SELECT seller_id, sum(released_net - reversed_amount) AS earned FROM escrow.escrows GROUP BY seller_id),
-                    p AS (SELECT seller_id, sum(amount) FILTER (WHERE status <> 'failed') AS out,
-                                 coalesce(sum(amount) FILTER (WHERE status IN ('pending', 'in_transit')), 0) AS transit,
-                                 coalesce(sum(amount) FILTER (WHERE status = 'paid'), 0) AS paid
-                          FROM escrow.payouts GROUP BY seller_id),
-                    l AS (SELECT split_part(account, ':', 1) AS kind, substr(account, strpos(account, ':') + 1) AS seller_id,
-                                 -sum(amount) AS balance
-                          FROM escrow.journal_entries WHERE account LIKE 'seller_%' GROUP BY account)
-               SELECT p.seller_id, coalesce(s.earned, 0) AS earned, p.out, p.transit, p.paid,
-                      (SELECT balance FROM l WHERE l.kind = 'seller_available' AND l.seller_id = p.seller_id) AS available,
-                      (SELECT balance FROM l WHERE l.kind = 'seller_in_transit' AND l.seller_id = p.seller_id) AS ledger_transit,
-                      (SELECT balance FROM l WHERE l.kind = 'seller_paid_out' AND l.seller_id = p.seller_id) AS ledger_paid
-               FROM p LEFT JOIN s ON s.seller_id = p.seller_id
-               WHERE p.out > coalesce(s.earned, 0)
-                  OR coalesce((SELECT balance FROM l WHERE l.kind = 'seller_available' AND l.seller_id = p.seller_id), 0) < 0
-                  OR coalesce((SELECT balance FROM l WHERE l.kind = 'seller_in_transit' AND l.seller_id = p.seller_id), 0) <> p.transit
-                  OR coalesce((SELECT balance FROM l WHERE l.kind = 'seller_paid_out' AND l.seller_id = p.seller_id), 0) <> p.paid""",
-            "SELECT count(*) FROM escrow.payouts", "payouts")
-
-    def wallets(self) -> None:
-        self.none(
-            "no buyer wallet ever below zero (its running balance, entry by entry)",
-            """SELECT account, currency, max(running) AS most_overdrawn FROM (
-                   SELECT account, currency, sum(amount) OVER (PARTITION BY account, currency ORDER BY id) AS running
-                   FROM escrow.journal_entries WHERE account LIKE 'buyer_wallet:%') w
-               GROUP BY account, currency HAVING max(running) > 0""",
-            "SELECT count(DISTINCT account) FROM escrow.journal_entries WHERE account LIKE 'buyer_wallet:%'", "wallets")
-        self.none(
-            "store credit: each payment's hold is what it spent; spent when it succeeded, back in the wallet when it did not; "
-            "held credit in the ledger is the holds still open",
-            f"""SELECT h.payment_id, h.amount AS hold, h.status AS hold_status, p.wallet_amount, p.status AS payment_status,
-                      (SELECT coalesce(sum(e.wallet_amount), 0) FROM escrow.escrows e WHERE e.payment_id = h.payment_id) AS in_escrows,
-                      (SELECT coalesce(-sum(j.amount), 0) FROM escrow.journal_entries j
-                       WHERE j.account = 'wallet_held:' || h.payment_id::text) AS ledger_held
-               FROM escrow.wallet_holds h LEFT JOIN payments.payments p ON p.id = h.payment_id
-               WHERE p.id IS NULL OR p.wallet_amount IS DISTINCT FROM h.amount
-                  OR (p.status IN {PAID} AND (h.status <> 'spent' OR (SELECT coalesce(sum(e.wallet_amount), 0) FROM escrow.escrows e
-                                                                      WHERE e.payment_id = h.payment_id) <> h.amount))
-                  OR (p.status IN ('failed', 'cancelled') AND h.status <> 'returned')
-                  OR (SELECT coalesce(-sum(j.amount), 0) FROM escrow.journal_entries j WHERE j.account = 'wallet_held:' || h.payment_id::text)
-                     <> CASE WHEN h.status = 'held' THEN h.amount ELSE 0 END""",
-            "SELECT count(*) FROM escrow.wallet_holds", "wallet holds")
-
-    # --- the gateway (the Stripe simulator) -----------------------------------------------------
-
-    def _unread(self, name: str) -> bool:
-        if self.gateway.error:
-            self.record(False, name, f"could not read the gateway: {self.gateway.error}")
-        return bool(self.gateway.error)
-
-    def _report(self, name: str, bad: list, scope: str) -> None:
-        self.record(not bad, name, f"{len(bad)} violation(s): {_show(bad)} ({scope})" if bad else scope)
-
-    def gateway_transfers(self) -> None:
-        name = ("at most one transfer per release at the gateway, for the released net, to the seller's account; "
-                "reversals as booked; no transfer the escrows do not book")
-        if self._unread(name):
-            return
-        view = self.gateway
-        try:
-            escrows = self.db.rows(
-                """SELECT e.id, e.checkout_id, e.status, e.released_gross, e.released_net, e.reversed_amount, e.transfer_id,
-                          e.chargeback_return_transfer_id, a.account_id
-                   FROM escrow.escrows e LEFT JOIN escrow.seller_accounts a ON a.seller_id = e.seller_id""")
-            returns = {r["id"] for r in self.db.rows(
-                "SELECT id::text AS id FROM escrow.gateway_commands WHERE kind = 'chargeback_return_transfer'")}
-        except Exception as e:  # noqa: BLE001
-            self.record(False, name, f"could not run: {e}")
-            return
-        by_id = {t["id"]: t for t in view.transfers}
-        # A checkout's escrows have one seller each: its transfers to one account belong to one escrow.
-        releases = defaultdict(list)
-        for t in view.transfers:
-            if (t.get("metadata") or {}).get("command_id") not in returns:   # paying back a won chargeback is no release
-                releases[(t.get("transfer_group"), t.get("destination"))].append(t)
-        bad = []
-        for e in escrows:
-            mine = releases.get((e["checkout_id"], e["account_id"]), [])
-            t = by_id.get(e["transfer_id"]) if e["transfer_id"] else None
-            problems = []
-            if len(mine) > 1:
-                problems.append(f"{len(mine)} transfers: " + ", ".join(f"{x['id']} ({x['amount']})" for x in mine))
-            if e["released_net"] > 0 and t is None:
-                problems.append("its transfer is not at the gateway")
-            if t is not None and (t["amount"], t["destination"], t.get("transfer_group")) != (
-                    e["released_net"], e["account_id"], e["checkout_id"]):
-                problems.append(f"the gateway's transfer is {t['amount']} to {t['destination']} in group {t.get('transfer_group')}")
-            if t is not None and t.get("amount_reversed", 0) != e["reversed_amount"]:
-                problems.append(f"{t.get('amount_reversed')} reversed at the gateway")
-            if e["released_gross"] == 0 and e["transfer_id"]:
-                problems.append("a transfer without a release")
-            if not e["transfer_id"] and mine:
-                problems.append(f"{mine[0]['id']} at the gateway is not booked")
-            if problems:
-                bad.append({"escrow": e["id"], "status": e["status"], "released_net": e["released_net"],
-                            "reversed": e["reversed_amount"], "transfer": e["transfer_id"], "problems": problems})
-        booked = {e["transfer_id"] for e in escrows} | {e["chargeback_return_transfer_id"] for e in escrows}
-        bad += [{"transfer": t["id"], "amount": t["amount"], "destination": t.get("destination"), "group": t.get("transfer_group"),
-                 "problem": "no escrow books it"} for t in view.transfers if t["id"] not in booked]
-        counted = view.state.get("transfers", {}).get("count")
-        if counted != len(view.transfers):
-            bad.append({"problem": f"the transfer listing has {len(view.transfers)}, /_sim/state counts {counted}"})
-        self._report(name, bad, f"{len(view.transfers)} transfers at the gateway, {len(escrows)} escrows checked")
-
-    def gateway_payouts(self) -> None:
-        name = ("every payout at the gateway matches exactly one payout row with the same amount and account, every accepted "
-                "payout is at the gateway, and their statuses agree (a payout returned after it was paid is failed)")
-        if self._unread(name):
-            return
-        view = self.gateway
-        try:
-            rows = self.db.rows("SELECT id, account_id, amount, status, stripe_payout_id FROM escrow.payouts")
-        except Exception as e:  # noqa: BLE001
-            self.record(False, name, f"could not run: {e}")
-            return
-        ours = defaultdict(list)
-        for r in rows:
-            if r["stripe_payout_id"]:
-                ours[r["stripe_payout_id"]].append(r)
-        settled = {"paid": "paid", "failed": "failed", "canceled": "failed"}
-        bad = []
-        for p in view.payouts.values():
-            mine = ours.get(p["id"], [])
-            if len(mine) != 1 or (mine[0]["amount"], mine[0]["account_id"]) != (p["amount"], p["account"]) \
-                    or mine[0]["status"] != settled.get(p["status"], "(not settled at the gateway)"):
-                bad.append({"gateway_payout": p["id"], "amount": p["amount"], "account": p["account"], "status": p["status"],
-                            "rows": [{k: r[k] for k in ("id", "amount", "account_id", "status")} for r in mine]})
-        for r in rows:
-            if r["stripe_payout_id"] and r["stripe_payout_id"] not in view.payouts:
-                bad.append({"payout": r["id"], "status": r["status"], "problem": f"{r['stripe_payout_id']} is not at the gateway"})
-            elif not r["stripe_payout_id"] and r["status"] in ("in_transit", "paid"):
-                bad.append({"payout": r["id"], "status": r["status"], "amount": r["amount"], "problem": "accepted, but no gateway payout"})
-        counted = view.state.get("payouts", {}).get("count")
-        if counted != len(view.payouts):
-            bad.append({"problem": f"payout.created events name {len(view.payouts)} payouts, /_sim/state counts {counted}"})
-        refused = sum(1 for r in rows if r["status"] == "failed" and not r["stripe_payout_id"])
-        self._report(name, bad, f"{len(view.payouts)} payouts at the gateway, {len(view.returned_payouts)} returned after they were "
-                                f"paid; {len(rows)} payout rows, {refused} refused before reaching the gateway")
-
-    def gateway_refunds(self) -> None:
-        name = ("every refund at the gateway matches one refund row (amount, status) and the other way round; one that failed "
-                "after it succeeded is failed in payments.refunds, reversed in the escrow ledger and its escrow flagged")
-        if self._unread(name):
-            return
-        view = self.gateway
-        try:
-            rows = self.db.rows(
-                """SELECT r.id, r.order_id, r.amount, r.status, r.stripe_refund_id,
-                          EXISTS (SELECT 1 FROM escrow.journal_transactions t WHERE t.source = 'refund:' || r.id::text) AS booked,
-                          EXISTS (SELECT 1 FROM escrow.journal_transactions t WHERE t.source = 'refund-returned:' || r.id::text)
-                              AS reversed,
-                          (SELECT e.flagged_at IS NOT NULL FROM escrow.escrows e WHERE e.order_id = r.order_id) AS flagged
-                   FROM payments.refunds r WHERE r.wallet_amount = 0""")
-            # Refunds of store credit go back to the wallet, never through the gateway.
-            refunded = self.db.value(
-                """SELECT coalesce((SELECT sum(amount_refunded) FROM payments.payments), 0)
-                          - coalesce((SELECT sum(amount) FROM payments.refunds WHERE wallet_amount > 0 AND status = 'succeeded'), 0)""")
-        except Exception as e:  # noqa: BLE001
-            self.record(False, name, f"could not run: {e}")
-            return
-        ours = defaultdict(list)
-        for r in rows:
-            if r["stripe_refund_id"]:
-                ours[r["stripe_refund_id"]].append(r)
-        bad = []
-        for g in view.refunds.values():
-            mine = ours.get(g["id"], [])
-            r = mine[0] if len(mine) == 1 else None
-            if r is None or r["amount"] != g["amount"]:
-                problem = "amounts differ" if r else f"{len(mine)} refund rows name it"
-            elif g["status"] == "succeeded":
-                problem = None if (r["status"], r["booked"], r["reversed"]) == ("succeeded", True, False) else "not succeeded here"
-            elif g["status"] == "failed":
-                problem = None if (r["status"], r["booked"], r["reversed"], r["flagged"]) == ("failed", True, True, True) \
-                    else "failed at the gateway after it succeeded, not failed + reversed + flagged here"
-            else:
-                problem = f"still {g['status']} at the gateway"
-            if problem:
-                bad.append({"gateway_refund": g["id"], "amount": g["amount"], "status": g["status"], "problem": problem,
-                            "rows": mine})
-        for r in rows:
-            if r["status"] == "succeeded" and r["stripe_refund_id"] not in view.refunds:
-                bad.append({"refund": r["id"], "status": r["status"], "problem": f"{r['stripe_refund_id']} is not at the gateway"})
-        charges = view.state.get("charges", {}).get("amountRefunded")
-        if charges != refunded:
-            bad.append({"problem": f"the gateway's charges say {charges} refunded, the payments {refunded}"})
-        counted = view.state.get("refunds", {}).get("count")
-        if counted != len(view.refunds):
-            bad.append({"problem": f"refund.created events name {len(view.refunds)} refunds, /_sim/state counts {counted}"})
-        self._report(name, bad, f"{len(view.refunds)} refunds at the gateway ({len(view.failed_refunds)} failed after they "
-                                f"succeeded), {len(rows)} refund rows, {refunded} refunded in total")
-
-    def gateway_commands(self) -> None:
-        self.none(
-            "no gateway command left pending, no escrow stuck in releasing",
-            """SELECT 'payments' AS schema, id::text, kind, subject, attempts, left(last_error, 160) AS last_error
-               FROM payments.gateway_commands WHERE status = 'pending'
-               UNION ALL SELECT 'escrow', id::text, kind, subject, attempts, left(last_error, 160)
-               FROM escrow.gateway_commands WHERE status = 'pending'
-               UNION ALL SELECT 'escrow', id::text, 'escrow releasing', order_id::text, NULL, parked_reason
-               FROM escrow.escrows WHERE status = 'releasing'""",
-            """SELECT format('%s (%s succeeded, %s refused, %s needed more than one attempt)', count(*),
-                      count(*) FILTER (WHERE status = 'succeeded'), count(*) FILTER (WHERE status = 'refused'),
-                      count(*) FILTER (WHERE attempts > 1))
-               FROM (SELECT status, attempts FROM payments.gateway_commands
-                     UNION ALL SELECT status, attempts FROM escrow.gateway_commands) c""",
-            "gateway commands")
-
-    def gateway_webhooks(self, gateway: Gateway) -> None:
-        name = ("the gateway delivered every webhook (none pending, none abandoned) and PaymentService stored each event "
-                "of a type it acts on once")
-        if self._unread(name):
-            return
-        webhooks = self.gateway.state.get("webhooks", {})
-        try:
-            events = {e["id"] for e in gateway.list_all("/v1/events") if e["type"] in HANDLED_WEBHOOKS}
-            stored = {r["id"] for r in self.db.rows("SELECT id FROM payments.stripe_events")}
-        except Exception as e:  # noqa: BLE001
-            self.record(False, name, f"could not run: {e}")
-            return
-        bad = []
-        if webhooks.get("pending") or webhooks.get("abandoned"):
-            bad.append({"pending": webhooks.get("pending"), "abandoned": webhooks.get("abandoned")})
-        if events - stored:
-            bad.append({"never stored": sorted(events - stored)[:10], "count": len(events - stored)})
-        if stored - events:
-            bad.append({"stored, unknown to the gateway": sorted(stored - events)[:10], "count": len(stored - events)})
-        self._report(name, bad, f"{len(events)} events, {webhooks.get('delivered')} deliveries, "
-                                f"{webhooks.get('failedAttempts')} refused attempts retried")
 
     # --- states -------------------------------------------------------------------------------
 
@@ -530,7 +170,7 @@ class Checks:
                               "want": "/".join(expect_payment), "have": pay.get("status")})
         if wrong:
             self.record(False, "every journey's intended end state reached (as far as its accepted requests go)",
-                        f"{len(wrong)} wrong ({checked} orders, {len(journeys)} payments and their payouts checked): {_show(wrong, 8)}")
+                        f"{len(wrong)} wrong ({checked} orders, {len(journeys)} payments and their payouts checked): {show(wrong, 8)}")
         else:
             self.record(True, "every journey's intended end state reached (as far as its accepted requests go)",
                         f"{checked} orders, {len(journeys)} payments, {sum(1 for j in journeys for o in j.orders if o.payout_id)} payouts"
@@ -543,7 +183,7 @@ class Checks:
             self.record(False, "every journey ran to its end (no stalled step, no unexpected answer)",
                         f"{len(incomplete)} of {len(journeys)} stalled or failed"
                         + (f", {skipped} not started (time budget used up)" if skipped else "")
-                        + (f": {_show(incomplete, 6)}" if incomplete else ""))
+                        + (f": {show(incomplete, 6)}" if incomplete else ""))
         else:
             self.record(True, "every journey ran to its end (no stalled step, no unexpected answer)", f"{len(journeys)} journeys")
 
@@ -560,7 +200,7 @@ class Checks:
             bad = [r for r in rows if r["stock"] + r["reserved"] + r["sold"] != initial[r["id"]]
                    or r["reserved"] != r["pending_units"] or r["sold"] != r["sold_units"]]
             self.record(not bad, "stock adds up: stock + reserved + sold = listed; reserved = unpaid units; sold = paid units",
-                        f"{len(bad)} listing(s) off: {_show(bad)}" if bad else f"{len(rows)} listings")
+                        f"{len(bad)} listing(s) off: {show(bad)}" if bad else f"{len(rows)} listings")
         except Exception as e:  # noqa: BLE001
             self.record(False, "stock adds up", f"could not run: {e}")
 
@@ -620,7 +260,7 @@ class Checks:
             return
         detail = f"{read} dead letter(s) read, {len(poison)} poison"
         if other:
-            self.record(False, "nothing in a DLQ topic that is not poison", f"{detail}; not poison: {_show(other, 6)}")
+            self.record(False, "nothing in a DLQ topic that is not poison", f"{detail}; not poison: {show(other, 6)}")
         else:
             self.record(True, "nothing in a DLQ topic that is not poison", detail)
 
