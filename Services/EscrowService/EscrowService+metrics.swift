@@ -1,4 +1,5 @@
 import Logging
+import Persistence
 import PostgresNIO
 import ServiceRuntime
 
@@ -27,12 +28,11 @@ extension ServiceDefinition {
         ]
     }
 
-    /// Payouts by status (every status, at zero too) and the age of the oldest pending one: a
-    /// failed payout only ever adds to `failed`, so a rise of that gauge is a new failure.
+    /// Payouts by status (every status, at zero too; from the counts the payouts table keeps,
+    /// `payout_status_counts`) and the age of the oldest pending one: a failed payout only ever
+    /// adds to `failed`, so a rise of that gauge is a new failure.
     static func payoutGauges(postgres: PostgresClient, logger: Logger) async throws -> [GaugeFamily] {
-        let rows = try await postgres.query("SELECT status, count(*)::int8 FROM payouts GROUP BY status", logger: logger)
-            .decode((String, Int64).self).all()
-        let counts = Dictionary(rows, uniquingKeysWith: +)
+        let counts = try await KeptStatusCounts.read("payout_status_counts", on: postgres, logger: logger)
         let oldestPending = try await postgres.query(
             "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 FROM payouts WHERE status = 'pending'",
             logger: logger

@@ -103,24 +103,9 @@ extension ServiceDefinition {
     )
 
     /// Payments by status (succeeded, failed, …), from the counts the payments table keeps
-    /// (`payment_status_counts`, a few rows per database session, not one per payment ever made).
-    /// The rows of sessions that have ended are folded into slot 0 on the way; the sum is read
-    /// from the statement's snapshot, before the fold, so it counts every payment once.
+    /// (`payment_status_counts`): a few rows per database session, not one per payment ever made.
     static func paymentGauges(postgres: PostgresClient, logger: Logger) async throws -> [GaugeFamily] {
-        let rows = try await postgres.query(
-            """
-            WITH ended AS (
-                DELETE FROM payment_status_counts WHERE slot <> 0 AND slot NOT IN (SELECT pid FROM pg_stat_activity)
-                RETURNING status, count
-            ), folded AS (
-                INSERT INTO payment_status_counts (status, slot, count)
-                SELECT status, 0, sum(count) FROM ended GROUP BY status ORDER BY status
-                ON CONFLICT (status, slot) DO UPDATE SET count = payment_status_counts.count + EXCLUDED.count
-            )
-            SELECT status, sum(count)::int8 FROM payment_status_counts GROUP BY status
-            """, logger: logger
-        ).decode((String, Int64).self).all()
-        let counts = Dictionary(rows, uniquingKeysWith: +)
+        let counts = try await KeptStatusCounts.read("payment_status_counts", on: postgres, logger: logger)
         return [
             GaugeFamily(
                 name: "payments", help: "Payments by status.",

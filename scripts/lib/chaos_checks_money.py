@@ -25,13 +25,15 @@ class MoneyChecks:
                           WHERE account LIKE 'escrow\\_held:%' GROUP BY account, currency) e USING (account, currency)
                WHERE b.balance IS DISTINCT FROM e.balance""",
             "SELECT count(*) FROM escrow.escrow_held_balances", "held accounts")
-        self.none(
-            "the payments' counts by status that the table keeps (the payments gauge's) are its counts",
-            """SELECT status, k.n AS kept, p.n AS counted
-               FROM (SELECT status, sum(count)::bigint AS n FROM payments.payment_status_counts GROUP BY status HAVING sum(count) <> 0) k
-               FULL JOIN (SELECT status, count(*)::bigint AS n FROM payments.payments GROUP BY status) p USING (status)
-               WHERE k.n IS DISTINCT FROM p.n""",
-            "SELECT count(*) FROM payments.payments", "payments")
+        for table, counts in (("payments.payments", "payments.payment_status_counts"), ("escrow.payouts", "escrow.payout_status_counts")):
+            what = table.split(".")[1]
+            self.none(
+                f"the {what}' counts by status that the table keeps (the {what} gauge's) are its counts",
+                f"""SELECT status, k.n AS kept, t.n AS counted
+                    FROM (SELECT status, sum(count)::bigint AS n FROM {counts} GROUP BY status HAVING sum(count) <> 0) k
+                    FULL JOIN (SELECT status, count(*)::bigint AS n FROM {table} GROUP BY status) t USING (status)
+                    WHERE k.n IS DISTINCT FROM t.n""",
+                f"SELECT count(*) FROM {table}", what)
         # Where each escrow's gross went, from the ledger (held, and what came back after release) and
         # from the escrow row (released, refunded).
         flows = """
