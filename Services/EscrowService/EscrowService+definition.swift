@@ -12,7 +12,10 @@ extension ServiceDefinition {
     /// and payouts: it decides where money the platform holds goes, and records every movement.
     static let escrowService = ServiceDefinition(
         identity: ServiceIdentity(name: "escrow-service", schema: "escrow", defaultPort: 8083),
-        migrations: { try GatewayCommandMigrations.all() + Migration.load(source: "escrow", bundle: .module) },
+        migrations: {
+            try GatewayCommandMigrations.all() + Migration.load(source: "escrow", bundle: .module)
+                + [KeptStatusCounts.migration(source: "escrow", table: "payouts", countsTable: "payout_status_counts")]
+        },
         consumedTopics: [Topic.payments, Topic.orders],
         openAPIDocument: { try OpenAPIDocument.load(bundle: .module) },
         rateLimitedRoutes: ["POST /api/v1/payouts"],

@@ -17,7 +17,10 @@ extension ServiceDefinition {
     /// that receives Stripe webhooks and the only one that charges and refunds.
     static let paymentService = ServiceDefinition(
         identity: ServiceIdentity(name: "payment-service", schema: "payments", defaultPort: 8082),
-        migrations: { try GatewayCommandMigrations.all() + Migration.load(source: "payments", bundle: .module) },
+        migrations: {
+            try GatewayCommandMigrations.all() + Migration.load(source: "payments", bundle: .module)
+                + [KeptStatusCounts.migration(source: "payments", table: "payments", countsTable: "payment_status_counts")]
+        },
         consumedTopics: [Topic.orders, Topic.escrow],
         openAPIDocument: { try OpenAPIDocument.load(bundle: .module) },
         rateLimitedRoutes: [

@@ -62,4 +62,14 @@ public struct TestDatabase: Sendable {
     public func count(_ query: PostgresQuery) async throws -> Int {
         try await client.query(query, logger: TestEnvironment.logger).decode(Int.self).all().first ?? 0
     }
+
+    /// Statuses whose count kept in `countsTable` (`KeptStatusCounts`) is not `table`'s count.
+    public func keptCountsDiffering(_ countsTable: String, from table: String) async throws -> Int {
+        try await count(
+            """
+            SELECT count(*) FROM (SELECT status, sum(count) AS n FROM \(unescaped: countsTable) GROUP BY status HAVING sum(count) <> 0) k
+            FULL JOIN (SELECT status, count(*) AS n FROM \(unescaped: table) GROUP BY status) t USING (status)
+            WHERE k.n IS DISTINCT FROM t.n
+            """)
+    }
 }

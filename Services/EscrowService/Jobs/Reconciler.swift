@@ -52,8 +52,8 @@ struct Reconciler: Sendable {
         for (currency, sum) in imbalance.sorted(by: { $0.key < $1.key }) {
             found.append(.init(kind: "ledger", reference: currency, expected: "entries sum to 0", actual: "\(sum)"))
         }
-        var checked = 1
-        // The kept balances agree with the entries.
+        // The ledger per currency (one check), then each kept held balance against the entries.
+        var checked = 1 + held.count
         for (escrow, balance) in held.sorted(by: { $0.key < $1.key }) where balance.kept != balance.entries {
             found.append(.init(
                 kind: "ledger", reference: "escrow \(escrow)", expected: "kept balance \(balance.entries)", actual: "kept balance \(balance.kept)"))
