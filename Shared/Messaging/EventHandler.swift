@@ -168,7 +168,15 @@ final class AfterCommit: Sendable {
 
 /// Work that handlers leave for the end of their transaction (see `EventContext.atTransactionEnd`).
 public protocol TransactionEndWork: AnyObject, Sendable {
+    /// Where this work runs among a transaction's end work, lowest first (ties in the order the
+    /// handlers first asked for them). Work that locks rows takes its locks in this one order in
+    /// every transaction, so two transactions cannot each hold what the other waits for.
+    static var runOrder: Int { get }
     func run(on connection: PostgresConnection, logger: Logger) async throws
+}
+
+extension TransactionEndWork {
+    public static var runOrder: Int { 0 }
 }
 
 /// The end-of-transaction work of one consumer transaction, one object per type.
@@ -184,12 +192,16 @@ final class BeforeCommit: Sendable {
         }
     }
 
-    /// Runs the work, once: call inside the transaction, after the last handler.
+    /// Runs the work, once, in `runOrder`: call inside the transaction, after the last handler.
     func run(on connection: PostgresConnection, logger: Logger) async throws {
         let due = work.withLock { list in
             defer { list = [] }
             return list
         }
-        for (_, work) in due { try await work.run(on: connection, logger: logger) }
+        let ordered = due.enumerated().sorted { left, right in
+            let (leftOrder, rightOrder) = (type(of: left.element.1).runOrder, type(of: right.element.1).runOrder)
+            return leftOrder != rightOrder ? leftOrder < rightOrder : left.offset < right.offset
+        }
+        for (_, (_, work)) in ordered { try await work.run(on: connection, logger: logger) }
     }
 }

@@ -1,61 +1,43 @@
 import EventContracts
 import Foundation
-import Messaging
 import PostgresNIO
 import ServiceRuntime
 import Testing
 import TestSupport
 
+@testable import Messaging
 @testable import NotificationService
 
 /// Two instances (or two batches) handling a payment and its order's event at the same moment:
 /// each transaction decides whether the receipt can be emailed, and neither may miss the other.
 @Suite struct ReceiptRaceTests {
     @Test func aReceiptIsEmailedWhenItsPaymentAndItsOrderAreHandledAtOnce() async throws {
-        let definition = ServiceDefinition.notificationService
-        let migrations = try MessagingMigrations.all() + definition.migrations()
-        try await TestDatabase.withSchema(prefix: "receipts", migrations: migrations) { database in
-            let configuration = try ServiceConfiguration.fromEnvironment([:], service: definition.identity)
-            let handlers = try NotificationEventHandlers(settings: NotificationSettings(configuration), logger: TestEnvironment.logger)
+        try await Self.withHandlers { database, handlers in
             let fixture = Fixture()
             let order = fixture.order()
-            let payment = try EventEnvelope(
-                payload: fixture.payment([order]), aggregateId: fixture.checkoutId.uuidString, correlationId: "test", producer: "tests")
-            let placed = EventEnvelope(
-                id: UUID(), type: "order.placed", aggregateType: OrderEvent.aggregateType,
-                aggregateId: order.orderId.uuidString.lowercased(), occurredAt: Date(), correlationId: "test", producer: "tests",
-                payload: try JSONValue(encoding: OrderEvent(order: order, fromStatus: nil, actor: "tests", reason: nil, autoConfirmAt: nil)))
+            let payment = try Self.envelope(fixture.payment([order]), fixture)
+            let placed = try Self.placed(order)
 
             try await database.client.withConnection { first in
                 // The payment is handled and its transaction left open.
                 try await first.query("BEGIN", logger: TestEnvironment.logger)
-                try await handlers.paymentSucceeded(
-                    try payment.decodePayload(as: PaymentSucceeded.self),
-                    EventContext(envelope: payment, connection: first, logger: TestEnvironment.logger, producer: "tests"))
+                try await Self.apply(payment, handlers, on: first)
 
                 // Meanwhile the order event is handled on another connection.
                 let (backends, reportBackend) = AsyncStream.makeStream(of: Int32.self)
                 let other = Task {
                     try await database.client.withConnection { second in
-                        let backend = try await second.query("SELECT pg_backend_pid()", logger: TestEnvironment.logger)
-                            .decode(Int32.self).all()[0]
-                        reportBackend.yield(backend)
+                        reportBackend.yield(try await Self.backend(of: second))
                         try await second.query("BEGIN", logger: TestEnvironment.logger)
-                        try await handlers.orderChanged(
-                            EventContext(envelope: placed, connection: second, logger: TestEnvironment.logger, producer: "tests"))
+                        try await Self.apply(placed, handlers, on: second)
                         try await second.query("COMMIT", logger: TestEnvironment.logger)
                     }
                 }
                 var iterator = backends.makeAsyncIterator()
                 let backend = try #require(await iterator.next())
                 // It either finishes without the payment's receipt in sight, or waits for it.
-                var waiting = false
-                let deadline = ContinuousClock.now + .seconds(30)
-                while !waiting, ContinuousClock.now < deadline {
-                    waiting = try await database.count(
-                        "SELECT count(*) FROM pg_locks WHERE pid = \(backend) AND NOT granted") > 0
-                    if try await database.count("SELECT count(*) FROM contacts WHERE user_id = \(fixture.buyer)") > 0 { break }
-                    try await Task.sleep(for: .milliseconds(20))
+                let waiting = try await Self.waitsForALock(backend, database) {
+                    try await database.count("SELECT count(*) FROM contacts WHERE user_id = \(fixture.buyer)") > 0
                 }
                 try await first.query("COMMIT", logger: TestEnvironment.logger)
                 try await other.value
@@ -64,5 +46,129 @@ import TestSupport
             #expect(try await database.count("SELECT count(*) FROM receipts WHERE emailed") == 1)
             #expect(try await database.count("SELECT count(*) FROM notifications WHERE kind = 'payment_receipt'") == 1)
         }
+    }
+
+    /// Two instances' batches: one has handled checkout X's payment and goes on to checkout Y's
+    /// first order event; the other handles Y's payment meanwhile. When a payment's handler took
+    /// the receipt counter, the first held it and waited for Y's lock, which the second held while
+    /// it waited for the counter: Postgres aborted one of them (40P01).
+    @Test func batchesIssuingReceiptsOfDifferentCheckoutsDoNotDeadlock() async throws {
+        try await Self.withHandlers { database, handlers in
+            let (x, y) = (Fixture(), Fixture())
+            let (orderX, orderY) = (x.order(), y.order())
+            let paymentX = try Self.envelope(x.payment([orderX]), x)
+            let paymentY = try Self.envelope(y.payment([orderY]), y)
+
+            try await database.client.withConnection { first in
+                let batch = BeforeCommit()
+                try await first.query("BEGIN", logger: TestEnvironment.logger)
+                try await Self.apply(paymentX, handlers, on: first, batch: batch)
+
+                let (backends, reportBackend) = AsyncStream.makeStream(of: Int32.self)
+                let other = Task {
+                    try await database.client.withConnection { second in
+                        reportBackend.yield(try await Self.backend(of: second))
+                        try await second.query("BEGIN", logger: TestEnvironment.logger)
+                        try await Self.apply(paymentY, handlers, on: second)
+                        try await second.query("COMMIT", logger: TestEnvironment.logger)
+                    }
+                }
+                var iterator = backends.makeAsyncIterator()
+                let backend = try #require(await iterator.next())
+                // Y's payment either commits or waits for a lock the first batch holds.
+                let waited = try await Self.waitsForALock(backend, database) {
+                    try await database.count("SELECT count(*) FROM receipts WHERE checkout_id = \(y.checkoutId)") > 0
+                }
+                #expect(!waited, "Y's payment waited for the batch that handled X's")
+                try await Self.apply(try Self.placed(orderY), handlers, on: first, batch: batch)
+                try await batch.run(on: first, logger: TestEnvironment.logger)
+                try await first.query("COMMIT", logger: TestEnvironment.logger)
+                try await other.value
+            }
+            #expect(try await database.count("SELECT count(*) FROM receipts") == 2)
+            // Gap-free, in commit order: Y's batch committed first.
+            #expect(try await database.count("SELECT number FROM receipts WHERE checkout_id = \(y.checkoutId)") == 1)
+            #expect(try await database.count("SELECT number FROM receipts WHERE checkout_id = \(x.checkoutId)") == 2)
+            #expect(try await database.count("SELECT last FROM receipt_counter") == 2)
+            // Y's order arrived after its receipt: emailed then. X's order has not arrived.
+            #expect(try await database.count("SELECT count(*) FROM receipts WHERE emailed AND checkout_id = \(y.checkoutId)") == 1)
+            #expect(try await database.count("SELECT count(*) FROM notifications WHERE kind = 'payment_receipt'") == 1)
+        }
+    }
+
+    /// The order's event before and after its payment's in one transaction: the receipt is
+    /// issued at the transaction's end, numbered, and emailed there once.
+    @Test(arguments: [true, false]) func aPaymentAndItsOrderInOneBatchEmailTheReceiptOnce(orderFirst: Bool) async throws {
+        try await Self.withHandlers { database, handlers in
+            let fixture = Fixture()
+            let order = fixture.order()
+            let events = [try Self.placed(order), try Self.envelope(fixture.payment([order]), fixture)]
+            try await database.client.withConnection { connection in
+                let batch = BeforeCommit()
+                try await connection.query("BEGIN", logger: TestEnvironment.logger)
+                for event in orderFirst ? events : events.reversed() {
+                    try await Self.apply(event, handlers, on: connection, batch: batch)
+                }
+                try await batch.run(on: connection, logger: TestEnvironment.logger)
+                try await connection.query("COMMIT", logger: TestEnvironment.logger)
+            }
+            #expect(try await database.count("SELECT count(*) FROM receipts WHERE emailed AND number = 1") == 1)
+            let subjects = try await database.client.query(
+                "SELECT subject FROM notifications WHERE kind = 'payment_receipt'", logger: TestEnvironment.logger
+            ).decode(String.self).all()
+            #expect(subjects.count == 1)
+            #expect(subjects.first?.contains("R-000001") == true, "\(subjects)")
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func withHandlers(_ body: @Sendable (TestDatabase, NotificationEventHandlers) async throws -> Void) async throws {
+        let definition = ServiceDefinition.notificationService
+        let migrations = try MessagingMigrations.all() + definition.migrations()
+        try await TestDatabase.withSchema(prefix: "receipts", migrations: migrations) { database in
+            let configuration = try ServiceConfiguration.fromEnvironment([:], service: definition.identity)
+            try await body(database, try NotificationEventHandlers(settings: NotificationSettings(configuration), logger: TestEnvironment.logger))
+        }
+    }
+
+    static func envelope(_ payment: PaymentSucceeded, _ fixture: Fixture) throws -> EventEnvelope {
+        try EventEnvelope(payload: payment, aggregateId: fixture.checkoutId.uuidString, correlationId: "test", producer: "tests")
+    }
+
+    static func placed(_ order: OrderSnapshot) throws -> EventEnvelope {
+        EventEnvelope(
+            id: UUID(), type: "order.placed", aggregateType: OrderEvent.aggregateType,
+            aggregateId: order.orderId.uuidString.lowercased(), occurredAt: Date(), correlationId: "test", producer: "tests",
+            payload: try JSONValue(encoding: OrderEvent(order: order, fromStatus: nil, actor: "tests", reason: nil, autoConfirmAt: nil)))
+    }
+
+    /// Applies the event as a consumer does: with `batch`, as one event of a transaction whose end
+    /// work the caller runs; without, as a transaction of its own (its end work run at once).
+    static func apply(
+        _ envelope: EventEnvelope, _ handlers: NotificationEventHandlers, on connection: PostgresConnection, batch: BeforeCommit? = nil
+    ) async throws {
+        let handler = try #require(handlers.all.first { $0.eventType == envelope.type })
+        let context = batch.map {
+            EventContext(
+                envelope: envelope, connection: connection, logger: TestEnvironment.logger, producer: "tests",
+                afterCommit: AfterCommit(), beforeCommit: $0, dispatch: nil)
+        } ?? EventContext(envelope: envelope, connection: connection, logger: TestEnvironment.logger, producer: "tests")
+        try await handler.handle(context)
+    }
+
+    static func backend(of connection: PostgresConnection) async throws -> Int32 {
+        try await connection.query("SELECT pg_backend_pid()", logger: TestEnvironment.logger).decode(Int32.self).all()[0]
+    }
+
+    /// Whether `backend` comes to wait for a lock before `isDone` holds (30 s at most).
+    static func waitsForALock(_ backend: Int32, _ database: TestDatabase, isDone: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if try await database.count("SELECT count(*) FROM pg_locks WHERE pid = \(backend) AND NOT granted") > 0 { return true }
+            if try await isDone() { return false }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return false
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Messaging
 import PostgresNIO
+import Synchronization
 
 /// How NotificationService reacts to the other services' events: it keeps its projection up to
 /// date and queues emails, all in the consumer's transaction with the inbox row, so a
@@ -106,19 +107,25 @@ struct NotificationEventHandlers: Sendable {
         }
     }
 
+    /// The receipt is issued at the end of the transaction (`ReceiptIssues`): its number is the one
+    /// counter row's, locked from then until commit, after every checkout lock the transaction's
+    /// other events take. Taken here, two instances' batches deadlocked: one holding the counter
+    /// and waiting for a checkout the other had locked before it asked for the counter.
     func paymentSucceeded(_ event: PaymentSucceeded, _ context: EventContext) async throws {
-        let connection = context.connection
-        try await receipts.lockCheckout(event.checkoutId, on: connection)
-        let buyer = try await projection.checkout(event.checkoutId, on: connection)?.buyerId
-        let buyerId = event.buyerId ?? buyer
-        guard let id = try await receipts.issue(for: event, buyerId: buyerId, source: context.envelope.id, on: connection),
-              let receipt = try await receipts.receipt(id, on: connection)
-        else {
-            context.logger.info("payment already has a receipt", metadata: ["payment_id": "\(event.paymentId)"])
-            return
+        try await receipts.lockCheckout(event.checkoutId, on: context.connection)
+        context.atTransactionEnd(ReceiptIssues.self) { ReceiptIssues(handlers: self) }
+            .add(ReceiptStore.Issue(payment: event, source: context.envelope.id, logger: context.logger))
+    }
+
+    /// Issues the receipts of the transaction's succeeded payments and queues the email of each
+    /// whose orders are all known (the others go out with their last order's event).
+    func issueReceipts(_ issues: [ReceiptStore.Issue], on connection: PostgresConnection) async throws {
+        for (id, issue) in try await receipts.issue(issues, on: connection) {
+            guard let receipt = try await receipts.receipt(id, on: connection) else { continue }
+            issue.logger.info(
+                "receipt issued", metadata: ["receipt": "\(receipt.receiptNumber)", "payment_id": "\(issue.payment.paymentId)"])
+            try await emailReceipt(receipt, on: connection)
         }
-        context.logger.info("receipt issued", metadata: ["receipt": "\(receipt.receiptNumber)", "payment_id": "\(event.paymentId)"])
-        try await emailReceipt(receipt, on: connection)
     }
 
     /// Queues the receipt email once every order of the payment is known (at most once).
@@ -217,4 +224,29 @@ extension ProjectedOrder {
             autoConfirmAt: autoConfirmAt)
     }
 
+}
+
+/// The receipts a consumer transaction issues, at its end and after the addresses it learnt
+/// (`ContactUpdates`), so that the receipt counter is the last row any transaction locks.
+final class ReceiptIssues: TransactionEndWork {
+    static let runOrder = 1
+    let handlers: NotificationEventHandlers
+    private let pending = Mutex<[ReceiptStore.Issue]>([])
+
+    init(handlers: NotificationEventHandlers) {
+        self.handlers = handlers
+    }
+
+    func add(_ issue: ReceiptStore.Issue) {
+        pending.withLock { $0.append(issue) }
+    }
+
+    func run(on connection: PostgresConnection, logger: Logger) async throws {
+        let due = pending.withLock { pending in
+            defer { pending = [] }
+            return pending
+        }
+        guard !due.isEmpty else { return }
+        try await handlers.issueReceipts(due, on: connection)
+    }
 }

@@ -59,32 +59,56 @@ struct ReceiptStore: Sendable {
     let logger: Logger
     let projection: ProjectionStore
 
-    /// Issues the payment's receipt with the next number; nil if it already has one. The
-    /// counter row stays locked until commit, so numbers are taken in commit order, gap-free.
-    func issue(for payment: PaymentSucceeded, buyerId: String?, source: UUID, on connection: PostgresConnection) async throws -> UUID? {
-        let last = try await connection.query(
+    /// A succeeded payment whose receipt its transaction issues at its end.
+    struct Issue: Sendable {
+        var payment: PaymentSucceeded
+        /// The payment.succeeded event: the receipt's source.
+        var source: UUID
+        /// The event's logger, with its correlation id.
+        var logger: Logger
+    }
+
+    /// Issues the payments' receipts with the next numbers, in the given order, skipping a payment
+    /// that already has one; returns the new receipts' ids with what they were issued for. The
+    /// counter row stays locked until commit, so numbers are taken in commit order, gap-free. Call
+    /// it at the end of the transaction (`ReceiptIssues`), after every other lock it takes.
+    func issue(_ issues: [Issue], on connection: PostgresConnection) async throws -> [(id: UUID, issue: Issue)] {
+        var last = try await connection.query(
             "SELECT last FROM receipt_counter WHERE id FOR UPDATE", logger: logger
         ).decode(Int64.self).all().first ?? 0
-        let existing = try await connection.query(prepared:
-            "SELECT id FROM receipts WHERE payment_id = \(payment.paymentId)", logger: logger
-        ).decode(UUID.self).all()
-        guard existing.isEmpty else { return nil }
-        let id = UUID()
-        try await connection.query("UPDATE receipt_counter SET last = \(last + 1) WHERE id", logger: logger)
-        try await connection.query(
-            """
-            INSERT INTO receipts (id, number, payment_id, checkout_id, buyer_id, currency, total_amount, source_event_id)
-            VALUES (\(id), \(last + 1), \(payment.paymentId), \(payment.checkoutId), \(buyerId), \(payment.currency),
-                    \(payment.amount), \(source))
-            """, logger: logger)
-        for (position, part) in payment.orders.enumerated() {
+        var known = Set(try await connection.query(prepared:
+            "SELECT payment_id FROM receipts WHERE payment_id = ANY(\(issues.map(\.payment.paymentId)))", logger: logger
+        ).decode(UUID.self).all())
+        var issued: [(id: UUID, issue: Issue)] = []
+        for issue in issues {
+            let payment = issue.payment
+            guard known.insert(payment.paymentId).inserted else {
+                issue.logger.info("payment already has a receipt", metadata: ["payment_id": "\(payment.paymentId)"])
+                continue
+            }
+            let id = UUID()
+            last += 1
+            var buyerId = payment.buyerId
+            if buyerId == nil { buyerId = try await projection.checkout(payment.checkoutId, on: connection)?.buyerId }
             try await connection.query(
                 """
-                INSERT INTO receipt_orders (receipt_id, position, order_id, seller_id, amount)
-                VALUES (\(id), \(position), \(part.orderId), \(part.sellerId), \(part.amount))
+                INSERT INTO receipts (id, number, payment_id, checkout_id, buyer_id, currency, total_amount, source_event_id)
+                VALUES (\(id), \(last), \(payment.paymentId), \(payment.checkoutId), \(buyerId), \(payment.currency),
+                        \(payment.amount), \(issue.source))
                 """, logger: logger)
+            for (position, part) in payment.orders.enumerated() {
+                try await connection.query(
+                    """
+                    INSERT INTO receipt_orders (receipt_id, position, order_id, seller_id, amount)
+                    VALUES (\(id), \(position), \(part.orderId), \(part.sellerId), \(part.amount))
+                    """, logger: logger)
+            }
+            issued.append((id, issue))
         }
-        return id
+        if !issued.isEmpty {
+            try await connection.query("UPDATE receipt_counter SET last = \(last) WHERE id", logger: logger)
+        }
+        return issued
     }
 
     /// Records a refund against its payment (its receipt may not exist yet); false if known.
