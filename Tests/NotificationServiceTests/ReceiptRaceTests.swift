@@ -96,6 +96,42 @@ import TestSupport
         }
     }
 
+    /// Two instances' batches each name two checkouts, in opposite orders: one handles checkout X's
+    /// payment, then the first of Y's two orders; the other handles Y's second order, then X's.
+    /// When each event's handler took its checkout's lock, each batch held one checkout and waited
+    /// for the other's: Postgres aborted one of them (40P01).
+    @Test func batchesNamingTwoCheckoutsInOppositeOrdersDoNotDeadlock() async throws {
+        try await Self.withHandlers { database, handlers in
+            let (x, y) = (Fixture(), Fixture())
+            let (x1, x2, y1, y2) = (x.order(), x.order(), y.order(), y.order())
+            try await database.client.withConnection { first in
+                try await database.client.withConnection { second in
+                    let (one, two) = (BeforeCommit(), BeforeCommit())
+                    try await first.query("BEGIN", logger: TestEnvironment.logger)
+                    try await second.query("BEGIN", logger: TestEnvironment.logger)
+                    try await Self.apply(try Self.envelope(x.payment([x1, x2]), x), handlers, on: first, batch: one)
+                    try await Self.apply(try Self.placed(y2), handlers, on: second, batch: two)
+                    async let firstDone: Void = {
+                        try await Self.apply(try Self.placed(y1), handlers, on: first, batch: one)
+                        try await one.run(on: first, logger: TestEnvironment.logger)
+                        try await first.query("COMMIT", logger: TestEnvironment.logger)
+                    }()
+                    async let secondDone: Void = {
+                        try await Self.apply(try Self.placed(x2), handlers, on: second, batch: two)
+                        try await two.run(on: second, logger: TestEnvironment.logger)
+                        try await second.query("COMMIT", logger: TestEnvironment.logger)
+                    }()
+                    try await firstDone
+                    try await secondDone
+                }
+            }
+            #expect(try await database.count("SELECT count(*) FROM receipts WHERE checkout_id = \(x.checkoutId) AND number = 1") == 1)
+            #expect(try await database.count("SELECT count(*) FROM orders") == 3)
+            // X's first order has not arrived: its receipt waits.
+            #expect(try await database.count("SELECT count(*) FROM receipts WHERE emailed") == 0)
+        }
+    }
+
     /// The order's event before and after its payment's in one transaction: the receipt is
     /// issued at the transaction's end, numbered, and emailed there once.
     @Test(arguments: [true, false]) func aPaymentAndItsOrderInOneBatchEmailTheReceiptOnce(orderFirst: Bool) async throws {

@@ -116,14 +116,17 @@ def stages(db: Database, run: str, started: float, ended: float) -> dict:
 
 
 def statements_reset(db: Database) -> dict:
-    """Resets pg_stat_statements; returns the database's commit and rollback counters."""
+    """Resets pg_stat_statements; returns the database's commit, rollback and deadlock counters."""
     bench_preload.psql(db.env, "SELECT pg_stat_statements_reset()")
-    return db.rows("SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = 'escrowmarket'")[0]
+    return db.rows(DATABASE_COUNTERS)[0]
+
+
+DATABASE_COUNTERS = "SELECT xact_commit, xact_rollback, deadlocks FROM pg_stat_database WHERE datname = 'escrowmarket'"
 
 
 def statements(db: Database, before: dict, held: int) -> dict:
     """Commits and statements per held checkout, and the statements that took the most time."""
-    now = db.rows("SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = 'escrowmarket'")[0]
+    now = db.rows(DATABASE_COUNTERS)[0]
     top = db.rows("""
         SELECT r.rolname AS role, s.calls, round(s.total_exec_time::numeric, 1) AS total_ms,
                round(s.mean_exec_time::numeric, 3) AS mean_ms, s.rows,
@@ -147,6 +150,7 @@ def statements(db: Database, before: dict, held: int) -> dict:
         "byRole": {r["role"]: {"commits": per(float(r["commits"] or 0)), "statements": per(float(r["statements"]))} for r in by_role},
         "commitsPerCheckout": per(now["xact_commit"] - before["xact_commit"]),
         "rollbacksPerCheckout": per(now["xact_rollback"] - before["xact_rollback"]),
+        "deadlocks": now["deadlocks"] - before["deadlocks"],
         "statementsPerCheckout": per(float(totals["calls"])),
         "execMsPerCheckout": per(float(totals["ms"])),
         "top": [dict(r, callsPerCheckout=per(r["calls"])) for r in top],
@@ -396,7 +400,7 @@ def print_table(r: dict) -> None:
         say(f"    {'':<24}" + " ".join("    -" if v is None else f"{v:5.1f}" for v in m.get("anonByTenth", [])))
     d = r["database"]
     say(f"database per held checkout: {d['commitsPerCheckout']} commits, {d['rollbacksPerCheckout']} rollbacks, "
-        f"{d['statementsPerCheckout']} statements, {d['execMsPerCheckout']} ms executing")
+        f"{d.get('deadlocks')} deadlocks in all, {d['statementsPerCheckout']} statements, {d['execMsPerCheckout']} ms executing")
     say("    by service: " + ", ".join(f"{k} {v['commits']} commits / {v['statements']} statements" for k, v in d["byRole"].items()))
     say("    the costliest statements:")
     say(f"    {'role':<14}{'calls/co':>9}{'total ms':>10}{'mean ms':>9}  query")

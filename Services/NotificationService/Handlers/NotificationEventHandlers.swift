@@ -96,30 +96,36 @@ struct NotificationEventHandlers: Sendable {
         // projection, nothing is deferred for it (`deferUnless` finds it) and its receipt, if
         // any, is no longer missing it. So a later event of the order has nothing to release.
         guard first else { return }
-        // Taken after the order is written and before anything is read: a payment handled at the
-        // same time either commits its receipt before this lock is granted (and `awaitingEmail`
-        // below finds it), or takes the lock after this transaction commits (and finds the order).
-        try await receipts.lockCheckout(order.checkoutId, on: connection)
         try await context.resumeDeferred(Self.order(order.id))
-        // A receipt waiting for this order's lines can go out now.
-        for receipt in try await receipts.awaitingEmail(checkoutId: order.checkoutId, on: connection) {
-            try await emailReceipt(receipt, on: connection)
-        }
+        // A receipt waiting for this order's lines can go out now: looked for at the end.
+        checkoutReceipts(context).orderArrived(order.checkoutId)
     }
 
-    /// The receipt is issued at the end of the transaction (`ReceiptIssues`): its number is the one
-    /// counter row's, locked from then until commit, after every checkout lock the transaction's
-    /// other events take. Taken here, two instances' batches deadlocked: one holding the counter
-    /// and waiting for a checkout the other had locked before it asked for the counter.
+    /// The receipt is issued at the end of the transaction (`CheckoutReceipts`).
     func paymentSucceeded(_ event: PaymentSucceeded, _ context: EventContext) async throws {
-        try await receipts.lockCheckout(event.checkoutId, on: context.connection)
-        context.atTransactionEnd(ReceiptIssues.self) { ReceiptIssues(handlers: self) }
-            .add(ReceiptStore.Issue(payment: event, source: context.envelope.id, logger: context.logger))
+        checkoutReceipts(context).issue(ReceiptStore.Issue(payment: event, source: context.envelope.id, logger: context.logger))
     }
 
-    /// Issues the receipts of the transaction's succeeded payments and queues the email of each
-    /// whose orders are all known (the others go out with their last order's event).
-    func issueReceipts(_ issues: [ReceiptStore.Issue], on connection: PostgresConnection) async throws {
+    func checkoutReceipts(_ context: EventContext) -> CheckoutReceipts {
+        context.atTransactionEnd(CheckoutReceipts.self) { CheckoutReceipts(handlers: self) }
+    }
+
+    /// What the transaction's events ask of receipts, with their checkouts locked (taken after
+    /// the orders are written and before anything is read: a transaction that handles a payment
+    /// at the same time either commits its receipt before this one's lock is granted, and this
+    /// one finds it, or takes the lock after this one commits, and finds the orders). The
+    /// receipts that waited for an order that arrived are emailed; then the transaction's
+    /// payments get their receipts, the counter locked last, and each whose orders are all known
+    /// is emailed (the others go out with their last order's event).
+    func settleReceipts(
+        issuing issues: [ReceiptStore.Issue], ordersArrivedIn checkouts: [UUID], on connection: PostgresConnection
+    ) async throws {
+        try await receipts.lockCheckouts(issues.map(\.payment.checkoutId) + checkouts, on: connection)
+        for checkoutId in checkouts {
+            for receipt in try await receipts.awaitingEmail(checkoutId: checkoutId, on: connection) {
+                try await emailReceipt(receipt, on: connection)
+            }
+        }
         for (id, issue) in try await receipts.issue(issues, on: connection) {
             guard let receipt = try await receipts.receipt(id, on: connection) else { continue }
             issue.logger.info(
@@ -226,27 +232,39 @@ extension ProjectedOrder {
 
 }
 
-/// The receipts a consumer transaction issues, at its end and after the addresses it learnt
-/// (`ContactUpdates`), so that the receipt counter is the last row any transaction locks.
-final class ReceiptIssues: TransactionEndWork {
+/// What a consumer transaction's events ask of receipts, done at its end and after the addresses
+/// it learnt (`ContactUpdates`): the checkouts' locks, then the receipt counter, are the last
+/// locks any transaction takes, in one order. Taken by each event's handler, in event order, two
+/// instances' batches deadlocked: one that had handled checkout X's payment and went on to Y's
+/// order against one that had handled Y's other order and went on to X's; or one holding the
+/// counter against one holding a checkout it went on to.
+final class CheckoutReceipts: TransactionEndWork {
     static let runOrder = 1
     let handlers: NotificationEventHandlers
-    private let pending = Mutex<[ReceiptStore.Issue]>([])
+    private let pending = Mutex<(issues: [ReceiptStore.Issue], arrived: [UUID])>(([], []))
 
     init(handlers: NotificationEventHandlers) {
         self.handlers = handlers
     }
 
-    func add(_ issue: ReceiptStore.Issue) {
-        pending.withLock { $0.append(issue) }
+    /// A succeeded payment: its receipt is issued.
+    func issue(_ issue: ReceiptStore.Issue) {
+        pending.withLock { $0.issues.append(issue) }
+    }
+
+    /// An order's first event: a receipt of its checkout that waited for it may go out.
+    func orderArrived(_ checkoutId: UUID) {
+        pending.withLock { $0.arrived.append(checkoutId) }
     }
 
     func run(on connection: PostgresConnection, logger: Logger) async throws {
         let due = pending.withLock { pending in
-            defer { pending = [] }
+            defer { pending = ([], []) }
             return pending
         }
-        guard !due.isEmpty else { return }
-        try await handlers.issueReceipts(due, on: connection)
+        guard !due.issues.isEmpty || !due.arrived.isEmpty else { return }
+        var seen = Set<UUID>()
+        try await handlers.settleReceipts(
+            issuing: due.issues, ordersArrivedIn: due.arrived.filter { seen.insert($0).inserted }, on: connection)
     }
 }

@@ -71,7 +71,7 @@ struct ReceiptStore: Sendable {
     /// Issues the payments' receipts with the next numbers, in the given order, skipping a payment
     /// that already has one; returns the new receipts' ids with what they were issued for. The
     /// counter row stays locked until commit, so numbers are taken in commit order, gap-free. Call
-    /// it at the end of the transaction (`ReceiptIssues`), after every other lock it takes.
+    /// it at the end of the transaction (`CheckoutReceipts`), after every other lock it takes.
     func issue(_ issues: [Issue], on connection: PostgresConnection) async throws -> [(id: UUID, issue: Issue)] {
         var last = try await connection.query(
             "SELECT last FROM receipt_counter WHERE id FOR UPDATE", logger: logger
@@ -152,13 +152,22 @@ struct ReceiptStore: Sendable {
         }
     }
 
-    /// Serialises, until commit, the handlers that decide whether a checkout's receipt can be
+    /// Serialises, until commit, the transactions that decide whether a checkout's receipt can be
     /// emailed: without it, a payment and its last order event handled at once (two instances,
     /// or one batch each) could each miss the other's uncommitted row, and nobody would email it.
-    func lockCheckout(_ checkoutId: UUID, on connection: PostgresConnection) async throws {
+    /// The checkouts' locks are taken together, in the order of their keys, so two transactions
+    /// that name the same checkouts cannot each hold one the other waits for.
+    func lockCheckouts(_ checkoutIds: [UUID], on connection: PostgresConnection) async throws {
+        guard !checkoutIds.isEmpty else { return }
+        let keys = Array(Set(checkoutIds.map { $0.uuidString.lowercased() }))
+        // `count(*)` makes every row, so every lock, before the statement ends.
         try await connection.query(prepared:
-            "SELECT pg_advisory_xact_lock(\(AdvisoryLock.receiptCheckout), hashtext(\(checkoutId.uuidString.lowercased())))",
-            logger: logger)
+            """
+            SELECT count(*) FROM (
+                SELECT pg_advisory_xact_lock(\(AdvisoryLock.receiptCheckout), key)
+                FROM (SELECT DISTINCT hashtext(id) AS key FROM unnest(\(keys)::text[]) AS id ORDER BY 1) AS keys
+            ) AS locks
+            """, logger: logger)
     }
 
     /// Receipts of a checkout still waiting for their orders before they are emailed, locked.
