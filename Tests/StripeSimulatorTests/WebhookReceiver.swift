@@ -11,7 +11,7 @@ import TestSupport
 
 /// A webhook endpoint for tests: a Hummingbird server on a free port that checks each
 /// delivery's `Stripe-Signature` and keeps the events it accepted. It can refuse the first
-/// deliveries, to exercise the simulator's retries.
+/// deliveries, to exercise the simulator's retries, or hold its answer to the first for a while.
 final class WebhookReceiver: Sendable {
     struct Delivery: Sendable {
         var event: StripeEvent
@@ -21,8 +21,17 @@ final class WebhookReceiver: Sendable {
 
     /// What the endpoint has seen; shared with its route handler.
     private final class Inbox: Sendable {
-        let state: Mutex<(deliveries: [Delivery], refusalsLeft: Int)>
-        init(refusals: Int) { state = Mutex(([], refusals)) }
+        let state: Mutex<(deliveries: [Delivery], refusalsLeft: Int, arrivals: [String])>
+        init(refusals: Int) { state = Mutex(([], refusals, [])) }
+
+        /// Notes a delivery as it arrives; true for the first.
+        func arrived(_ eventId: String) -> Bool {
+            state.withLock { state in
+                state.arrivals.append(eventId)
+                return state.arrivals.count == 1
+            }
+        }
+        var arrivals: [String] { state.withLock { $0.arrivals } }
 
         /// Whether to refuse this delivery (while refusals are left).
         func refuse() -> Bool {
@@ -41,7 +50,7 @@ final class WebhookReceiver: Sendable {
     private let inbox: Inbox
     private let group: ServiceGroup
 
-    init(secret: String, refuseFirst refusals: Int = 0) async throws {
+    init(secret: String, refuseFirst refusals: Int = 0, holdFirst hold: Duration = .zero) async throws {
         let port = try TestEnvironment.reservePorts(1)[0]
         url = "http://127.0.0.1:\(port)/webhook"
         let inbox = Inbox(refusals: refusals)
@@ -53,6 +62,7 @@ final class WebhookReceiver: Sendable {
             if inbox.refuse() { return Response(status: .serviceUnavailable) }
             let valid = (try? StripeSignature.verify(payload: body, header: request.headers[.stripeSignature], secrets: [secret])) != nil
             let event = try JSONDecoder().decode(StripeEvent.self, from: Data(body))
+            if inbox.arrived(event.id), hold > .zero { try await Task.sleep(for: hold) }
             let json = try JSONDecoder().decode(JSONValue.self, from: Data(body))
             inbox.record(Delivery(event: event, json: json, signatureValid: valid))
             return Response(status: valid ? .ok : .badRequest)
@@ -74,6 +84,8 @@ final class WebhookReceiver: Sendable {
     func stop() async { await group.triggerGracefulShutdown() }
 
     var deliveries: [Delivery] { inbox.deliveries }
+    /// The ids of the events delivered, as their requests arrived (before any answer).
+    var arrivals: [String] { inbox.arrivals }
 
     /// Waits for an event of `type` (matching `where`), up to `limit`.
     func event(

@@ -19,11 +19,16 @@ struct WebhookDispatcher: Service {
     func run() async throws {
         // Shutdown cancels the wait for work; what is still queued is dropped, as memory is.
         try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let batch = try await outbox.nextBatch()
-                await withTaskGroup(of: Void.self) { group in
-                    for (index, entry) in batch.enumerated() {
-                        if index >= concurrency { await group.next() }
+            // Up to `concurrency` deliveries in flight, each slot taken up as soon as one ends: a
+            // slow delivery holds up no other (taken a batch at a time, with the next batch
+            // awaiting the whole of this one, one slow answer held every event behind it).
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var started = 0
+                while !Task.isCancelled {
+                    for entry in try await outbox.nextBatch() {
+                        // Every child is awaited here once, so the group never keeps more than
+                        // `concurrency` of them, finished or not.
+                        if started >= concurrency { try await group.next() } else { started += 1 }
                         group.addTask { await attempt(entry) }
                     }
                 }
