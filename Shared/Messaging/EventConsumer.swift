@@ -27,6 +27,12 @@ public struct EventConsumer: Service {
         public var roundTimeout: Duration = .seconds(20)
         /// On SIGTERM the round in hand may finish for this long before it is abandoned.
         public var shutdownGrace: Duration = .seconds(5)
+        /// A consumer with no partitions for this long rejoins its group (`GroupWatch`); then
+        /// twice as long before the next, up to `longestGroupPatience`.
+        public var groupPatience: Duration = .seconds(30)
+        public var longestGroupPatience: Duration = .seconds(1800)
+        /// How often the consumer looks at its place in the group.
+        public var groupCheckInterval: Duration = .seconds(5)
         public init() {}
     }
 
@@ -62,9 +68,15 @@ public struct EventConsumer: Service {
         monitor?.attach(consumer)
         logger.info("consumer started", metadata: ["group": "\(name)", "topics": "\(topics)"])
         var queues = PartitionQueues()
+        var watch = GroupWatch(patience: settings.groupPatience, longestPatience: settings.longestGroupPatience)
+        var nextGroupCheck = ContinuousClock.now + settings.groupCheckInterval
         // Checked between rounds: the messages in hand are finished before shutting down.
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let now = ContinuousClock.now
+            if now >= nextGroupCheck {
+                nextGroupCheck = now + settings.groupCheckInterval
+                await watchGroup(consumer, &watch, at: now)
+            }
             let waitLimit: Duration = queues.ready(at: now, limit: 1).isEmpty
                 ? min(.milliseconds(100), max(.zero, (queues.nextRetry ?? now + .seconds(1)) - now)) : .zero
             do {
@@ -112,6 +124,25 @@ public struct EventConsumer: Service {
             logger.warning("consumer close did not finish in 5 s; stopping without it", metadata: ["group": "\(name)"])
         }
         logger.info("consumer stopped", metadata: ["group": "\(name)"])
+    }
+
+    /// Rejoins the group when the consumer has held no partitions too long (`GroupWatch`).
+    private func watchGroup(_ consumer: KafkaConsumer, _ watch: inout GroupWatch, at now: ContinuousClock.Instant) async {
+        guard let membership = await consumer.membership() else { return }
+        let waited = watch.waitBeforeRejoin
+        guard watch.observe(assigned: membership.assigned, at: now) else { return }
+        logger.warning(
+            "consumer has held no partitions for \(waited); rejoining its group",
+            metadata: [
+                "group": "\(name)", "member_id": "\(membership.memberId)", "generation": "\(membership.generation)",
+                "next_rejoin_after": "\(watch.waitBeforeRejoin)",
+            ])
+        monitor?.rejoined()
+        do {
+            try await consumer.rejoin()
+        } catch {
+            logger.error("consumer could not rejoin its group", metadata: ["group": "\(name)", "error": "\(error)"])
+        }
     }
 
     /// `process`, abandoned after `roundTimeout`, or `shutdownGrace` after SIGTERM. Nothing of an
