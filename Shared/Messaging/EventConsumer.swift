@@ -64,7 +64,7 @@ public struct EventConsumer: Service {
     }
 
     public func run() async throws {
-        let consumer = try KafkaConsumer(configuration: kafka, groupId: name, topics: topics)
+        var consumer = try KafkaConsumer(configuration: kafka, groupId: name, topics: topics)
         monitor?.attach(consumer)
         logger.info("consumer started", metadata: ["group": "\(name)", "topics": "\(topics)"])
         var queues = PartitionQueues()
@@ -75,7 +75,16 @@ public struct EventConsumer: Service {
             let now = ContinuousClock.now
             if now >= nextGroupCheck {
                 nextGroupCheck = now + settings.groupCheckInterval
-                await watchGroup(consumer, &watch, at: now)
+                if await outOfItsGroup(consumer, &watch, at: now) {
+                    // A new handle joins afresh, with metadata of its own: what was fetched and
+                    // not finished is fetched again from the committed offsets (the inbox and
+                    // `queues` absorb it).
+                    monitor?.attach(nil)
+                    await close(consumer)
+                    consumer = try KafkaConsumer(configuration: kafka, groupId: name, topics: topics)
+                    monitor?.attach(consumer)
+                    logger.info("consumer started again", metadata: ["group": "\(name)"])
+                }
             }
             let waitLimit: Duration = queues.ready(at: now, limit: 1).isEmpty
                 ? min(.milliseconds(100), max(.zero, (queues.nextRetry ?? now + .seconds(1)) - now)) : .zero
@@ -115,34 +124,35 @@ public struct EventConsumer: Service {
         }
         monitor?.held([:])
         monitor?.attach(nil)
+        await close(consumer)
+        logger.info("consumer stopped", metadata: ["group": "\(name)"])
+    }
+
+    private func close(_ consumer: KafkaConsumer) async {
         logger.info("consumer closing: committing offsets and leaving the group", metadata: ["group": "\(name)"])
         // Bounded: a broker that lost track of this member can keep the close waiting on its
         // final commit; offsets not committed only mean redelivery, which the inbox absorbs.
         do {
             try await Detached.run(timeout: .seconds(5)) { await consumer.close() }
         } catch {
-            logger.warning("consumer close did not finish in 5 s; stopping without it", metadata: ["group": "\(name)"])
+            logger.warning("consumer close did not finish in 5 s; going on without it", metadata: ["group": "\(name)"])
         }
-        logger.info("consumer stopped", metadata: ["group": "\(name)"])
     }
 
-    /// Rejoins the group when the consumer has held no partitions too long (`GroupWatch`).
-    private func watchGroup(_ consumer: KafkaConsumer, _ watch: inout GroupWatch, at now: ContinuousClock.Instant) async {
-        guard let membership = await consumer.membership() else { return }
+    /// Whether the consumer has held no partitions too long (`GroupWatch`) and should be
+    /// replaced by a new one, which joins the group afresh.
+    private func outOfItsGroup(_ consumer: KafkaConsumer, _ watch: inout GroupWatch, at now: ContinuousClock.Instant) async -> Bool {
+        guard let membership = await consumer.membership() else { return false }
         let waited = watch.waitBeforeRejoin
-        guard watch.observe(assigned: membership.assigned, at: now) else { return }
+        guard watch.observe(assigned: membership.assigned, at: now) else { return false }
         logger.warning(
-            "consumer has held no partitions for \(waited); rejoining its group",
+            "consumer has held no partitions for \(waited); rejoining its group with a new consumer",
             metadata: [
                 "group": "\(name)", "member_id": "\(membership.memberId)", "generation": "\(membership.generation)",
                 "next_rejoin_after": "\(watch.waitBeforeRejoin)",
             ])
         monitor?.rejoined()
-        do {
-            try await consumer.rejoin()
-        } catch {
-            logger.error("consumer could not rejoin its group", metadata: ["group": "\(name)", "error": "\(error)"])
-        }
+        return true
     }
 
     /// `process`, abandoned after `roundTimeout`, or `shutdownGrace` after SIGTERM. Nothing of an

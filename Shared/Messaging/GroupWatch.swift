@@ -1,9 +1,12 @@
 /// When a consumer that holds no partitions should rejoin its group. After the broker froze
-/// (chaos: SIGSTOP for 10 s), both members of a group once timed out, rejoined, and stayed with no
-/// partitions until they were stopped a minute later, with nothing in librdkafka's warnings. A
-/// member with nothing assigned for `patience` rejoins (`KafkaConsumer.rejoin`); one with more
-/// members than partitions has nothing to do for good, so each fruitless rejoin doubles the
-/// patience, up to `longestPatience`, and a rejoin costs its group one rebalance that often.
+/// (chaos: SIGSTOP for 10 s), both members of a group timed out, rejoined and stayed with no
+/// partitions, librdkafka reporting nothing: NotificationService's once, until it was stopped a
+/// minute later; EscrowService's another time, both members in generation 2 with empty
+/// assignments, where unsubscribing and subscribing again changed nothing in 26 s. A member with
+/// nothing assigned for `patience` is replaced by a new consumer (`EventConsumer`), which joins
+/// with a new handle and metadata of its own. A member of a group with more members than
+/// partitions has nothing to do for good, so each fruitless rejoin doubles the patience, up to
+/// `longestPatience`, and costs its group one rebalance that often.
 struct GroupWatch: Sendable {
     let patience: Duration
     let longestPatience: Duration

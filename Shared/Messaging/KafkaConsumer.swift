@@ -22,7 +22,6 @@ public final class KafkaConsumer: Sendable {
     private let thread: NIOThreadPool
     /// Set on the consumer's thread just before the handle is freed; work queued behind the close checks it.
     private let destroyed = Atomic<Bool>(false)
-    private let topics: [String]
 
     public init(configuration: KafkaConfiguration, groupId: String, topics: [String]) throws {
         var properties: [String: String] = [
@@ -56,7 +55,6 @@ public final class KafkaConsumer: Sendable {
             rd_kafka_destroy(pointer)
             throw error
         }
-        self.topics = topics
         self.handle = SendableOpaquePointer(pointer: pointer)
         self.thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
@@ -104,20 +102,6 @@ public final class KafkaConsumer: Sendable {
                 rd_kafka_topic_partition_list_destroy(assignment)
             }
             return Membership(memberId: memberId, generation: generation, assigned: assigned)
-        }
-    }
-
-    /// Leaves the subscription and subscribes again, so that the consumer joins its group anew:
-    /// what was fetched and not handed out is dropped, and fetching resumes from the committed
-    /// offsets once partitions are assigned again.
-    func rejoin() async throws {
-        let handle = self.handle
-        let topics = self.topics
-        try await thread.runIfActive {
-            guard !self.destroyed.load(ordering: .sequentiallyConsistent) else { return }
-            let error = rd_kafka_unsubscribe(handle.pointer)
-            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(error, context: "unsubscribe from \(topics)") }
-            try Self.subscribe(handle.pointer, to: topics)
         }
     }
 

@@ -8,8 +8,7 @@ import TestSupport
 @testable import Messaging
 
 /// A consumer left with no partitions rejoins its group after a while, less and less often while
-/// that changes nothing, and a consumer that has partitions never does; and a rejoin leaves the
-/// consumer consuming.
+/// that changes nothing, and a consumer that has partitions never does; and the group goes on.
 @Suite struct GroupWatchTests {
     @Test func aConsumerWithoutPartitionsRejoinsLessAndLessOften() {
         var watch = GroupWatch(patience: .seconds(60), longestPatience: .seconds(200))
@@ -31,38 +30,6 @@ import TestSupport
         var rejoins = 0
         for second in 0..<100 where watch.observe(assigned: 1, at: start + .seconds(second)) { rejoins += 1 }
         #expect(rejoins == 0)
-    }
-
-    @Test func aConsumerThatRejoinsGetsItsPartitionsBackAndGoesOn() async throws {
-        let topic = try await TestEnvironment.makeTopics(["rejoin"], partitions: 2)[0]
-        let producer = try KafkaProducer(configuration: TestEnvironment.kafka())
-        let consumer = try KafkaConsumer(configuration: TestEnvironment.kafka(), groupId: TestEnvironment.uniqueName("rejoin"), topics: [topic])
-        func send(_ key: String) async throws {
-            for result in await producer.send([OutgoingMessage(topic: topic, key: key, value: Array(key.utf8))]) { try result.get() }
-        }
-        func receive(_ key: String) async throws -> Bool {
-            let deadline = ContinuousClock.now + .seconds(60)
-            while ContinuousClock.now < deadline {
-                for message in try await consumer.poll(maximum: 10, timeout: .milliseconds(200)) {
-                    if message.key == key { try consumer.markDone([message]); return true }
-                }
-            }
-            return false
-        }
-        try await withServices([producer]) {
-        try await send("before")
-        #expect(try await receive("before"))
-        let joined = try #require(await consumer.membership())
-        #expect(joined.assigned == 2 && !joined.memberId.isEmpty && joined.generation >= 0, "\(joined)")
-
-        try await consumer.rejoin()
-        try await send("after")
-        #expect(try await receive("after"))
-        let rejoined = try #require(await consumer.membership())
-        #expect(rejoined.assigned == 2, "\(rejoined)")
-        }
-        await consumer.close()
-        #expect(await consumer.membership() == nil)
     }
 
     /// Two consumers of one group on a topic of one partition: the one without it rejoins once its
