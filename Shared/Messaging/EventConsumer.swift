@@ -144,7 +144,7 @@ public struct EventConsumer: Service {
     private func outOfItsGroup(_ consumer: KafkaConsumer, _ watch: inout GroupWatch, at now: ContinuousClock.Instant) async -> Bool {
         guard let membership = await consumer.membership() else { return false }
         let waited = watch.waitBeforeRejoin
-        guard watch.observe(assigned: membership.assigned, at: now) else { return false }
+        guard watch.observe(membership, at: now) else { return false }
         logger.warning(
             "consumer has held no partitions for \(waited); rejoining its group with a new consumer",
             metadata: [

@@ -16,20 +16,40 @@ import TestSupport
         // Looked at every second: no partitions for 600 s, then 3 for 10 s, then none again.
         var rejoinedAt: [Int] = []
         for second in 0..<700 {
-            let assigned = (600..<610).contains(second) ? 3 : 0
-            if watch.observe(assigned: assigned, at: start + .seconds(second)) { rejoinedAt.append(second) }
+            let membership = Self.member(generation: 2, assigned: (600..<610).contains(second) ? 3 : 0)
+            if watch.observe(membership, at: start + .seconds(second)) { rejoinedAt.append(second) }
         }
         // After 60 s, then 120 more, then 200 (the longest) and 200 again; with partitions again,
         // the patience and the time without them start over.
         #expect(rejoinedAt == [60, 180, 380, 580, 670])
     }
 
+    /// A member still joining moves through member ids and generations: each change starts the
+    /// wait over, and only a group standing still for the whole patience makes it rejoin.
+    @Test func aConsumerStillJoiningIsNotStuck() {
+        var watch = GroupWatch(patience: .seconds(30), longestPatience: .seconds(30))
+        let start = ContinuousClock.now
+        var rejoinedAt: [Int] = []
+        for second in 0..<100 {
+            // Joining with no member id for 20 s, then generations 1 and 2 for 20 s each, then
+            // generation 2 for good.
+            let membership = second < 20 ? Self.member(id: "", generation: -1, assigned: 0)
+                : Self.member(generation: second < 40 ? 1 : 2, assigned: 0)
+            if watch.observe(membership, at: start + .seconds(second)) { rejoinedAt.append(second) }
+        }
+        #expect(rejoinedAt == [70])
+    }
+
     @Test func aConsumerWithPartitionsNeverRejoins() {
         var watch = GroupWatch(patience: .seconds(1), longestPatience: .seconds(1))
         let start = ContinuousClock.now
         var rejoins = 0
-        for second in 0..<100 where watch.observe(assigned: 1, at: start + .seconds(second)) { rejoins += 1 }
+        for second in 0..<100 where watch.observe(Self.member(generation: 1, assigned: 1), at: start + .seconds(second)) { rejoins += 1 }
         #expect(rejoins == 0)
+    }
+
+    static func member(id: String = "member-1", generation: Int32, assigned: Int) -> KafkaConsumer.Membership {
+        KafkaConsumer.Membership(memberId: id, generation: generation, assigned: assigned)
     }
 
     /// Two consumers of one group on a topic of one partition: the one without it rejoins once its
