@@ -60,7 +60,6 @@ public final class ConsumerMonitor: Sendable {
             _ = Counter(label: "events_consumed_total", dimensions: [("topic", topic)], factory: factory)
             _ = Counter(label: "events_dead_lettered_total", dimensions: [("topic", topic)], factory: factory)
         }
-        _ = Counter(label: "consumer_group_rejoins_total", factory: factory)
     }
 
     /// A failed attempt that will be retried.
@@ -70,11 +69,6 @@ public final class ConsumerMonitor: Sendable {
 
     func attach(_ consumer: KafkaConsumer?) {
         self.consumer.withLock { $0 = consumer }
-    }
-
-    /// The consumer rejoined its group after holding no partitions too long (`GroupWatch`).
-    func rejoined() {
-        Counter(label: "consumer_group_rejoins_total", factory: factory).increment()
     }
 
     /// A message finished: applied, skipped (a type this service does not handle) or dead-lettered.

@@ -27,12 +27,6 @@ public struct EventConsumer: Service {
         public var roundTimeout: Duration = .seconds(20)
         /// On SIGTERM the round in hand may finish for this long before it is abandoned.
         public var shutdownGrace: Duration = .seconds(5)
-        /// A consumer with no partitions for this long rejoins its group (`GroupWatch`); then
-        /// twice as long before the next, up to `longestGroupPatience`.
-        public var groupPatience: Duration = .seconds(30)
-        public var longestGroupPatience: Duration = .seconds(1800)
-        /// How often the consumer looks at its place in the group.
-        public var groupCheckInterval: Duration = .seconds(5)
         public init() {}
     }
 
@@ -64,28 +58,13 @@ public struct EventConsumer: Service {
     }
 
     public func run() async throws {
-        var consumer = try KafkaConsumer(configuration: kafka, groupId: name, topics: topics)
+        let consumer = try KafkaConsumer(configuration: kafka, groupId: name, topics: topics)
         monitor?.attach(consumer)
         logger.info("consumer started", metadata: ["group": "\(name)", "topics": "\(topics)"])
         var queues = PartitionQueues()
-        var watch = GroupWatch(patience: settings.groupPatience, longestPatience: settings.longestGroupPatience)
-        var nextGroupCheck = ContinuousClock.now + settings.groupCheckInterval
         // Checked between rounds: the messages in hand are finished before shutting down.
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let now = ContinuousClock.now
-            if now >= nextGroupCheck {
-                nextGroupCheck = now + settings.groupCheckInterval
-                if await outOfItsGroup(consumer, &watch, at: now) {
-                    // A new handle joins afresh, with metadata of its own: what was fetched and
-                    // not finished is fetched again from the committed offsets (the inbox and
-                    // `queues` absorb it).
-                    monitor?.attach(nil)
-                    await close(consumer)
-                    consumer = try KafkaConsumer(configuration: kafka, groupId: name, topics: topics)
-                    monitor?.attach(consumer)
-                    logger.info("consumer started again", metadata: ["group": "\(name)"])
-                }
-            }
             let waitLimit: Duration = queues.ready(at: now, limit: 1).isEmpty
                 ? min(.milliseconds(100), max(.zero, (queues.nextRetry ?? now + .seconds(1)) - now)) : .zero
             do {
@@ -124,35 +103,15 @@ public struct EventConsumer: Service {
         }
         monitor?.held([:])
         monitor?.attach(nil)
-        await close(consumer)
-        logger.info("consumer stopped", metadata: ["group": "\(name)"])
-    }
-
-    private func close(_ consumer: KafkaConsumer) async {
         logger.info("consumer closing: committing offsets and leaving the group", metadata: ["group": "\(name)"])
         // Bounded: a broker that lost track of this member can keep the close waiting on its
         // final commit; offsets not committed only mean redelivery, which the inbox absorbs.
         do {
             try await Detached.run(timeout: .seconds(5)) { await consumer.close() }
         } catch {
-            logger.warning("consumer close did not finish in 5 s; going on without it", metadata: ["group": "\(name)"])
+            logger.warning("consumer close did not finish in 5 s; stopping without it", metadata: ["group": "\(name)"])
         }
-    }
-
-    /// Whether the consumer has held no partitions too long (`GroupWatch`) and should be
-    /// replaced by a new one, which joins the group afresh.
-    private func outOfItsGroup(_ consumer: KafkaConsumer, _ watch: inout GroupWatch, at now: ContinuousClock.Instant) async -> Bool {
-        guard let membership = await consumer.membership() else { return false }
-        let waited = watch.waitBeforeRejoin
-        guard watch.observe(membership, at: now) else { return false }
-        logger.warning(
-            "consumer has held no partitions for \(waited); rejoining its group with a new consumer",
-            metadata: [
-                "group": "\(name)", "member_id": "\(membership.memberId)", "generation": "\(membership.generation)",
-                "next_rejoin_after": "\(watch.waitBeforeRejoin)",
-            ])
-        monitor?.rejoined()
-        return true
+        logger.info("consumer stopped", metadata: ["group": "\(name)"])
     }
 
     /// `process`, abandoned after `roundTimeout`, or `shutdownGrace` after SIGTERM. Nothing of an

@@ -49,60 +49,19 @@ public final class KafkaConsumer: Sendable {
         let conf = try RdKafka.makeConfiguration(properties)
         let pointer = try RdKafka.makeHandle(RD_KAFKA_CONSUMER, configuration: conf)
         rd_kafka_poll_set_consumer(pointer)
-        do {
-            try Self.subscribe(pointer, to: topics)
-        } catch {
-            rd_kafka_destroy(pointer)
-            throw error
-        }
-        self.handle = SendableOpaquePointer(pointer: pointer)
-        self.thread = NIOThreadPool(numberOfThreads: 1)
-        thread.start()
-    }
-
-    private static func subscribe(_ pointer: OpaquePointer, to topics: [String]) throws {
         let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for topic in topics {
             rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA)
         }
         let error = rd_kafka_subscribe(pointer, list)
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(error, context: "subscribe to \(topics)") }
-    }
-
-    /// The consumer's place in its group, as librdkafka knows it.
-    public struct Membership: Sendable, Equatable {
-        /// Empty while the group coordinator has not (or no longer) accepted it as a member.
-        public var memberId: String
-        /// The group generation it joined; -1 while it has joined none.
-        public var generation: Int32
-        /// Partitions assigned to it.
-        public var assigned: Int
-    }
-
-    /// Where the consumer stands in its group now; nil once closed.
-    func membership() async -> Membership? {
-        let handle = self.handle
-        return try? await thread.runIfActive { () -> Membership? in
-            guard !self.destroyed.load(ordering: .sequentiallyConsistent) else { return nil }
-            var memberId = ""
-            if let id = rd_kafka_memberid(handle.pointer) {
-                memberId = String(cString: id)
-                rd_kafka_mem_free(handle.pointer, id)
-            }
-            var generation: Int32 = -1
-            if let metadata = rd_kafka_consumer_group_metadata(handle.pointer) {
-                generation = rd_kafka_consumer_group_metadata_generation_id(metadata)
-                rd_kafka_consumer_group_metadata_destroy(metadata)
-            }
-            var assigned = 0
-            var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-            if rd_kafka_assignment(handle.pointer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment {
-                assigned = Int(assignment.pointee.cnt)
-                rd_kafka_topic_partition_list_destroy(assignment)
-            }
-            return Membership(memberId: memberId, generation: generation, assigned: assigned)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            rd_kafka_destroy(pointer)
+            throw KafkaError(error, context: "subscribe to \(topics)")
         }
+        self.handle = SendableOpaquePointer(pointer: pointer)
+        self.thread = NIOThreadPool(numberOfThreads: 1)
+        thread.start()
     }
 
     /// Waits up to `timeout` for the next message; nil when none arrived.
