@@ -334,6 +334,9 @@ stack_up() {
         [[ -f "$logfile" ]] && mv -f "$logfile" "$logfile.1"
         : >"$logfile"
         log "starting $name on 127.0.0.1:$port"
+        # Dynamic group membership (KAFKA_GROUP_INSTANCE_ID=none): Tansu ignores group.instance.id,
+        # and a static member whose session timed out rejoined under a new member id while Tansu
+        # kept the old one as its group's leader, leaving the group without partitions for good.
         (cd "$ESCROWMARKET_ROOT" && spawn_detached "$pidfile" "$logfile" env \
             APP_ENV=development \
             HTTP_HOST=127.0.0.1 \
@@ -342,6 +345,7 @@ stack_up() {
             DATABASE_SCHEMA="$role" \
             KAFKA_BROKERS="127.0.0.1:$kafka_port" \
             KAFKA_CONSUMER_PROPERTIES="fetch.wait.max.ms=5" \
+            KAFKA_GROUP_INSTANCE_ID=none \
             EVENT_LOOP_THREADS=1 \
             MALLOC_ARENA_MAX=2 \
             JWT_SECRET="$JWT_SECRET" \
