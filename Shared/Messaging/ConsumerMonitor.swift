@@ -37,6 +37,12 @@ public final class ConsumerMonitor: Sendable {
         return await consumer.lag()
     }
 
+    /// Partitions assigned to this instance's consumer; nil while none runs.
+    public func assignedPartitions() async -> Int? {
+        guard let consumer = consumer.withLock({ $0 }) else { return nil }
+        return await consumer.assignedPartitions()
+    }
+
     /// Partitions waiting on a failed message, with how long and how often it failed.
     public func held() -> [HeldPartition] {
         let now = ContinuousClock.now

@@ -189,6 +189,18 @@ extension ConsumedMessage {
 }
 
 extension KafkaConsumer {
+    /// How many partitions the group has assigned to this consumer; nil once closed.
+    func assignedPartitions() async -> Int? {
+        let handle = self.handle
+        return try? await thread.runIfActive { () -> Int? in
+            guard !self.destroyed.load(ordering: .sequentiallyConsistent) else { return nil }
+            var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+            guard rd_kafka_assignment(handle.pointer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else { return nil }
+            defer { rd_kafka_topic_partition_list_destroy(assignment) }
+            return Int(assignment.pointee.cnt)
+        }
+    }
+
     /// Lag of each assigned partition: the high watermark (cached from the last fetch, no broker
     /// round trip) minus the position of the next message to hand out. Before a partition has
     /// handed anything out since assignment, its committed offset (asked of the broker, 2 s at

@@ -26,7 +26,8 @@ struct MetricsController {
         self.registry = registry
         let collectors = [Self.outbox(postgres, relay, logger)] + collectors
         gauges = GaugeCache(ttl: Self.gaugeTTL) {
-            var families = [Self.lagFamily(await monitor.lag())] + Self.heldFamilies(monitor.held())
+            var families = [Self.lagFamily(await monitor.lag()), Self.assignedFamily(await monitor.assignedPartitions())]
+                + Self.heldFamilies(monitor.held())
             for collector in collectors {
                 do {
                     families += try await collector()
@@ -102,6 +103,14 @@ struct MetricsController {
                 name: "kafka_consumer_retry_attempts", help: "Per held partition: failed attempts at its first unhandled message.",
                 samples: held.map { .init(labels: labels($0), value: Double($0.attempts)) }),
         ]
+    }
+
+    /// No sample while no consumer runs: an instance starting up is not an instance left out.
+    static func assignedFamily(_ assigned: Int?) -> GaugeFamily {
+        GaugeFamily(
+            name: "kafka_consumer_assigned_partitions",
+            help: "Partitions the consumer group has assigned to this instance (0 for every instance: nothing consumes).",
+            samples: assigned.map { [.init(value: Double($0))] } ?? [])
     }
 
     static func lagFamily(_ lags: [ConsumerMonitor.PartitionLag]) -> GaugeFamily {

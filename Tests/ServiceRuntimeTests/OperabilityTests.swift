@@ -47,6 +47,11 @@ import TestSupport
                 return !lags.isEmpty && lags.allSatisfy { $0.hasSuffix("} 0") }
             }
             #expect(caughtUp, "\(text)")
+            // And the instance counts the partitions it holds: at least the topic's.
+            let assigned = text.split(separator: "\n").first { $0.hasPrefix("kafka_consumer_assigned_partitions ") }
+                .flatMap { Int($0.split(separator: " ")[1]) }
+            let topicPartitions = text.split(separator: "\n").filter { $0.hasPrefix("kafka_consumer_lag_messages{topic=\"\(topic)\"") }.count
+            #expect(assigned.map { $0 >= topicPartitions && $0 > 0 } == true, "\(text)")
         }
     }
 

@@ -248,6 +248,10 @@ def make_services(env: Env) -> dict[str, Service]:
         name = program if k == 0 else f"{program}-{k + 1}"
         port = env.instance_ports[program][k]
         environ = dict(base)
+        if env.instances > 1:
+            # Dynamic group membership with several instances on the local broker (see
+            # scripts/lib/stack.sh).
+            environ["KAFKA_GROUP_INSTANCE_ID"] = "none"
         environ.update({
             "APP_ENV": "development",
             "HTTP_HOST": "127.0.0.1",
@@ -257,8 +261,6 @@ def make_services(env: Env) -> dict[str, Service]:
             "DATABASE_SCHEMA": role,
             "KAFKA_BROKERS": f"127.0.0.1:{env.kafka_port}",
             "KAFKA_CONSUMER_PROPERTIES": "fetch.wait.max.ms=5",
-            # Dynamic group membership on the local broker (see scripts/lib/stack.sh).
-            "KAFKA_GROUP_INSTANCE_ID": "none",
             # Four services (and Postgres, the broker) share the machine's cores: one event loop
             # each (see ServiceConfiguration.eventLoopThreads).
             "EVENT_LOOP_THREADS": "1",

@@ -334,9 +334,12 @@ stack_up() {
         [[ -f "$logfile" ]] && mv -f "$logfile" "$logfile.1"
         : >"$logfile"
         log "starting $name on 127.0.0.1:$port"
-        # Dynamic group membership (KAFKA_GROUP_INSTANCE_ID=none): Tansu ignores group.instance.id,
-        # and a static member whose session timed out rejoined under a new member id while Tansu
-        # kept the old one as its group's leader, leaving the group without partitions for good.
+        # Several instances join their groups as dynamic members (KAFKA_GROUP_INSTANCE_ID=none): on
+        # Tansu, a static member whose session timed out rejoined under a new member id while its
+        # old one stayed its group's leader, leaving the group without partitions for good. One
+        # instance stays static: it takes its partitions back faster after a restart.
+        local membership=""
+        [[ "$instances" -gt 1 ]] && membership=none
         (cd "$ESCROWMARKET_ROOT" && spawn_detached "$pidfile" "$logfile" env \
             APP_ENV=development \
             HTTP_HOST=127.0.0.1 \
@@ -345,7 +348,7 @@ stack_up() {
             DATABASE_SCHEMA="$role" \
             KAFKA_BROKERS="127.0.0.1:$kafka_port" \
             KAFKA_CONSUMER_PROPERTIES="fetch.wait.max.ms=5" \
-            KAFKA_GROUP_INSTANCE_ID=none \
+            ${membership:+KAFKA_GROUP_INSTANCE_ID="$membership"} \
             EVENT_LOOP_THREADS=1 \
             MALLOC_ARENA_MAX=2 \
             JWT_SECRET="$JWT_SECRET" \
