@@ -31,16 +31,16 @@ public final class ConsumerMonitor: Sendable {
         self.factory = factory
     }
 
-    /// Lag per assigned partition; empty while no consumer runs or nothing is assigned yet.
-    public func lag() async -> [PartitionLag] {
-        guard let consumer = consumer.withLock({ $0 }) else { return [] }
-        return await consumer.lag()
+    /// What the group has assigned to this instance: how many partitions, and the lag of each.
+    public struct Assignment: Sendable, Equatable {
+        public var partitions: Int
+        public var lags: [PartitionLag]
     }
 
-    /// Partitions assigned to this instance's consumer; nil while none runs.
-    public func assignedPartitions() async -> Int? {
+    /// The consumer's assignment; nil while no consumer runs.
+    public func assignment() async -> Assignment? {
         guard let consumer = consumer.withLock({ $0 }) else { return nil }
-        return await consumer.assignedPartitions()
+        return await consumer.assignment()
     }
 
     /// Partitions waiting on a failed message, with how long and how often it failed.

@@ -189,31 +189,22 @@ extension ConsumedMessage {
 }
 
 extension KafkaConsumer {
-    /// How many partitions the group has assigned to this consumer; nil once closed.
-    func assignedPartitions() async -> Int? {
-        let handle = self.handle
-        return try? await thread.runIfActive { () -> Int? in
-            guard !self.destroyed.load(ordering: .sequentiallyConsistent) else { return nil }
-            var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-            guard rd_kafka_assignment(handle.pointer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else { return nil }
-            defer { rd_kafka_topic_partition_list_destroy(assignment) }
-            return Int(assignment.pointee.cnt)
-        }
-    }
-
     /// Lag of each assigned partition: the high watermark (cached from the last fetch, no broker
     /// round trip) minus the position of the next message to hand out. Before a partition has
     /// handed anything out since assignment, its committed offset (asked of the broker, 2 s at
     /// most) stands in for the position, or the low watermark when nothing was committed yet.
-    func lag() async -> [ConsumerMonitor.PartitionLag] {
+    /// Read in the one trip to the consumer's thread, which also counts the partitions assigned
+    /// (nil once closed).
+    func assignment() async -> ConsumerMonitor.Assignment? {
         let handle = self.handle
-        let result = try? await thread.runIfActive { () -> [ConsumerMonitor.PartitionLag] in
-            guard !self.destroyed.load(ordering: .sequentiallyConsistent) else { return [] }
+        let result = try? await thread.runIfActive { () -> ConsumerMonitor.Assignment? in
+            guard !self.destroyed.load(ordering: .sequentiallyConsistent) else { return nil }
             var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-            guard rd_kafka_assignment(handle.pointer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else { return [] }
+            guard rd_kafka_assignment(handle.pointer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else { return nil }
             defer { rd_kafka_topic_partition_list_destroy(assignment) }
-            guard assignment.pointee.cnt > 0, rd_kafka_position(handle.pointer, assignment) == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                return []
+            let assigned = Int(assignment.pointee.cnt)
+            guard assigned > 0, rd_kafka_position(handle.pointer, assignment) == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                return ConsumerMonitor.Assignment(partitions: assigned, lags: [])
             }
             let positions = (0..<Int(assignment.pointee.cnt)).map { assignment.pointee.elems[$0].offset }
             let committed = rd_kafka_topic_partition_list_copy(assignment)!
@@ -233,8 +224,8 @@ extension KafkaConsumer {
                 let position = positions[index] >= 0 ? positions[index] : (stored >= 0 ? stored : max(low, 0))
                 lags.append(.init(topic: String(cString: entry.topic), partition: entry.partition, lag: max(0, high - position)))
             }
-            return lags
+            return ConsumerMonitor.Assignment(partitions: assigned, lags: lags)
         }
-        return result ?? []
+        return result ?? nil
     }
 }

@@ -26,7 +26,8 @@ struct MetricsController {
         self.registry = registry
         let collectors = [Self.outbox(postgres, relay, logger)] + collectors
         gauges = GaugeCache(ttl: Self.gaugeTTL) {
-            var families = [Self.lagFamily(await monitor.lag()), Self.assignedFamily(await monitor.assignedPartitions())]
+            let assignment = await monitor.assignment()
+            var families = [Self.lagFamily(assignment?.lags ?? []), Self.assignedFamily(assignment?.partitions)]
                 + Self.heldFamilies(monitor.held())
             for collector in collectors {
                 do {

@@ -24,17 +24,7 @@ import TestSupport
                 try await Self.apply(payment, handlers, on: first)
 
                 // Meanwhile the order event is handled on another connection.
-                let (backends, reportBackend) = AsyncStream.makeStream(of: Int32.self)
-                let other = Task {
-                    try await database.client.withConnection { second in
-                        reportBackend.yield(try await Self.backend(of: second))
-                        try await second.query("BEGIN", logger: TestEnvironment.logger)
-                        try await Self.apply(placed, handlers, on: second)
-                        try await second.query("COMMIT", logger: TestEnvironment.logger)
-                    }
-                }
-                var iterator = backends.makeAsyncIterator()
-                let backend = try #require(await iterator.next())
+                let (other, backend) = try await Self.applyElsewhere(placed, handlers, database)
                 // It either finishes without the payment's receipt in sight, or waits for it.
                 let waiting = try await Self.waitsForALock(backend, database) {
                     try await database.count("SELECT count(*) FROM contacts WHERE user_id = \(fixture.buyer)") > 0
@@ -64,17 +54,7 @@ import TestSupport
                 try await first.query("BEGIN", logger: TestEnvironment.logger)
                 try await Self.apply(paymentX, handlers, on: first, batch: batch)
 
-                let (backends, reportBackend) = AsyncStream.makeStream(of: Int32.self)
-                let other = Task {
-                    try await database.client.withConnection { second in
-                        reportBackend.yield(try await Self.backend(of: second))
-                        try await second.query("BEGIN", logger: TestEnvironment.logger)
-                        try await Self.apply(paymentY, handlers, on: second)
-                        try await second.query("COMMIT", logger: TestEnvironment.logger)
-                    }
-                }
-                var iterator = backends.makeAsyncIterator()
-                let backend = try #require(await iterator.next())
+                let (other, backend) = try await Self.applyElsewhere(paymentY, handlers, database)
                 // Y's payment either commits or waits for a lock the first batch holds.
                 let waited = try await Self.waitsForALock(backend, database) {
                     try await database.count("SELECT count(*) FROM receipts WHERE checkout_id = \(y.checkoutId)") > 0
@@ -129,6 +109,27 @@ import TestSupport
             #expect(try await database.count("SELECT count(*) FROM orders") == 3)
             // X's first order has not arrived: its receipt waits.
             #expect(try await database.count("SELECT count(*) FROM receipts WHERE emailed") == 0)
+        }
+    }
+
+    /// A transaction that only sees orders arrive takes no lock on the receipt counter: orders are
+    /// most of the events, and the counter is held by one transaction at a time until its commit.
+    @Test func anOrderAloneDoesNotLockTheReceiptCounter() async throws {
+        try await Self.withHandlers { database, handlers in
+            let fixture = Fixture()
+            try await database.client.withConnection { connection in
+                try await connection.query("BEGIN", logger: TestEnvironment.logger)
+                try await Self.apply(try Self.placed(fixture.order()), handlers, on: connection)
+                let backend = try await Self.backend(of: connection)
+                let counterLocks = try await database.count(
+                    """
+                    SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                    WHERE l.pid = \(backend) AND c.relname = 'receipt_counter'
+                    """)
+                try await connection.query("COMMIT", logger: TestEnvironment.logger)
+                #expect(counterLocks == 0)
+            }
+            #expect(try await database.count("SELECT count(*) FROM orders") == 1)
         }
     }
 
@@ -195,6 +196,24 @@ import TestSupport
 
     static func backend(of connection: PostgresConnection) async throws -> Int32 {
         try await connection.query("SELECT pg_backend_pid()", logger: TestEnvironment.logger).decode(Int32.self).all()[0]
+    }
+
+    /// Applies the event in a transaction of its own on another connection, in the background;
+    /// returns that work and the connection's backend, to watch its locks.
+    static func applyElsewhere(
+        _ envelope: EventEnvelope, _ handlers: NotificationEventHandlers, _ database: TestDatabase
+    ) async throws -> (Task<Void, any Error>, Int32) {
+        let (backends, reportBackend) = AsyncStream.makeStream(of: Int32.self)
+        let work = Task {
+            try await database.client.withConnection { connection in
+                reportBackend.yield(try await backend(of: connection))
+                try await connection.query("BEGIN", logger: TestEnvironment.logger)
+                try await apply(envelope, handlers, on: connection)
+                try await connection.query("COMMIT", logger: TestEnvironment.logger)
+            }
+        }
+        var iterator = backends.makeAsyncIterator()
+        return (work, try #require(await iterator.next()))
     }
 
     /// Whether `backend` comes to wait for a lock before `isDone` holds (30 s at most).

@@ -73,6 +73,8 @@ struct ReceiptStore: Sendable {
     /// counter row stays locked until commit, so numbers are taken in commit order, gap-free. Call
     /// it at the end of the transaction (`CheckoutReceipts`), after every other lock it takes.
     func issue(_ issues: [Issue], on connection: PostgresConnection) async throws -> [(id: UUID, issue: Issue)] {
+        // A transaction with no payment (only orders arriving) must not queue on the counter.
+        guard !issues.isEmpty else { return [] }
         var last = try await connection.query(
             "SELECT last FROM receipt_counter WHERE id FOR UPDATE", logger: logger
         ).decode(Int64.self).all().first ?? 0
@@ -159,7 +161,7 @@ struct ReceiptStore: Sendable {
     /// that name the same checkouts cannot each hold one the other waits for.
     func lockCheckouts(_ checkoutIds: [UUID], on connection: PostgresConnection) async throws {
         guard !checkoutIds.isEmpty else { return }
-        let keys = Array(Set(checkoutIds.map { $0.uuidString.lowercased() }))
+        let keys = checkoutIds.map { $0.uuidString.lowercased() }
         // `count(*)` makes every row, so every lock, before the statement ends.
         try await connection.query(prepared:
             """
