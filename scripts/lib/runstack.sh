@@ -68,19 +68,24 @@ run_stack_start() {
     start_smtp_sink "$RUN_STACK_DIR/smtp" "$smtp_port" "${sink_options[@]}"
 
     # Service ports: instance 1 of the four services, then instance 2, ...; then the simulator's.
-    local ports stripe_port payment_port
+    local ports stripe_port
     read -r -a ports < <(run_stack_ports $((4 * instances + 1)))
     stripe_port="${ports[-1]}"
     unset 'ports[-1]'
-    payment_port="${ports[1]}"
-    # PaymentService is the only receiver of the gateway's webhooks; they are signed with this.
+    # PaymentService is the only receiver of the gateway's webhooks; every instance takes them in
+    # turn (the simulator retries a refused one at the next), as behind a load balancer.
+    local webhook_urls="" k
+    for ((k = 0; k < instances; k++)); do
+        webhook_urls+="${webhook_urls:+,}http://127.0.0.1:${ports[4 * k + 1]}/api/v1/stripe/webhook"
+    done
+    # They are signed with this.
     local webhook_secret stripe_key
     webhook_secret="whsec_$(random_hex 32)"
     stripe_key="sk_test_${name}_$(random_hex 12)"
     log "starting the Stripe simulator on 127.0.0.1:$stripe_port"
     # Refused webhooks (a service down for a moment) come again within 5 s, not Stripe's hours.
     start_stripe_simulator "$RUN_STACK_DIR/stripe/stripe.pid" "$RUN_STACK_DIR/logs/StripeSimulator.log" "$bindir/StripeSimulator" \
-        "$stripe_port" "http://127.0.0.1:$payment_port/api/v1/stripe/webhook" "$webhook_secret" \
+        "$stripe_port" "$webhook_urls" "$webhook_secret" \
         SIM_WEBHOOK_RETRY_BASE_MS=500 SIM_WEBHOOK_RETRY_CAP_MS=5000
 
     export CHAOS_DIR="$RUN_STACK_DIR" \

@@ -276,7 +276,12 @@ stack_up() {
         bindir="$(run_swift build --show-bin-path)"
     fi
 
-    local webhook_url="http://127.0.0.1:8082/api/v1/stripe/webhook"
+    # Every PaymentService instance receives webhooks: the simulator sends them to its URLs in turn
+    # (a refused delivery is retried at the next), as a load balancer in front of them would.
+    local webhook_url="" k
+    for ((k = 1; k <= instances; k++)); do
+        webhook_url+="${webhook_url:+,}http://127.0.0.1:$((8082 + 10 * (k - 1)))/api/v1/stripe/webhook"
+    done
     if [[ "$stripe_mode" == simulator ]]; then
         _stack_simulator "$bindir" "$stripe_port" "$webhook_url"
     else

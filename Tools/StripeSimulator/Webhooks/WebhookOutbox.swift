@@ -3,10 +3,17 @@ import Synchronization
 
 /// Where webhooks go, changeable at run time (`PUT /_sim/config`).
 struct WebhookEndpoint: Sendable, Equatable {
+    /// One URL, or several separated by commas: each delivery attempt goes to the next in turn,
+    /// as a load balancer in front of several instances of the receiver would send them.
     var url: String?
     var secret: String
     /// The event types sent, as a Stripe endpoint's `enabled_events`; nil is `["*"]`, every type.
     var enabledEvents: Set<String>? = nil
+
+    /// The URLs deliveries go to, in turn.
+    var targets: [String] {
+        (url ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
 
     /// Whether an event of this type goes to the endpoint.
     func wants(_ type: String) -> Bool {
@@ -61,6 +68,9 @@ final class WebhookOutbox: Sendable {
         var eventType: String
         var payload: [UInt8]
         var attempts = 0
+        /// Which of the endpoint's URLs took the first attempt (taken in turn); each retry goes to
+        /// the next one.
+        var turn = 0
     }
 
     struct Statistics: Sendable {
@@ -74,6 +84,7 @@ final class WebhookOutbox: Sendable {
     let faults: FaultInjector
     private let endpointState: Mutex<WebhookEndpoint>
     private let statistics = Mutex(Statistics())
+    private let turns = Mutex(0)
 
     init(endpoint: WebhookEndpoint, faults: FaultInjector) {
         endpointState = Mutex(endpoint)
@@ -92,7 +103,14 @@ final class WebhookOutbox: Sendable {
         guard endpoint.wants(event.type) else { return }
         let (copies, delay) = faults.webhookCopies()
         let delivery = Delivery(eventId: event.id, eventType: event.type, payload: JSON.bytes(event.json))
-        for _ in 0..<copies { queue.add(delivery, after: delay) }
+        for _ in 0..<copies {
+            var copy = delivery
+            copy.turn = turns.withLock { turn in
+                defer { turn = turn == Int.max ? 0 : turn + 1 }
+                return turn
+            }
+            queue.add(copy, after: delay)
+        }
     }
 
     /// The next due deliveries, shuffled when the reorder fault is on.
@@ -118,6 +136,15 @@ final class WebhookOutbox: Sendable {
         }
         queue.readd(retry, due: .now + delay)
         return delay
+    }
+
+    /// Where a delivery's next attempt goes: deliveries take the endpoint's URLs in turn, and a
+    /// refused attempt's retry goes to the next URL, so an instance that is down holds up no
+    /// event for longer than one retry delay; nil without an endpoint.
+    func target(of delivery: Delivery) -> String? {
+        let targets = endpoint.targets
+        guard !targets.isEmpty else { return nil }
+        return targets[(delivery.turn % targets.count + delivery.attempts % targets.count) % targets.count]
     }
 
     var stats: Statistics { statistics.withLock { $0 } }
