@@ -123,10 +123,10 @@ extension OrderStore {
 }
 
 /// Units to move between listings' counts, merged per listing, written at the end of the
-/// transaction (a consumer's batch leaves them for its end: `EventContext.atTransactionEnd`) one
-/// listing at a time in id order: every transaction that touches several listings takes them in
-/// that one global order (checkout too), so two of them cannot deadlock on each other's listings,
-/// and a listing is locked from its update to the commit only.
+/// transaction (a consumer's batch leaves them for its end: `EventContext.atTransactionEnd`) in
+/// one statement that locks the listings in id order: every transaction that touches several
+/// listings takes them in that one global order (checkout too), so two of them cannot deadlock on
+/// each other's listings, and a listing is locked from its update to the commit only.
 final class StockMoves: TransactionEndWork {
     fileprivate struct Delta {
         var stock = 0
@@ -152,15 +152,26 @@ final class StockMoves: TransactionEndWork {
             defer { deltas = [:] }
             return deltas
         }
-        for (listingId, delta) in due.sorted(by: { $0.key.uuidString < $1.key.uuidString })
-        where delta.stock != 0 || delta.reserved != 0 || delta.sold != 0 {
-            try await connection.query(prepared:
-                """
-                UPDATE listings SET stock = stock + \(delta.stock), reserved = reserved + \(delta.reserved),
-                    sold = sold + \(delta.sold), updated_at = now()
-                WHERE id = \(listingId)
-                """, logger: logger)
-        }
+        let moves = due.filter { $0.value.stock != 0 || $0.value.reserved != 0 || $0.value.sold != 0 }
+            .sorted { $0.key.uuidString < $1.key.uuidString }
+        guard !moves.isEmpty else { return }
+        // Every listing in one statement (a batch of payments moved one statement per listing),
+        // locked in id order as checkout locks them: the `ORDER BY` under the lock clause takes
+        // the rows' locks in that order as it reads them.
+        try await connection.query(prepared:
+            """
+            WITH moves AS (
+                SELECT * FROM unnest(\(moves.map(\.key))::uuid[], \(moves.map { Int64($0.value.stock) })::bigint[],
+                                     \(moves.map { Int64($0.value.reserved) })::bigint[], \(moves.map { Int64($0.value.sold) })::bigint[])
+                    AS m(id, stock, reserved, sold)
+            ), locked AS (
+                SELECT l.id, m.stock, m.reserved, m.sold FROM listings l JOIN moves m ON m.id = l.id
+                ORDER BY l.id FOR NO KEY UPDATE OF l
+            )
+            UPDATE listings l SET stock = l.stock + locked.stock, reserved = l.reserved + locked.reserved,
+                sold = l.sold + locked.sold, updated_at = now()
+            FROM locked WHERE l.id = locked.id
+            """, logger: logger)
     }
 }
 
