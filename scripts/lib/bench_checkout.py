@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chaos_journeys import Http, World  # noqa: E402
-from chaos_stack import Database, Env, make_services  # noqa: E402
+from chaos_stack import MAIL_FETCH_WAIT_MS, Database, Env, consumer_properties, make_services  # noqa: E402
 from bench_processes import MemorySampler, Processes, Scraper, cores_over, percentiles, rss_mb, settle  # noqa: E402
 
 import bench_preload  # noqa: E402
@@ -192,6 +192,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--fetch-wait-ms", type=int, default=5,
                    help="the consumers' fetch.wait.max.ms (default 5, as the dev stack; the local broker answers a "
                         "fetch only when this runs out, so it trades hop latency against the broker's polling CPU)")
+    p.add_argument("--mail-fetch-wait-ms", type=int, default=MAIL_FETCH_WAIT_MS,
+                   help=f"NotificationService's fetch.wait.max.ms (default {MAIL_FETCH_WAIT_MS}, as the dev stack: "
+                        "nothing on the way to escrow waits for its events)")
     p.add_argument("--event-loop-threads", type=int, default=1,
                    help="each service's NIO event loop threads, EVENT_LOOP_THREADS (default 1, as the dev stack; "
                         "2, one per core, is NIO's own default)")
@@ -203,6 +206,8 @@ def main(argv: list[str]) -> int:
     a = p.parse_args(argv)
     if not 1 <= a.event_loop_threads <= 64:
         p.error("--event-loop-threads must be from 1 to 64")
+    if not (0 <= a.fetch_wait_ms <= 10_000 and 0 <= a.mail_fetch_wait_ms <= 10_000):
+        p.error("--fetch-wait-ms and --mail-fetch-wait-ms must be from 0 to 10000")
     if not (a.scrape_seconds == 0 or 1 <= a.scrape_seconds <= 3600):
         p.error("--scrape-seconds must be 0 or from 1 to 3600")
     if a.concurrency < 1 or a.seconds < 1 or a.sellers < 1 or a.listings < a.sellers or a.preload < 0:
@@ -212,7 +217,7 @@ def main(argv: list[str]) -> int:
     db = Database(env)
     services = make_services(env)
     for s in services.values():
-        s.environ["KAFKA_CONSUMER_PROPERTIES"] = f"fetch.wait.max.ms={a.fetch_wait_ms}"
+        s.environ["KAFKA_CONSUMER_PROPERTIES"] = consumer_properties(s.binary.name, a.fetch_wait_ms, a.mail_fetch_wait_ms)
         s.environ["EVENT_LOOP_THREADS"] = str(a.event_loop_threads)
     run = f"b{random.randrange(1 << 24):06x}"
     urls = {"orders": env.urls("OrderService"), "payments": env.urls("PaymentService"),
@@ -319,7 +324,7 @@ def main(argv: list[str]) -> int:
     result = {
         "commit": a.commit,
         "machine": machine(),
-        "instances": env.instances, "concurrency": a.concurrency, "seconds": a.seconds, "sellersPerCart": a.sellers, "fetchWaitMs": a.fetch_wait_ms, "eventLoopThreads": a.event_loop_threads,
+        "instances": env.instances, "concurrency": a.concurrency, "seconds": a.seconds, "sellersPerCart": a.sellers, "fetchWaitMs": a.fetch_wait_ms, "mailFetchWaitMs": a.mail_fetch_wait_ms, "eventLoopThreads": a.event_loop_threads,
         "listings": len(world.listings), "preload": a.preload,
         "checkoutsBegun": begun, "checkoutsHeld": held,
         "heldPerSecond": round(held / load_seconds, 1),
@@ -366,7 +371,7 @@ def print_table(r: dict) -> None:
     say("")
     say(f"machine: {r['machine']}; commit {r['commit'] or '?'}")
     say(f"load: {r['instances']} instance(s) of each service, {r['concurrency']} buyers, {r['seconds']} s, {r['sellersPerCart']} sellers per cart, "
-        f"{r['listings']} listings, preload {r['preload']}, fetch wait {r['fetchWaitMs']} ms, {r['eventLoopThreads']} event loop(s) per service")
+        f"{r['listings']} listings, preload {r['preload']}, fetch wait {r['fetchWaitMs']} ms ({r['mailFetchWaitMs']} NotificationService), {r['eventLoopThreads']} event loop(s) per service")
     say(f"checkouts held end to end: {r['checkoutsHeld']} of {r['checkoutsBegun']} begun = {r['heldPerSecond']}/s")
     say(f"{'latency ms':<24}{'p50':>7} / {'p90':>5} / {'p99':>5} / {'max':>5}")
     say(f"{'checkout -> escrow held':<24}{lat(r['checkoutToHeldMs'])}")

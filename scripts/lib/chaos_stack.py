@@ -239,6 +239,20 @@ class Service:
             return None
 
 
+# The consumers' fetch.wait.max.ms on the local broker (Tansu), which answers a fetch only when its
+# wait runs out: each wait is the longest a hop can take there, and each fetch costs the broker CPU
+# when idle. The services on the way from a checkout to its escrow wait 5 ms; NotificationService,
+# whose mail and receipts nothing waits for, 50 ms, a tenth of the polling (scripts/lib/stack.sh too).
+FETCH_WAIT_MS = 5
+MAIL_FETCH_WAIT_MS = 50
+
+
+def consumer_properties(program: str, fetch_wait_ms: int = FETCH_WAIT_MS, mail_fetch_wait_ms: int = MAIL_FETCH_WAIT_MS) -> str:
+    """KAFKA_CONSUMER_PROPERTIES for one of the four services on the local broker."""
+    wait = mail_fetch_wait_ms if program == "NotificationService" else fetch_wait_ms
+    return f"fetch.wait.max.ms={wait}"
+
+
 def make_services(env: Env) -> dict[str, Service]:
     """Every instance of every service, by instance name (`OrderService`, `OrderService-2`, ...)."""
     services = {}
@@ -260,7 +274,7 @@ def make_services(env: Env) -> dict[str, Service]:
                             + (f"?host={env.pg_socket_dir}" if env.pg_socket_dir else ""),
             "DATABASE_SCHEMA": role,
             "KAFKA_BROKERS": f"127.0.0.1:{env.kafka_port}",
-            "KAFKA_CONSUMER_PROPERTIES": "fetch.wait.max.ms=5",
+            "KAFKA_CONSUMER_PROPERTIES": consumer_properties(program),
             # Four services (and Postgres, the broker) share the machine's cores: one event loop
             # each (see ServiceConfiguration.eventLoopThreads).
             "EVENT_LOOP_THREADS": "1",

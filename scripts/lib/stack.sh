@@ -345,6 +345,11 @@ stack_up() {
         # instance stays static: it takes its partitions back faster after a restart.
         local membership=""
         [[ "$instances" -gt 1 ]] && membership=none
+        # Tansu answers a fetch only when its wait runs out: 5 ms on the way from a checkout to its
+        # escrow; NotificationService, whose events nothing waits for, polls a tenth as often (the
+        # broker's idle CPU is its polling). As scripts/lib/chaos_stack.py (consumer_properties).
+        local fetch_wait_ms=5
+        [[ "$program" == NotificationService ]] && fetch_wait_ms=50
         (cd "$ESCROWMARKET_ROOT" && spawn_detached "$pidfile" "$logfile" env \
             APP_ENV=development \
             HTTP_HOST=127.0.0.1 \
@@ -352,7 +357,7 @@ stack_up() {
             DATABASE_URL="postgres://$role:$role@127.0.0.1:$pg_port/escrowmarket$socket_param" \
             DATABASE_SCHEMA="$role" \
             KAFKA_BROKERS="127.0.0.1:$kafka_port" \
-            KAFKA_CONSUMER_PROPERTIES="fetch.wait.max.ms=5" \
+            KAFKA_CONSUMER_PROPERTIES="fetch.wait.max.ms=$fetch_wait_ms" \
             ${membership:+KAFKA_GROUP_INSTANCE_ID="$membership"} \
             EVENT_LOOP_THREADS=1 \
             MALLOC_ARENA_MAX=2 \
