@@ -50,7 +50,7 @@ struct WebhookDispatcher: Service {
 
     private func deliver(_ delivery: WebhookOutbox.Delivery) async -> Bool {
         let endpoint = outbox.endpoint
-        guard let url = outbox.target(of: delivery) else { return false }
+        guard let url = endpoint.target(of: delivery) else { return false }
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")

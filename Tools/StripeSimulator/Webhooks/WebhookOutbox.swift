@@ -17,7 +17,16 @@ struct WebhookEndpoint: Sendable, Equatable {
 
     /// Whether an event of this type goes to the endpoint.
     func wants(_ type: String) -> Bool {
-        url != nil && (enabledEvents?.contains(type) ?? true)
+        !targets.isEmpty && (enabledEvents?.contains(type) ?? true)
+    }
+
+    /// Where a delivery's next attempt goes: deliveries take the URLs in turn, and a refused
+    /// attempt's retry goes to the next URL, so an instance that is down holds up no event for
+    /// longer than one retry delay; nil without a URL.
+    func target(of delivery: WebhookOutbox.Delivery) -> String? {
+        let targets = targets
+        guard !targets.isEmpty else { return nil }
+        return targets[(delivery.turn % targets.count + delivery.attempts % targets.count) % targets.count]
     }
 
     /// Reads an `enabled_events` list: `*` alone for every type (nil), else event type names
@@ -136,15 +145,6 @@ final class WebhookOutbox: Sendable {
         }
         queue.readd(retry, due: .now + delay)
         return delay
-    }
-
-    /// Where a delivery's next attempt goes: deliveries take the endpoint's URLs in turn, and a
-    /// refused attempt's retry goes to the next URL, so an instance that is down holds up no
-    /// event for longer than one retry delay; nil without an endpoint.
-    func target(of delivery: Delivery) -> String? {
-        let targets = endpoint.targets
-        guard !targets.isEmpty else { return nil }
-        return targets[(delivery.turn % targets.count + delivery.attempts % targets.count) % targets.count]
     }
 
     var stats: Statistics { statistics.withLock { $0 } }
