@@ -278,10 +278,10 @@ stack_up() {
 
     # Every PaymentService instance receives webhooks: the simulator sends them to its URLs in turn
     # (a refused delivery is retried at the next), as a load balancer in front of them would.
-    local webhook_url="" k
-    for ((k = 1; k <= instances; k++)); do
-        webhook_url+="${webhook_url:+,}http://127.0.0.1:$((8082 + 10 * (k - 1)))/api/v1/stripe/webhook"
-    done
+    local webhook_url="" hook_instance hook_program hook_port hook_role
+    while IFS=: read -r hook_instance hook_program hook_port hook_role; do
+        [[ "$hook_program" == PaymentService ]] && webhook_url+="${webhook_url:+,}http://127.0.0.1:$hook_port/api/v1/stripe/webhook"
+    done < <(_stack_entries "$instances")
     if [[ "$stripe_mode" == simulator ]]; then
         _stack_simulator "$bindir" "$stripe_port" "$webhook_url"
     else
