@@ -206,14 +206,16 @@ extension KafkaConsumer {
             guard assigned > 0, rd_kafka_position(handle.pointer, assignment) == RD_KAFKA_RESP_ERR_NO_ERROR else {
                 return ConsumerMonitor.Assignment(partitions: assigned, lags: [])
             }
-            let positions = (0..<Int(assignment.pointee.cnt)).map { assignment.pointee.elems[$0].offset }
-            let committed = rd_kafka_topic_partition_list_copy(assignment)!
+            let positions = (0..<assigned).map { assignment.pointee.elems[$0].offset }
+            guard let committed = rd_kafka_topic_partition_list_copy(assignment) else {
+                return ConsumerMonitor.Assignment(partitions: assigned, lags: [])
+            }
             defer { rd_kafka_topic_partition_list_destroy(committed) }
             if positions.contains(where: { $0 < 0 }) {
                 _ = rd_kafka_committed(handle.pointer, committed, 2000)
             }
             var lags: [ConsumerMonitor.PartitionLag] = []
-            for index in 0..<Int(assignment.pointee.cnt) {
+            for index in 0..<assigned {
                 let entry = assignment.pointee.elems[index]
                 var low: Int64 = -1
                 var high: Int64 = -1
