@@ -32,6 +32,8 @@ import Testing
         var evil = message
         evil.subject = "Hi\r\nBcc: victim@example.test"
         #expect(!evil.rendered().contains("\r\nBcc:"))
+        #expect(MailMessage.singleLine("a\r\nb\rc\nd é") == "a  b c d é")
+        #expect(MailMessage.singleLine("Reçu R-000001") == "Reçu R-000001")
         #expect(!MailAddress(email: "a@b.test>\r\nRCPT TO:<c@d.test").isValid)
         #expect(!MailAddress(email: "no-at-sign").isValid)
         for bad in ["@example.test", "ada@", "ada@@example.test", "a@b@c.test", "ada lovelace@example.test", "ada,b@example.test", "ada@exam\tple.test", ""] {

@@ -74,8 +74,11 @@ struct MailMessage: Sendable {
     }
 
     /// A header value never spans lines: CR and LF would start a header of the sender's choosing.
+    /// Each becomes a space, byte by byte (a CRLF is two spaces); a value without either, nearly
+    /// every one, is returned as it is (Foundation's `replacingOccurrences` bridged every value).
     static func singleLine(_ value: String) -> String {
-        value.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+        guard value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) else { return value }
+        return String(decoding: value.utf8.map { $0 == 0x0D || $0 == 0x0A ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
     }
 
     /// RFC 2047 `=?utf-8?B?…?=` for non-ASCII text (or a quoted display name), plain otherwise.
