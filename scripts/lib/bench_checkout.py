@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chaos_journeys import Http, World  # noqa: E402
-from chaos_stack import MAIL_FETCH_WAIT_MS, Database, Env, consumer_properties, make_services  # noqa: E402
+from chaos_stack import FETCH_WAITS_MS, Database, Env, consumer_properties, make_services  # noqa: E402
 from bench_processes import MemorySampler, Processes, Scraper, cores_over, percentiles, rss_mb, settle  # noqa: E402
 
 import bench_preload  # noqa: E402
@@ -189,12 +189,13 @@ def main(argv: list[str]) -> int:
     p.add_argument("--listings", type=int, default=200, help="listings, 10 per seller (default 200)")
     p.add_argument("--preload", type=int, default=0, help="historical checkouts seeded first (default 0)")
     p.add_argument("--warmup", type=int, default=5, help="seconds of load before the measured load (default 5)")
-    p.add_argument("--fetch-wait-ms", type=int, default=5,
-                   help="the consumers' fetch.wait.max.ms (default 5, as the dev stack; the local broker answers a "
-                        "fetch only when this runs out, so it trades hop latency against the broker's polling CPU)")
-    p.add_argument("--mail-fetch-wait-ms", type=int, default=MAIL_FETCH_WAIT_MS,
-                   help=f"NotificationService's fetch.wait.max.ms (default {MAIL_FETCH_WAIT_MS}, as the dev stack: "
-                        "nothing on the way to escrow waits for its events)")
+    p.add_argument("--fetch-wait-ms", type=int, default=FETCH_WAITS_MS["OrderService"],
+                   help=f"the fetch.wait.max.ms of the consumers on the way to escrow (default {FETCH_WAITS_MS['OrderService']}, "
+                        "as the dev stack: scripts/lib/fetch-waits; the local broker answers a fetch only when this runs "
+                        "out, so it trades hop latency against the broker's polling CPU)")
+    p.add_argument("--mail-fetch-wait-ms", type=int, default=FETCH_WAITS_MS["NotificationService"],
+                   help=f"NotificationService's fetch.wait.max.ms (default {FETCH_WAITS_MS['NotificationService']}, as the "
+                        "dev stack: nothing on the way to escrow waits for its events)")
     p.add_argument("--event-loop-threads", type=int, default=1,
                    help="each service's NIO event loop threads, EVENT_LOOP_THREADS (default 1, as the dev stack; "
                         "2, one per core, is NIO's own default)")

@@ -239,18 +239,25 @@ class Service:
             return None
 
 
-# The consumers' fetch.wait.max.ms on the local broker (Tansu), which answers a fetch only when its
-# wait runs out: each wait is the longest a hop can take there, and each fetch costs the broker CPU
-# when idle. The services on the way from a checkout to its escrow wait 5 ms; NotificationService,
-# whose mail and receipts nothing waits for, 50 ms, a tenth of the polling (scripts/lib/stack.sh too).
-FETCH_WAIT_MS = 5
-MAIL_FETCH_WAIT_MS = 50
+def _local_fetch_waits() -> dict[str, int]:
+    """fetch.wait.max.ms per service on the local broker, from scripts/lib/fetch-waits (which says
+    why; scripts/lib/stack.sh reads it too)."""
+    waits = {}
+    for line in (Path(__file__).parent / "fetch-waits").read_text().splitlines():
+        fields = line.split("#", 1)[0].split()
+        if fields:
+            waits[fields[0]] = int(fields[1])
+    return waits
 
 
-def consumer_properties(program: str, fetch_wait_ms: int = FETCH_WAIT_MS, mail_fetch_wait_ms: int = MAIL_FETCH_WAIT_MS) -> str:
-    """KAFKA_CONSUMER_PROPERTIES for one of the four services on the local broker."""
-    wait = mail_fetch_wait_ms if program == "NotificationService" else fetch_wait_ms
-    return f"fetch.wait.max.ms={wait}"
+FETCH_WAITS_MS = _local_fetch_waits()
+
+
+def consumer_properties(program: str, fetch_wait_ms: int | None = None, mail_fetch_wait_ms: int | None = None) -> str:
+    """KAFKA_CONSUMER_PROPERTIES for one of the four services on the local broker; the bench may
+    override the wait of the services on the way to escrow, or NotificationService's."""
+    override = mail_fetch_wait_ms if program == "NotificationService" else fetch_wait_ms
+    return f"fetch.wait.max.ms={FETCH_WAITS_MS[program] if override is None else override}"
 
 
 def make_services(env: Env) -> dict[str, Service]:

@@ -345,11 +345,10 @@ stack_up() {
         # instance stays static: it takes its partitions back faster after a restart.
         local membership=""
         [[ "$instances" -gt 1 ]] && membership=none
-        # Tansu answers a fetch only when its wait runs out: 5 ms on the way from a checkout to its
-        # escrow; NotificationService, whose events nothing waits for, polls a tenth as often (the
-        # broker's idle CPU is its polling). As scripts/lib/chaos_stack.py (consumer_properties).
-        local fetch_wait_ms=5
-        [[ "$program" == NotificationService ]] && fetch_wait_ms=50
+        # How long its consumer's fetches wait on the local broker (scripts/lib/fetch-waits says why).
+        local fetch_wait_ms
+        fetch_wait_ms="$(awk -v program="$program" '$1 == program { print $2 }' "$ESCROWMARKET_ROOT/scripts/lib/fetch-waits")"
+        [[ "$fetch_wait_ms" =~ ^[0-9]+$ ]] || die "scripts/lib/fetch-waits gives no wait for $program"
         (cd "$ESCROWMARKET_ROOT" && spawn_detached "$pidfile" "$logfile" env \
             APP_ENV=development \
             HTTP_HOST=127.0.0.1 \
