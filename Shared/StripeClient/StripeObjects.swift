@@ -153,9 +153,9 @@ public struct StripeEvent: Decodable, Sendable, Equatable {
     public var account: String?
     public var data: Data
 
-    /// The event's object as a typed Stripe object.
+    /// The event's object as a typed Stripe object, read from the JSON tree directly
+    /// (`JSONValue.decode`) rather than written out as text and parsed again.
     public func object<Object: Decodable>(as type: Object.Type) throws -> Object {
-        let json = try JSONEncoder().encode(data.object)
-        return try JSONDecoder().decode(type, from: json)
+        try data.object.decode(as: type)
     }
 }

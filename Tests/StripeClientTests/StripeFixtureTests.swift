@@ -83,4 +83,29 @@ import Testing
         let typed = try JSONDecoder().decode(StripeEvent.self, from: JSONSerialization.data(withJSONObject: wrapped))
         #expect(try typed.object(as: PaymentIntent.self).id.hasPrefix("pi_"))
     }
+
+    /// An event's object, read from its JSON tree, is what the object's own text decodes to.
+    @Test func eventObjectsReadAsTheirText() throws {
+        func event(wrapping name: String) throws -> StripeEvent {
+            var wrapped = try JSONSerialization.jsonObject(with: fixture("event")) as! [String: Any]
+            wrapped["data"] = ["object": try JSONSerialization.jsonObject(with: fixture(name))]
+            return try JSONDecoder().decode(StripeEvent.self, from: JSONSerialization.data(withJSONObject: wrapped))
+        }
+        func check<Object: Decodable & Equatable>(_ type: Object.Type, _ name: String) throws {
+            let fromTree = try event(wrapping: name).object(as: type)
+            #expect(try fromTree == JSONDecoder().decode(type, from: fixture(name)), "\(name)")
+        }
+        try check(PaymentIntent.self, "payment_intent")
+        try check(Charge.self, "charge")
+        try check(Refund.self, "refund")
+        try check(Dispute.self, "dispute")
+        try check(Account.self, "account")
+        try check(Transfer.self, "transfer")
+        try check(Payout.self, "payout")
+        let session = try event(wrapping: "checkout.session").object(as: CheckoutSession.self)
+        let sessionText = try JSONDecoder().decode(CheckoutSession.self, from: fixture("checkout.session"))
+        #expect(session.id == sessionText.id && session.expires_at == sessionText.expires_at && session.status == sessionText.status)
+        // A wrong type is a decoding error, as from text.
+        #expect(throws: DecodingError.self) { try event(wrapping: "account").object(as: Payout.self) }
+    }
 }
