@@ -43,6 +43,24 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
+# Processes that stand in for what a deployment has elsewhere: Stripe, the mail provider, the buyers.
+STAND_INS = ("StripeSimulator", "SMTPSink", "CheckoutBench")
+
+
+def sustainable(per_checkout: dict[str, float | None]) -> dict:
+    """What a checkout costs until every process is at rest (its mail and events included, which a
+    load defers), and the checkouts per second that allows on this machine's cores, sustained:
+    for every process, and for the services, Postgres and the broker without the stand-ins. Both
+    are ceilings: they assume the processes had every core to themselves and scaled without waiting."""
+    cores = os.cpu_count() or 1
+    whole = round(sum(v or 0.0 for v in per_checkout.values()), 2)
+    stack = round(sum(v or 0.0 for k, v in per_checkout.items() if k not in STAND_INS), 2)
+    return {
+        "cpuMsPerCheckout": whole, "perSecond": round(cores * 1000 / whole, 1) if whole else None,
+        "stackCpuMsPerCheckout": stack, "stackPerSecond": round(cores * 1000 / stack, 1) if stack else None,
+    }
+
+
 def ms_per_checkout(seconds: float, held: int) -> float | None:
     """CPU seconds as ms per held checkout."""
     return round(seconds / held * 1000, 2) if held else None
@@ -343,6 +361,7 @@ def main(argv: list[str]) -> int:
         # past the drain, so the figures are short of the whole).
         "cpuMsPerCheckoutSettled": per_checkout_settled,
         "cpuMsPerCheckoutSettledTotal": ms_per_checkout(sum(with_tail.values()), held),
+        "sustainable": sustainable(per_checkout_settled),
         "settleSeconds": round(after_load, 1),
         "atRest": at_rest,
         "rssMb": {name: {"rest": rest_rss[name], "peak": round(sampler.peak[name], 1), "after": after_rss[name],
@@ -397,6 +416,9 @@ def print_table(r: dict) -> None:
     say(f"    'until at rest': the load's CPU plus each process's CPU above its idle rate until all were at "
         f"rest again, {r['settleSeconds']} s after the load"
         + ("" if r["atRest"] else " (NOT at rest then: still busy after 120 s of waiting; these figures are short)"))
+    su = r["sustainable"]
+    say(f"    so the cores allow at most {su['perSecond']} checkouts/s sustained; {su['stackPerSecond']}/s for the services, "
+        f"Postgres and the broker alone ({su['stackCpuMsPerCheckout']} ms per checkout, without {', '.join(STAND_INS)})")
     say(f"{'resident MB':<24}{'rest':>8}{'peak':>8}{'after':>8}{'1st 10%':>9}{'last 10%':>9}")
     for name, m in r["rssMb"].items():
         say(f"{name:<24}{m['rest']:>8.1f}{m['peak']:>8.1f}{m['after']:>8.1f}{m.get('firstTenth', 0):>9.1f}{m.get('lastTenth', 0):>9.1f}")
