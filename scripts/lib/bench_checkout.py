@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chaos_journeys import Http, World  # noqa: E402
-from chaos_stack import FETCH_WAITS_MS, Database, Env, consumer_properties, make_services  # noqa: E402
+from chaos_stack import FETCH_WAITS_MS, ON_THE_WAY_TO_ESCROW, Database, Env, consumer_properties, fetch_wait_ms, make_services  # noqa: E402
 from bench_processes import MemorySampler, Processes, Scraper, cores_over, percentiles, rss_mb, settle  # noqa: E402
 
 import bench_preload  # noqa: E402
@@ -207,10 +207,11 @@ def main(argv: list[str]) -> int:
     p.add_argument("--listings", type=int, default=200, help="listings, 10 per seller (default 200)")
     p.add_argument("--preload", type=int, default=0, help="historical checkouts seeded first (default 0)")
     p.add_argument("--warmup", type=int, default=5, help="seconds of load before the measured load (default 5)")
-    p.add_argument("--fetch-wait-ms", type=int, default=FETCH_WAITS_MS["OrderService"],
-                   help=f"the fetch.wait.max.ms of the consumers on the way to escrow (default {FETCH_WAITS_MS['OrderService']}, "
-                        "as the dev stack: scripts/lib/fetch-waits; the local broker answers a fetch only when this runs "
-                        "out, so it trades hop latency against the broker's polling CPU)")
+    p.add_argument("--fetch-wait-ms", type=int, default=FETCH_WAITS_MS[ON_THE_WAY_TO_ESCROW[0]],
+                   help=f"the fetch.wait.max.ms of the consumers on the way to escrow, {' and '.join(ON_THE_WAY_TO_ESCROW)} "
+                        f"(default {FETCH_WAITS_MS[ON_THE_WAY_TO_ESCROW[0]]}, as the dev stack: scripts/lib/fetch-waits; the "
+                        "local broker answers a fetch only when this runs out, so it trades hop latency against the "
+                        "broker's polling CPU; OrderService keeps the file's)")
     p.add_argument("--mail-fetch-wait-ms", type=int, default=FETCH_WAITS_MS["NotificationService"],
                    help=f"NotificationService's fetch.wait.max.ms (default {FETCH_WAITS_MS['NotificationService']}, as the "
                         "dev stack: nothing on the way to escrow waits for its events)")
@@ -344,6 +345,7 @@ def main(argv: list[str]) -> int:
         "commit": a.commit,
         "machine": machine(),
         "instances": env.instances, "concurrency": a.concurrency, "seconds": a.seconds, "sellersPerCart": a.sellers, "fetchWaitMs": a.fetch_wait_ms, "mailFetchWaitMs": a.mail_fetch_wait_ms, "eventLoopThreads": a.event_loop_threads,
+        "fetchWaitsMs": {program: fetch_wait_ms(program, a.fetch_wait_ms, a.mail_fetch_wait_ms) for program in FETCH_WAITS_MS},
         "listings": len(world.listings), "preload": a.preload,
         "checkoutsBegun": begun, "checkoutsHeld": held,
         "heldPerSecond": round(held / load_seconds, 1),
@@ -391,7 +393,7 @@ def print_table(r: dict) -> None:
     say("")
     say(f"machine: {r['machine']}; commit {r['commit'] or '?'}")
     say(f"load: {r['instances']} instance(s) of each service, {r['concurrency']} buyers, {r['seconds']} s, {r['sellersPerCart']} sellers per cart, "
-        f"{r['listings']} listings, preload {r['preload']}, fetch wait {r['fetchWaitMs']} ms ({r['mailFetchWaitMs']} NotificationService), {r['eventLoopThreads']} event loop(s) per service")
+        f"{r['listings']} listings, preload {r['preload']}, fetch waits (ms) {', '.join(f'{k} {v}' for k, v in r['fetchWaitsMs'].items())}, {r['eventLoopThreads']} event loop(s) per service")
     say(f"checkouts held end to end: {r['checkoutsHeld']} of {r['checkoutsBegun']} begun = {r['heldPerSecond']}/s")
     say(f"{'latency ms':<24}{'p50':>7} / {'p90':>5} / {'p99':>5} / {'max':>5}")
     say(f"{'checkout -> escrow held':<24}{lat(r['checkoutToHeldMs'])}")

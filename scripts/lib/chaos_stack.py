@@ -253,11 +253,20 @@ def _local_fetch_waits() -> dict[str, int]:
 FETCH_WAITS_MS = _local_fetch_waits()
 
 
-def consumer_properties(program: str, fetch_wait_ms: int | None = None, mail_fetch_wait_ms: int | None = None) -> str:
-    """KAFKA_CONSUMER_PROPERTIES for one of the four services on the local broker; the bench may
-    override the wait of the services on the way to escrow, or NotificationService's."""
-    override = mail_fetch_wait_ms if program == "NotificationService" else fetch_wait_ms
-    return f"fetch.wait.max.ms={FETCH_WAITS_MS[program] if override is None else override}"
+# The consumers on the way from a checkout to its escrow held (the bench's --fetch-wait-ms).
+ON_THE_WAY_TO_ESCROW = ("PaymentService", "EscrowService")
+
+
+def fetch_wait_ms(program: str, on_the_way: int | None = None, mail: int | None = None) -> int:
+    """A service's fetch.wait.max.ms on the local broker: the file's, unless the bench overrides the
+    consumers on the way to escrow (`on_the_way`) or NotificationService's (`mail`)."""
+    override = mail if program == "NotificationService" else on_the_way if program in ON_THE_WAY_TO_ESCROW else None
+    return FETCH_WAITS_MS[program] if override is None else override
+
+
+def consumer_properties(program: str, on_the_way: int | None = None, mail: int | None = None) -> str:
+    """KAFKA_CONSUMER_PROPERTIES for one of the four services on the local broker."""
+    return f"fetch.wait.max.ms={fetch_wait_ms(program, on_the_way, mail)}"
 
 
 def make_services(env: Env) -> dict[str, Service]:
