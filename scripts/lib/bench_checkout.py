@@ -47,18 +47,16 @@ def say(text: str) -> None:
 STAND_INS = ("StripeSimulator", "SMTPSink", "CheckoutBench")
 
 
-def sustainable(per_checkout: dict[str, float | None]) -> dict:
-    """What a checkout costs until every process is at rest (its mail and events included, which a
-    load defers), and the checkouts per second that allows on this machine's cores, sustained:
-    for every process, and for the services, Postgres and the broker without the stand-ins. Both
-    are ceilings: they assume the processes had every core to themselves and scaled without waiting."""
-    cores = os.cpu_count() or 1
-    whole = round(sum(v or 0.0 for v in per_checkout.values()), 2)
+def sustainable(per_checkout: dict[str, float | None], total: float | None) -> dict:
+    """The checkouts per second this machine's cores allow, sustained, at what a checkout costs until
+    every process is at rest (`total`, its mail and events included, which a load defers): for every
+    process, and for the services, Postgres and the broker without the stand-ins (their CPU per
+    checkout too). Both are ceilings: they assume the processes had every core to themselves and
+    scaled without waiting."""
+    def per_second(ms: float | None) -> float | None:
+        return round((os.cpu_count() or 1) * 1000 / ms, 1) if ms else None
     stack = round(sum(v or 0.0 for k, v in per_checkout.items() if k not in STAND_INS), 2)
-    return {
-        "cpuMsPerCheckout": whole, "perSecond": round(cores * 1000 / whole, 1) if whole else None,
-        "stackCpuMsPerCheckout": stack, "stackPerSecond": round(cores * 1000 / stack, 1) if stack else None,
-    }
+    return {"perSecond": per_second(total), "stackCpuMsPerCheckout": stack, "stackPerSecond": per_second(stack)}
 
 
 def ms_per_checkout(seconds: float, held: int) -> float | None:
@@ -336,6 +334,7 @@ def main(argv: list[str]) -> int:
     per_checkout = {name: ms_per_checkout(seconds, held) for name, seconds in cpu.items()}
     with_tail = {name: cpu[name] + settled.get(name, 0.0) for name in cpu}
     per_checkout_settled = {name: ms_per_checkout(seconds, held) for name, seconds in with_tail.items()}
+    settled_total = ms_per_checkout(sum(with_tail.values()), held)
     errors: dict[str, int] = {}
     for call, c in report["calls"].items():
         for status, n in c["statuses"].items():
@@ -362,8 +361,8 @@ def main(argv: list[str]) -> int:
         # at rest again, settleSeconds after the load (atRest false: still busy after waiting 120 s
         # past the drain, so the figures are short of the whole).
         "cpuMsPerCheckoutSettled": per_checkout_settled,
-        "cpuMsPerCheckoutSettledTotal": ms_per_checkout(sum(with_tail.values()), held),
-        "sustainable": sustainable(per_checkout_settled),
+        "cpuMsPerCheckoutSettledTotal": settled_total,
+        "sustainable": sustainable(per_checkout_settled, settled_total),
         "settleSeconds": round(after_load, 1),
         "atRest": at_rest,
         "rssMb": {name: {"rest": rest_rss[name], "peak": round(sampler.peak[name], 1), "after": after_rss[name],
